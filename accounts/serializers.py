@@ -1,0 +1,32 @@
+from rest_framework import serializers
+
+from accounts.models import User
+
+
+class RegisterInputSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    email = serializers.EmailField()
+    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+    role = serializers.ChoiceField(choices=User.Role.choices)
+
+
+class UserSerializer(serializers.ModelSerializer):
+    providerStatus = serializers.CharField(source="provider_status", read_only=True)
+    isStaff = serializers.BooleanField(source="is_staff", read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "role", "providerStatus", "isStaff"]
+        read_only_fields = fields
+
+
+class UserBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "username", "role"]
+        read_only_fields = fields
+
+
+class WebSocketTicketSerializer(serializers.Serializer):
+    ticket = serializers.CharField()
+    expiresAt = serializers.DateTimeField()

@@ -1,0 +1,17 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from accounts import api
+
+router = SimpleRouter(trailing_slash=False)
+router.register("providers", api.ProviderViewSet, basename="provider")
+
+urlpatterns = [
+    path("auth/register", api.RegisterView.as_view(), name="auth-register"),
+    path("auth/token", TokenObtainPairView.as_view(), name="auth-token"),
+    path("auth/token/refresh", TokenRefreshView.as_view(), name="auth-token-refresh"),
+    path("auth/me", api.MeView.as_view(), name="auth-me"),
+    path("auth/ws-ticket", api.WebSocketTicketView.as_view(), name="auth-ws-ticket"),
+    *router.urls,
+]

@@ -1,0 +1,68 @@
+"""The one error vocabulary of the domain, and its mapping to HTTP answers.
+
+Services raise these; the REST exception handler below and the socket consumer each map
+them in one place (status code here, ``error`` event code there).
+"""
+
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+class DomainError(Exception):
+    http_status = status.HTTP_400_BAD_REQUEST
+    code = "invalid"
+
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code:
+            self.code = code
+
+    def as_payload(self) -> dict:
+        payload: dict = {"code": self.code, "detail": self.message}
+        if self.field:
+            payload[self.field] = [self.message]
+        return payload
+
+
+class Invalid(DomainError):
+    http_status = status.HTTP_400_BAD_REQUEST
+    code = "invalid"
+
+
+class NotAllowed(DomainError):
+    http_status = status.HTTP_403_FORBIDDEN
+    code = "forbidden"
+
+
+class NotFound(DomainError):
+    """Also what a non-member gets, so that existence is never revealed."""
+
+    http_status = status.HTTP_404_NOT_FOUND
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    http_status = status.HTTP_409_CONFLICT
+    code = "conflict"
+
+
+class Unavailable(DomainError):
+    http_status = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "unavailable"
+
+    def __init__(self, message: str, *, retry_after: int | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        response = Response(exc.as_payload(), status=exc.http_status)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after:
+            response["Retry-After"] = str(retry_after)
+        return response
+    return exception_handler(exc, context)

@@ -1,0 +1,1 @@
+"""Meetings of a project's members, held over Agora RTC."""

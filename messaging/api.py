@@ -1,0 +1,134 @@
+"""REST endpoints of the messaging module, as the spec names them."""
+
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import parsers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+
+from config.errors import Invalid
+from messaging import selectors, services
+from messaging.serializers import (
+    ConversationSerializer,
+    MessageCreateInputSerializer,
+    MessageSerializer,
+    MessagesPageSerializer,
+    ReadMarkerSerializer,
+)
+
+
+class ConversationViewSet(viewsets.GenericViewSet):
+    serializer_class = ConversationSerializer
+
+    def get_queryset(self):
+        return selectors.participations_for_user(user=self.request.user)
+
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(ConversationSerializer(page, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        participation = selectors.participation_get(user=request.user, conversation_id=_positive_int(pk, "id"))
+        return Response(ConversationSerializer(participation).data)
+
+    @action(detail=False, url_path=r"project/(?P<project_id>[^/]+)")
+    def for_project(self, request, project_id=None):
+        participation = selectors.participation_for_project(
+            user=request.user, project_id=_positive_int(project_id, "projectId")
+        )
+        return Response(ConversationSerializer(participation).data)
+
+
+class MessageViewSet(viewsets.GenericViewSet):
+    serializer_class = MessageSerializer
+    parser_classes = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
+
+    def get_throttles(self):
+        if self.action == "create":
+            self.throttle_scope = "message_send"
+            return [ScopedRateThrottle()]
+        return super().get_throttles()
+
+    @extend_schema(request=MessageCreateInputSerializer, responses={201: MessageSerializer, 200: MessageSerializer})
+    def create(self, request):
+        payload = MessageCreateInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        message, created = services.message_send(
+            user=request.user,
+            conversation_id=data["conversationId"],
+            content=data["content"],
+            type=data["type"],
+            client_message_id=data["clientMessageId"],
+            upload=data["file"],
+        )
+        return Response(
+            MessageSerializer(message).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("before", OpenApiTypes.INT, description="Scroll back: messages older than this id."),
+            OpenApiParameter("after", OpenApiTypes.INT, description="Catch up: messages newer than this id."),
+            OpenApiParameter("limit", OpenApiTypes.INT, description="Page size, capped by MESSAGE_PAGE_MAX."),
+        ],
+        responses=MessagesPageSerializer,
+    )
+    @action(detail=False, url_path=r"conversation/(?P<conversation_id>[^/]+)")
+    def history(self, request, conversation_id=None):
+        participation = selectors.participation_get(
+            user=request.user, conversation_id=_positive_int(conversation_id, "conversationId")
+        )
+        before = _optional_int(request.query_params.get("before"), "before")
+        after = _optional_int(request.query_params.get("after"), "after")
+        if before is not None and after is not None:
+            raise Invalid("Give either before or after, not both.", field="before")
+        messages, has_more = selectors.messages_page(
+            conversation_id=participation.conversation_id,
+            before=before,
+            after=after,
+            limit=_optional_int(request.query_params.get("limit"), "limit"),
+        )
+        return Response({"results": MessageSerializer(messages, many=True).data, "hasMore": has_more})
+
+    @extend_schema(request=None, responses=ReadMarkerSerializer)
+    @action(detail=False, methods=["patch"], url_path=r"conversation/(?P<conversation_id>[^/]+)/read")
+    def read(self, request, conversation_id=None):
+        marker = services.conversation_mark_read(
+            user=request.user, conversation_id=_positive_int(conversation_id, "conversationId")
+        )
+        return Response(marker)
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @action(detail=True, url_path="file", url_name="file")
+    def download(self, request, pk=None):
+        message = selectors.message_for_member(user=request.user, message_id=_positive_int(pk, "id"))
+        if not message.file:
+            raise Invalid("This message has no file.", field="id")
+        response = FileResponse(
+            message.file.open("rb"), as_attachment=True, filename=message.file_name,
+            content_type=message.file_content_type or "application/octet-stream",
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+def _positive_int(raw, field: str) -> int:
+    value = _optional_int(raw, field)
+    if value is None or value < 1:
+        raise Invalid(f"{field} must be a positive integer.", field=field)
+    return value
+
+
+def _optional_int(raw, field: str) -> int | None:
+    if raw in (None, ""):
+        return None
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise Invalid(f"{field} must be an integer.", field=field) from None
+    if value < 0 or value > 2**63 - 1:
+        raise Invalid(f"{field} is out of range.", field=field)
+    return value

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class MessagingConfig(AppConfig):
+    name = "messaging"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from messaging import consumers  # noqa: F401 - registers the socket handlers

@@ -1,0 +1,94 @@
+"""Socket handlers of the messaging module: join (with catch-up), leave, typing, read receipts.
+
+Typing touches no database: membership is checked once at ``join`` and remembered on the socket.
+"""
+
+import time
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from config.errors import Invalid, NotFound
+from messaging import events, selectors, services
+from messaging.serializers import MessageSerializer
+from realtime.consumers import require_int
+from realtime.handlers import socket_handler
+from realtime.publish import group_message
+
+REPLAY_PAGE = 100
+
+
+def _joined(consumer, conversation_id: int) -> bool:
+    return events.conversation_group(conversation_id) in consumer.joined_groups
+
+
+@database_sync_to_async
+def _replay_page(conversation_id: int, after: int) -> tuple[list[dict], bool]:
+    messages, has_more = selectors.messages_page(conversation_id=conversation_id, after=after, limit=REPLAY_PAGE)
+    return MessageSerializer(messages, many=True).data, has_more
+
+
+@socket_handler(events.JOIN)
+async def join(consumer, data: dict) -> dict:
+    conversation_id = require_int(data, "conversationId")
+    after = data.get("after")
+    if after is not None and (isinstance(after, bool) or not isinstance(after, int) or after < 0):
+        raise Invalid("after must be a message id (a non-negative integer).", field="after")
+    is_member = await database_sync_to_async(selectors.conversation_is_member)(
+        user_id=consumer.user.pk, conversation_id=conversation_id
+    )
+    if not is_member:
+        raise NotFound("No such conversation.", field="conversationId")
+    # Join before replaying, so a message committed meanwhile arrives live or in the replay (or both:
+    # clients drop a message id they already hold), never in neither.
+    await consumer.join_group(events.conversation_group(conversation_id))
+    replayed = 0
+    while after is not None:
+        page, has_more = await _replay_page(conversation_id, after)
+        for message in page:
+            await consumer.send_event(events.MESSAGE_NEW, message)
+        replayed += len(page)
+        after = page[-1]["id"] if has_more else None
+    return {"conversationId": conversation_id, "replayed": replayed}
+
+
+@socket_handler(events.LEAVE)
+async def leave(consumer, data: dict) -> dict:
+    conversation_id = require_int(data, "conversationId")
+    await consumer.leave_group(events.conversation_group(conversation_id))
+    return {"conversationId": conversation_id}
+
+
+@socket_handler(events.CONVERSATION_TYPING)
+async def typing(consumer, data: dict) -> None:
+    conversation_id = require_int(data, "conversationId")
+    is_typing = data.get("isTyping")
+    if not isinstance(is_typing, bool):
+        raise Invalid("isTyping must be true or false.", field="isTyping")
+    if not _joined(consumer, conversation_id):
+        raise NotFound("Join the conversation first.", field="conversationId")
+    now = time.monotonic()
+    last_state, last_at = consumer.typing_forwarded_at.get(conversation_id, (None, 0.0))
+    if is_typing == last_state and now - last_at < settings.TYPING_FORWARD_INTERVAL_SECONDS:
+        return None
+    consumer.typing_forwarded_at[conversation_id] = (is_typing, now)
+    payload = {
+        "conversationId": conversation_id,
+        "userId": consumer.user.pk,
+        "username": consumer.user.username,
+        "isTyping": is_typing,
+    }
+    await consumer.channel_layer.group_send(
+        events.conversation_group(conversation_id),
+        group_message(events.CONVERSATION_TYPING, payload, exclude_user_id=consumer.user.pk),
+    )
+    return None
+
+
+@socket_handler(events.MESSAGE_READ)
+async def message_read(consumer, data: dict) -> dict:
+    conversation_id = require_int(data, "conversationId")
+    message_id = require_int(data, "messageId")
+    return await database_sync_to_async(services.message_mark_read)(
+        user=consumer.user, conversation_id=conversation_id, message_id=message_id
+    )

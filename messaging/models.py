@@ -1,0 +1,88 @@
+"""A project's conversation, its participants with their read markers, and its messages.
+
+Messages get a per-conversation ``seq`` under the conversation's row lock, so ids and seqs
+rise together inside a conversation and a client can see a gap in what it was pushed.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Conversation(models.Model):
+    project = models.OneToOneField("projects.Project", on_delete=models.PROTECT, related_name="conversation")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_message = models.ForeignKey(
+        "messaging.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_message_seq = models.PositiveBigIntegerField(default=0)
+    last_activity_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-last_activity_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Conversation #{self.pk} ({self.project})"
+
+
+class Participant(models.Model):
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="participants")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="participations")
+    joined_at = models.DateTimeField(auto_now_add=True)
+    # Everything up to this seq is read. A sender's marker moves to their own message, so every
+    # message after the marker is someone else's and the unread count is a subtraction.
+    last_read_seq = models.PositiveBigIntegerField(default=0)
+    last_read_message = models.ForeignKey(
+        "messaging.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "user"], name="participant_once_per_conversation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.conversation_id}"
+
+
+def message_file_path(message: "Message", filename: str) -> str:
+    return f"conversations/{message.conversation_id}/{uuid.uuid4().hex}"
+
+
+class Message(models.Model):
+    class Type(models.TextChoices):
+        TEXT = "text", "Text"
+        FILE = "file", "File"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="messages")
+    seq = models.PositiveBigIntegerField()
+    type = models.CharField(max_length=8, choices=Type.choices, default=Type.TEXT)
+    content = models.TextField(blank=True)
+    file = models.FileField(upload_to=message_file_path, null=True, blank=True)
+    file_name = models.CharField(max_length=255, blank=True)
+    file_size = models.PositiveBigIntegerField(null=True, blank=True)
+    file_content_type = models.CharField(max_length=100, blank=True)
+    client_message_id = models.UUIDField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["conversation", "id"], name="message_conversation_id_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "seq"], name="message_seq_unique_in_conversation"),
+            models.UniqueConstraint(
+                fields=["sender", "client_message_id"], name="message_client_id_unique_per_sender"
+            ),
+            models.CheckConstraint(
+                name="message_has_body",
+                condition=(models.Q(type="text") & ~models.Q(content=""))
+                | (models.Q(type="file") & ~models.Q(file="")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Message #{self.pk} in {self.conversation_id}"

@@ -1,0 +1,73 @@
+"""Reads of conversations and messages, shaped for the API; the place that owns query counts."""
+
+from django.conf import settings
+from django.db.models import Prefetch, QuerySet
+
+from config.errors import NotFound
+from messaging.models import Conversation, Message, Participant
+
+
+def participations_for_user(*, user) -> QuerySet[Participant]:
+    """The caller's side of each of their conversations, newest activity first, in three queries."""
+    return (
+        Participant.objects.filter(user=user)
+        .select_related("conversation__project", "conversation__last_message__sender")
+        .prefetch_related(
+            Prefetch(
+                "conversation__participants",
+                queryset=Participant.objects.select_related("user"),
+            )
+        )
+        .order_by("-conversation__last_activity_at", "-conversation_id")
+    )
+
+
+def participation_get(*, user, conversation_id: int) -> Participant:
+    participation = participations_for_user(user=user).filter(conversation_id=conversation_id).first()
+    if participation is None:
+        raise NotFound("No such conversation.")
+    return participation
+
+
+def participation_for_project(*, user, project_id: int) -> Participant:
+    participation = participations_for_user(user=user).filter(conversation__project_id=project_id).first()
+    if participation is None:
+        raise NotFound("No conversation for this project.")
+    return participation
+
+
+def conversation_is_member(*, user_id: int, conversation_id: int) -> bool:
+    return Participant.objects.filter(user_id=user_id, conversation_id=conversation_id).exists()
+
+
+def conversation_member_ids(*, conversation_id: int) -> list[int]:
+    return list(Participant.objects.filter(conversation_id=conversation_id).values_list("user_id", flat=True))
+
+
+def messages_page(
+    *, conversation_id: int, before: int | None = None, after: int | None = None, limit: int | None = None
+) -> tuple[list[Message], bool]:
+    """One page of history by keyset on the message id, in chronological order, and whether more exist.
+
+    Newest page by default; ``before`` scrolls back, ``after`` catches up. Each is one index range
+    scan on (conversation, id), so a page costs the same at any depth.
+    """
+    limit = min(max(limit or settings.MESSAGE_PAGE_DEFAULT, 1), settings.MESSAGE_PAGE_MAX)
+    messages = Message.objects.filter(conversation_id=conversation_id).select_related("sender")
+    if after is not None:
+        page = list(messages.filter(id__gt=after).order_by("id")[: limit + 1])
+        return page[:limit], len(page) > limit
+    if before is not None:
+        messages = messages.filter(id__lt=before)
+    page = list(messages.order_by("-id")[: limit + 1])
+    has_more = len(page) > limit
+    return list(reversed(page[:limit])), has_more
+
+
+def message_for_member(*, user, message_id: int) -> Message:
+    message = (
+        Message.objects.filter(pk=message_id, conversation__participants__user=user).select_related("sender").first()
+    )
+    if message is None:
+        raise NotFound("No such message.")
+    return message

@@ -1,0 +1,113 @@
+"""The camelCase shapes of conversations and messages, for REST and socket payloads alike."""
+
+from django.conf import settings
+from django.urls import reverse
+from rest_framework import serializers
+
+from accounts.serializers import UserBriefSerializer
+from messaging.models import Message, Participant
+
+
+class MessageFileSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    size = serializers.IntegerField()
+    contentType = serializers.CharField()
+    url = serializers.CharField()
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    conversationId = serializers.IntegerField(source="conversation_id")
+    sender = UserBriefSerializer()
+    file = serializers.SerializerMethodField()
+    clientMessageId = serializers.UUIDField(source="client_message_id", allow_null=True)
+    createdAt = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = Message
+        fields = ["id", "conversationId", "seq", "sender", "type", "content", "file", "clientMessageId", "createdAt"]
+        read_only_fields = fields
+
+    def get_file(self, message: Message) -> MessageFileSerializer | None:
+        if message.type != Message.Type.FILE:
+            return None
+        return {
+            "name": message.file_name,
+            "size": message.file_size,
+            "contentType": message.file_content_type,
+            "url": reverse("message-file", kwargs={"pk": message.pk}),
+        }
+
+
+class MessageBriefSerializer(serializers.ModelSerializer):
+    senderId = serializers.IntegerField(source="sender_id")
+    createdAt = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = Message
+        fields = ["id", "seq", "senderId", "type", "content", "createdAt"]
+        read_only_fields = fields
+
+
+class ParticipantSerializer(serializers.ModelSerializer):
+    user = UserBriefSerializer()
+    lastReadMessageId = serializers.IntegerField(source="last_read_message_id", allow_null=True)
+    lastReadSeq = serializers.IntegerField(source="last_read_seq")
+    lastReadAt = serializers.DateTimeField(source="last_read_at", allow_null=True)
+
+    class Meta:
+        model = Participant
+        fields = ["user", "lastReadMessageId", "lastReadSeq", "lastReadAt"]
+        read_only_fields = fields
+
+
+class ProjectBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    publicId = serializers.UUIDField(source="public_id")
+    title = serializers.CharField()
+    status = serializers.CharField()
+
+
+class ConversationSerializer(serializers.Serializer):
+    """A conversation as one participant sees it; built from that participant's row."""
+
+    id = serializers.IntegerField(source="conversation.id")
+    project = ProjectBriefSerializer(source="conversation.project")
+    participants = serializers.SerializerMethodField()
+    lastMessage = MessageBriefSerializer(source="conversation.last_message", allow_null=True)
+    lastSeq = serializers.IntegerField(source="conversation.last_message_seq")
+    unreadCount = serializers.SerializerMethodField()
+    lastActivityAt = serializers.DateTimeField(source="conversation.last_activity_at")
+    createdAt = serializers.DateTimeField(source="conversation.created_at")
+    readOnly = serializers.SerializerMethodField()
+
+    def get_participants(self, participation: Participant) -> ParticipantSerializer(many=True):
+        return ParticipantSerializer(participation.conversation.participants.all(), many=True).data
+
+    def get_unreadCount(self, participation: Participant) -> int:  # noqa: N802 - camelCase contract
+        return participation.conversation.last_message_seq - participation.last_read_seq
+
+    def get_readOnly(self, participation: Participant) -> bool:  # noqa: N802 - camelCase contract
+        return not participation.conversation.project.is_active
+
+
+class MessageCreateInputSerializer(serializers.Serializer):
+    conversationId = serializers.IntegerField(min_value=1)
+    type = serializers.ChoiceField(choices=Message.Type.choices, default=Message.Type.TEXT)
+    content = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=settings.MESSAGE_MAX_LENGTH, trim_whitespace=False
+    )
+    clientMessageId = serializers.UUIDField(required=False, allow_null=True, default=None)
+    file = serializers.FileField(required=False, allow_null=True, default=None)
+
+
+class MessagesPageSerializer(serializers.Serializer):
+    results = MessageSerializer(many=True)
+    hasMore = serializers.BooleanField()
+
+
+class ReadMarkerSerializer(serializers.Serializer):
+    conversationId = serializers.IntegerField()
+    userId = serializers.IntegerField()
+    lastReadMessageId = serializers.IntegerField(allow_null=True)
+    lastReadSeq = serializers.IntegerField()
+    lastReadAt = serializers.DateTimeField(allow_null=True)

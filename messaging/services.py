@@ -1,0 +1,187 @@
+"""Writes of the messaging module: conversations, messages, read markers. Each is one transaction,
+and each real-time event goes out only after it commits."""
+
+import uuid
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from config.errors import Conflict, Invalid, NotFound
+from messaging import events
+from messaging.models import Conversation, Message, Participant
+from messaging.serializers import MessageSerializer
+from realtime.publish import publish_on_commit, user_group
+
+
+def conversation_create_for_project(*, project) -> Conversation:
+    """Open the project's conversation with its client and provider, in the caller's transaction."""
+    with transaction.atomic():
+        conversation = Conversation.objects.create(project=project, last_activity_at=timezone.now())
+        Participant.objects.bulk_create(
+            [
+                Participant(conversation=conversation, user_id=project.client_id),
+                Participant(conversation=conversation, user_id=project.provider_id),
+            ]
+        )
+    announcement = {"id": conversation.pk, "projectId": project.pk, "projectTitle": project.title}
+    publish_on_commit(
+        [user_group(project.client_id), user_group(project.provider_id)], events.CONVERSATION_NEW, announcement
+    )
+    return conversation
+
+
+def _locked_conversation_for_member(*, user, conversation_id: int) -> Conversation:
+    conversation = (
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related("project")
+        .filter(pk=conversation_id, participants__user=user)
+        .first()
+    )
+    if conversation is None:
+        raise NotFound("No such conversation.", field="conversationId")
+    return conversation
+
+
+def _validate_body(*, type: str, content: str, upload: UploadedFile | None) -> None:
+    if type == Message.Type.TEXT:
+        if upload is not None:
+            raise Invalid("A text message carries no file; send type 'file'.", field="file")
+        if not content.strip():
+            raise Invalid("A text message cannot be empty.", field="content")
+    elif type == Message.Type.FILE:
+        if upload is None:
+            raise Invalid("A file message needs a file (multipart field 'file').", field="file")
+        if upload.size > settings.UPLOAD_MAX_BYTES:
+            raise Invalid(f"Files are limited to {settings.UPLOAD_MAX_BYTES} bytes.", field="file")
+        if upload.content_type not in settings.UPLOAD_ALLOWED_CONTENT_TYPES:
+            raise Invalid(
+                f"Files of type {upload.content_type!r} are not accepted; allowed: "
+                f"{', '.join(settings.UPLOAD_ALLOWED_CONTENT_TYPES)}.",
+                field="file",
+            )
+    else:
+        raise Invalid("Type must be 'text' or 'file'.", field="type")
+    if len(content) > settings.MESSAGE_MAX_LENGTH:
+        raise Invalid(f"Messages are limited to {settings.MESSAGE_MAX_LENGTH} characters.", field="content")
+
+
+def message_send(
+    *,
+    user,
+    conversation_id: int,
+    content: str,
+    type: str = Message.Type.TEXT,
+    client_message_id: uuid.UUID | None = None,
+    upload: UploadedFile | None = None,
+) -> tuple[Message, bool]:
+    """Persist a message and announce it after commit; return it and whether it is new.
+
+    A retry with the same ``client_message_id`` from the same sender returns the first message and
+    announces nothing. The conversation row lock serializes senders, so ids, seqs and commit order
+    agree inside a conversation and a catch-up by id never skips a late commit.
+    """
+    try:
+        with transaction.atomic():
+            conversation = _locked_conversation_for_member(user=user, conversation_id=conversation_id)
+            if client_message_id is not None:
+                original = Message.objects.filter(sender=user, client_message_id=client_message_id).first()
+                if original is not None:
+                    return original, False
+            if not conversation.project.is_active:
+                raise Conflict(
+                    f"The project is {conversation.project.status}; its conversation is read-only.",
+                    code="conversation_read_only",
+                )
+            _validate_body(type=type, content=content, upload=upload)
+            message = _message_append(
+                conversation=conversation, user=user, content=content, type=type,
+                client_message_id=client_message_id, upload=upload,
+            )
+    except IntegrityError:
+        # The same client id raced in through another conversation's lock: the first one won.
+        original = Message.objects.filter(sender=user, client_message_id=client_message_id).first()
+        if client_message_id is None or original is None:
+            raise
+        return original, False
+    return message, True
+
+
+def _message_append(*, conversation: Conversation, user, content, type, client_message_id, upload) -> Message:
+    now = timezone.now()
+    message = Message(
+        conversation=conversation,
+        sender=user,
+        seq=conversation.last_message_seq + 1,
+        type=type,
+        content=content,
+        client_message_id=client_message_id,
+    )
+    if upload is not None:
+        message.file_name = upload.name[:255]
+        message.file_size = upload.size
+        message.file_content_type = upload.content_type
+        message.file.save(upload.name, upload, save=False)
+    message.save()
+    Conversation.objects.filter(pk=conversation.pk).update(
+        last_message=message, last_message_seq=message.seq, last_activity_at=now
+    )
+    Participant.objects.filter(conversation=conversation, user=user).update(
+        last_read_seq=message.seq, last_read_message=message, last_read_at=now
+    )
+    publish_on_commit(
+        [events.conversation_group(conversation.pk)], events.MESSAGE_NEW, MessageSerializer(message).data
+    )
+    return message
+
+
+def _read_marker_move(*, user, conversation_id: int, message: Message | None, event: str) -> dict:
+    """Advance the caller's marker to ``message``; a marker never moves backwards."""
+    if message is None:
+        participation = Participant.objects.get(conversation_id=conversation_id, user=user)
+        return _read_marker_payload(participation)
+    now = timezone.now()
+    moved = Participant.objects.filter(
+        conversation_id=conversation_id, user=user, last_read_seq__lt=message.seq
+    ).update(last_read_seq=message.seq, last_read_message=message, last_read_at=now)
+    participation = Participant.objects.get(conversation_id=conversation_id, user=user)
+    payload = _read_marker_payload(participation)
+    if moved:
+        publish_on_commit([events.conversation_group(conversation_id)], event, payload)
+    return payload
+
+
+def _read_marker_payload(participation: Participant) -> dict:
+    return {
+        "conversationId": participation.conversation_id,
+        "userId": participation.user_id,
+        "lastReadMessageId": participation.last_read_message_id,
+        "messageId": participation.last_read_message_id,
+        "lastReadSeq": participation.last_read_seq,
+        "lastReadAt": participation.last_read_at.isoformat() if participation.last_read_at else None,
+    }
+
+
+@transaction.atomic
+def conversation_mark_read(*, user, conversation_id: int) -> dict:
+    """Mark everything up to the conversation's newest message read for ``user``."""
+    conversation = Conversation.objects.filter(pk=conversation_id, participants__user=user).select_related(
+        "last_message"
+    ).first()
+    if conversation is None:
+        raise NotFound("No such conversation.")
+    return _read_marker_move(
+        user=user, conversation_id=conversation_id, message=conversation.last_message, event=events.CONVERSATION_READ
+    )
+
+
+@transaction.atomic
+def message_mark_read(*, user, conversation_id: int, message_id: int) -> dict:
+    """Mark one message (and everything before it) read for ``user``."""
+    if not Participant.objects.filter(conversation_id=conversation_id, user=user).exists():
+        raise NotFound("No such conversation.", field="conversationId")
+    message = Message.objects.filter(pk=message_id, conversation_id=conversation_id).first()
+    if message is None:
+        raise NotFound("No such message in this conversation.", field="messageId")
+    return _read_marker_move(user=user, conversation_id=conversation_id, message=message, event=events.MESSAGE_READ)

@@ -1,0 +1,134 @@
+"""Writes of the cross-module flow: requests, proposals, and acceptance into a locked project."""
+
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from config.errors import Conflict, Invalid, NotAllowed, NotFound
+from messaging.services import conversation_create_for_project
+from projects.models import Project, Proposal, ServiceRequest
+
+
+@transaction.atomic
+def service_request_create(*, client: User, title: str, description: str = "", budget: Decimal | None = None):
+    if client.role != User.Role.CLIENT:
+        raise NotAllowed("Only clients create service requests.")
+    return ServiceRequest.objects.create(client=client, title=title, description=description, budget=budget)
+
+
+@transaction.atomic
+def proposal_submit(
+    *, provider: User, request_id: int, price: Decimal, scope: str, deadline: date, expires_at=None
+) -> Proposal:
+    if provider.role != User.Role.PROVIDER:
+        raise NotAllowed("Only providers submit proposals.")
+    if not provider.is_approved_provider:
+        raise NotAllowed("Only approved providers submit proposals.", code="provider_not_approved")
+    service_request = ServiceRequest.objects.select_for_update().filter(pk=request_id).first()
+    if service_request is None:
+        raise NotFound("No such service request.")
+    if service_request.status != ServiceRequest.Status.OPEN:
+        raise Conflict("This request no longer takes proposals.", code="request_not_open")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise Invalid("The expiry must be in the future.", field="expiresAt")
+    if Proposal.objects.filter(request=service_request, provider=provider, status=Proposal.Status.SUBMITTED).exists():
+        raise Conflict("You already have a live proposal on this request.", code="proposal_exists")
+    return Proposal.objects.create(
+        request=service_request, provider=provider, price=price, scope=scope, deadline=deadline, expires_at=expires_at
+    )
+
+
+@transaction.atomic
+def proposal_accept(*, proposal_id: int, user: User, terms_hash: str | None = None) -> Project:
+    """Accept a proposal; the post_save receiver turns it into a project in this same transaction.
+
+    The request row is locked before the proposal row, in the same order for every caller, so
+    concurrent accepts of any proposals on one request queue up instead of deadlocking.
+    """
+    request_id = Proposal.objects.filter(pk=proposal_id).values_list("request_id", flat=True).first()
+    if request_id is None:
+        raise NotFound("No such proposal.")
+    service_request = ServiceRequest.objects.select_for_update().get(pk=request_id)
+    proposal = Proposal.objects.select_for_update().select_related("provider").get(pk=proposal_id)
+    proposal.request = service_request
+    if user.pk != service_request.client_id:
+        if user.pk == proposal.provider_id:
+            raise NotAllowed("Only the request's client can accept this proposal.", code="not_request_client")
+        raise NotFound("No such proposal.")
+    if proposal.status == Proposal.Status.ACCEPTED:
+        raise Conflict("This proposal has already been accepted.", code="already_accepted")
+    if proposal.status != Proposal.Status.SUBMITTED:
+        raise Conflict(f"This proposal is {proposal.status} and cannot be accepted.", code="proposal_not_open")
+    if proposal.expires_at is not None and proposal.expires_at <= timezone.now():
+        raise Conflict("This proposal has expired.", code="proposal_expired")
+    if not proposal.provider.is_approved_provider:
+        raise Conflict("The provider is not approved.", code="provider_not_approved")
+    if service_request.status != ServiceRequest.Status.OPEN:
+        raise Conflict("This request has already been converted or closed.", code="request_not_open")
+    if terms_hash is not None and terms_hash != proposal.terms_hash:
+        raise Conflict("The proposal's terms differ from the ones you saw.", code="terms_changed")
+    proposal.status = Proposal.Status.ACCEPTED
+    proposal.accepted_at = timezone.now()
+    proposal.save(update_fields=["status", "accepted_at"])
+    return Project.objects.select_related("conversation").get(proposal=proposal)
+
+
+@transaction.atomic
+def proposal_reject(*, proposal_id: int, user: User) -> Proposal:
+    proposal = Proposal.objects.select_for_update().select_related("request").filter(pk=proposal_id).first()
+    if proposal is None or user.pk not in (proposal.request.client_id, proposal.provider_id):
+        raise NotFound("No such proposal.")
+    if user.pk != proposal.request.client_id:
+        raise NotAllowed("Only the request's client can reject this proposal.", code="not_request_client")
+    if proposal.status != Proposal.Status.SUBMITTED:
+        raise Conflict(f"This proposal is {proposal.status} and cannot be rejected.", code="proposal_not_open")
+    proposal.status = Proposal.Status.REJECTED
+    proposal.save(update_fields=["status"])
+    return proposal
+
+
+def project_create_for_accepted_proposal(*, proposal: Proposal) -> Project | None:
+    """Create the project, its locked terms and its conversation for an accepted proposal.
+
+    Called by the post_save receiver inside the accepting transaction; it opens no transaction
+    of its own beyond a savepoint, so anything raised here rolls the acceptance back too.
+    """
+    if proposal.status != Proposal.Status.ACCEPTED or Project.objects.filter(proposal=proposal).exists():
+        return None
+    with transaction.atomic():
+        service_request = proposal.request
+        snapshot = proposal.terms_snapshot()
+        project = Project.objects.create(
+            proposal=proposal,
+            request=service_request,
+            client_id=service_request.client_id,
+            provider_id=proposal.provider_id,
+            title=service_request.title,
+            price=proposal.price,
+            scope=proposal.scope,
+            deadline=proposal.deadline,
+            terms_snapshot=snapshot,
+            terms_hash=proposal.terms_hash,
+        )
+        ServiceRequest.objects.filter(pk=service_request.pk).update(status=ServiceRequest.Status.CONVERTED)
+        service_request.status = ServiceRequest.Status.CONVERTED
+        Proposal.objects.filter(request=service_request, status=Proposal.Status.SUBMITTED).exclude(
+            pk=proposal.pk
+        ).update(status=Proposal.Status.REJECTED)
+        conversation_create_for_project(project=project)
+    return project
+
+
+@transaction.atomic
+def project_set_status(*, project_id: int, status: str) -> Project:
+    project = Project.objects.select_for_update().get(pk=project_id)
+    if project.status != Project.Status.ACTIVE:
+        raise Conflict(f"The project is already {project.status}.", code="project_not_active")
+    if status not in (Project.Status.COMPLETED, Project.Status.CANCELLED):
+        raise Invalid("A project can only be completed or cancelled.", field="status")
+    project.status = status
+    project.save(update_fields=["status"])
+    return project

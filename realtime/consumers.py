@@ -1,0 +1,111 @@
+"""The one WebSocket endpoint, ``/ws/``: JSON frames ``{"event", "data", "ref"?}`` in and out.
+
+It authenticates, keeps the user's personal group, and routes each client frame to the handler
+an app registered for its event name; errors become ``error`` events and the socket stays open.
+"""
+
+import json
+import logging
+import time
+
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+
+from config.errors import DomainError, Invalid
+from realtime import events
+from realtime.handlers import handler_for
+from realtime.publish import user_group
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_AUTH_EXPIRED = 4403
+
+
+class RealtimeConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        self.user = self.scope.get("user")
+        self.joined_groups: set[str] = set()
+        self.typing_forwarded_at: dict[int, float] = {}
+        await self.accept()
+        if self.user is None or not self.user.is_authenticated:
+            # Accept-then-close is the only way to hand the client a close code it can read.
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.auth_expires_at = self.scope.get("auth_expires_at")
+        await self.join_group(user_group(self.user.pk))
+
+    async def disconnect(self, code):
+        for group in list(getattr(self, "joined_groups", ())):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def join_group(self, group: str) -> None:
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.joined_groups.add(group)
+
+    async def leave_group(self, group: str) -> None:
+        await self.channel_layer.group_discard(group, self.channel_name)
+        self.joined_groups.discard(group)
+
+    async def send_event(self, event: str, data: dict, ref=None) -> None:
+        frame = {"event": event, "data": data}
+        if ref is not None:
+            frame["ref"] = ref
+        await self.send_json(frame)
+
+    async def send_error(self, code: str, message: str, ref=None) -> None:
+        await self.send_event(events.ERROR, {"code": code, "message": message, "ref": ref}, ref=ref)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if self.auth_expires_at is not None and time.time() >= self.auth_expires_at:
+            await self.close(code=CLOSE_AUTH_EXPIRED)
+            return
+        raw = text_data if text_data is not None else bytes_data
+        if raw is None or len(raw) > settings.WS_MAX_FRAME_BYTES:
+            await self.send_error("frame_too_large", f"Frames are limited to {settings.WS_MAX_FRAME_BYTES} bytes.")
+            return
+        try:
+            frame = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            await self.send_error("bad_json", "A frame must be a JSON object.")
+            return
+        await self.receive_json(frame)
+
+    async def receive_json(self, frame, **kwargs):
+        if not isinstance(frame, dict):
+            await self.send_error("bad_frame", 'A frame is {"event": "...", "data": {...}}.')
+            return
+        ref = frame.get("ref")
+        if isinstance(ref, bool) or not isinstance(ref, (str, int, type(None))) or len(str(ref)) > 64:
+            ref = None
+        event, data = frame.get("event"), frame.get("data", {})
+        if not isinstance(event, str) or not isinstance(data, dict):
+            await self.send_error("bad_frame", 'A frame is {"event": "...", "data": {...}}.', ref)
+            return
+        handler = handler_for(event)
+        if handler is None:
+            await self.send_error("unknown_event", f"Unknown event {event[:64]!r}.", ref)
+            return
+        try:
+            reply = await handler(self, data)
+        except DomainError as exc:
+            await self.send_error(exc.code, exc.message, ref)
+            return
+        except Exception:
+            logger.exception("socket handler for %s failed", event)
+            await self.send_error("server_error", "The server could not handle this frame.", ref)
+            return
+        if reply is not None:
+            await self.send_event(event, reply, ref)
+
+    async def realtime_event(self, message):
+        if message.get("exclude_user_id") == self.user.pk:
+            return
+        await self.send_event(message["event"], message["data"])
+
+
+def require_int(data: dict, field: str) -> int:
+    value = data.get(field)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise Invalid(f"{field} must be a positive integer.", field=field)
+    return value

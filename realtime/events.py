@@ -1,0 +1,3 @@
+"""Event names the socket layer itself sends."""
+
+ERROR = "error"

@@ -1,0 +1,65 @@
+"""Publishing events to socket groups, only once the rows they describe are committed.
+
+The channel layer is at-most-once: a failed publish is logged and counted, never raised, because
+the rows are already committed and clients recover them by cursor (``join`` with ``after``).
+"""
+
+import logging
+import threading
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+EVENT_MESSAGE_TYPE = "realtime.event"
+
+
+class _Counters:
+    """Process-wide publish counters, read by the health endpoint."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.published = 0
+        self.failed = 0
+
+    def add(self, *, ok: bool) -> None:
+        with self._lock:
+            if ok:
+                self.published += 1
+            else:
+                self.failed += 1
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            return {"published": self.published, "failed": self.failed}
+
+
+publish_counters = _Counters()
+
+
+def user_group(user_id: int) -> str:
+    return f"user_{user_id}"
+
+
+def group_message(event: str, data: dict, *, exclude_user_id: int | None = None) -> dict:
+    return {"type": EVENT_MESSAGE_TYPE, "event": event, "data": data, "exclude_user_id": exclude_user_id}
+
+
+def publish_now(groups: list[str], event: str, data: dict, *, exclude_user_id: int | None = None) -> None:
+    layer = get_channel_layer()
+    message = group_message(event, data, exclude_user_id=exclude_user_id)
+    for group in groups:
+        try:
+            async_to_sync(layer.group_send)(group, message)
+        except Exception:
+            publish_counters.add(ok=False)
+            logger.warning("publish of %s to %s failed; clients will catch up by cursor", event, group, exc_info=True)
+        else:
+            publish_counters.add(ok=True)
+
+
+def publish_on_commit(groups: list[str], event: str, data: dict, *, exclude_user_id: int | None = None) -> None:
+    """Send ``event`` to ``groups`` after the current transaction commits (at once if none is open)."""
+    transaction.on_commit(lambda: publish_now(groups, event, data, exclude_user_id=exclude_user_id))

@@ -1,0 +1,95 @@
+"""Shared personas and helpers: a client, an approved provider, an outsider and support staff,
+and a project accepted between the first two (with its conversation)."""
+
+import os
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from projects import services as project_services
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def pytest_configure(config):
+    # Each run gets its own channel-layer namespace on the shared Redis.
+    settings.CHANNEL_LAYERS["default"].setdefault("CONFIG", {})
+    if "hosts" in settings.CHANNEL_LAYERS["default"]["CONFIG"]:
+        settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"test-{uuid.uuid4().hex[:8]}"
+
+
+def requires_postgres():
+    """Skip on SQLite during local runs; under CI the suite runs on PostgreSQL and this never skips."""
+    if connection.vendor != "postgresql":
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must run on PostgreSQL (DATABASE_URL)")
+        pytest.skip("needs PostgreSQL: set DATABASE_URL")
+
+
+def make_user(username: str, *, role=User.Role.CLIENT, **fields) -> User:
+    if role == User.Role.PROVIDER:
+        fields.setdefault("provider_status", User.ProviderStatus.APPROVED)
+    return User.objects.create_user(username=username, email=f"{username}@example.com", password=PASSWORD,
+                                    role=role, **fields)
+
+
+def make_project(client: User, provider: User, *, title: str = "Website", price: str = "1500.00"):
+    service_request = project_services.service_request_create(client=client, title=title, description="")
+    proposal = project_services.proposal_submit(
+        provider=provider,
+        request_id=service_request.pk,
+        price=Decimal(price),
+        scope="Five pages",
+        deadline=(timezone.now() + timedelta(days=30)).date(),
+    )
+    return project_services.proposal_accept(proposal_id=proposal.pk, user=client)
+
+
+@pytest.fixture
+def client_user(db):
+    return make_user("alice", role=User.Role.CLIENT)
+
+
+@pytest.fixture
+def provider(db):
+    return make_user("bob", role=User.Role.PROVIDER)
+
+
+@pytest.fixture
+def outsider(db):
+    """A user with a project of their own, but not ours."""
+    return make_user("charlie", role=User.Role.CLIENT)
+
+
+@pytest.fixture
+def staff(db):
+    return make_user("support", role=User.Role.CLIENT, is_staff=True)
+
+
+@pytest.fixture
+def project(client_user, provider):
+    return make_project(client_user, provider)
+
+
+@pytest.fixture
+def conversation(project):
+    return project.conversation
+
+
+@pytest.fixture
+def api():
+    """An API client; ``api.as_user(user)`` authenticates it, ``None`` leaves it anonymous."""
+
+    class PersonaClient(APIClient):
+        def as_user(self, user):
+            self.force_authenticate(user=user)
+            return self
+
+    return PersonaClient()
