@@ -19,7 +19,11 @@ PASSWORD = "correct-horse-battery-staple"
 
 
 def pytest_configure(config):
-    # Each run gets its own channel-layer namespace on the shared Redis.
+    # Each run gets its own test database and channel-layer namespace, so runs side by side
+    # on one PostgreSQL and one Redis never drop or hear each other's data.
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        database.setdefault("TEST", {})["NAME"] = f"test_{database['NAME']}_{os.getpid()}"
     settings.CHANNEL_LAYERS["default"].setdefault("CONFIG", {})
     if "hosts" in settings.CHANNEL_LAYERS["default"]["CONFIG"]:
         settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"test-{uuid.uuid4().hex[:8]}"
