@@ -39,6 +39,14 @@ _APP_ID_LENGTH_006 = 32
 _SALT_MAX = 99_999_999
 
 
+def rtc_uid_for_user(user_id: int) -> int:
+    """Return the user's own stable uid: the user id itself while it fits in 1..2**32-1, folded after.
+
+    Never 0, which Agora reads as "any uid": a token for uid 0 would work for anyone in the channel.
+    """
+    return (user_id - 1) % UID_MAX + 1
+
+
 def _pack_uint16(value: int) -> bytes:
     return struct.pack("<H", value)
 

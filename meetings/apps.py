@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class MeetingsConfig(AppConfig):
     name = "meetings"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from meetings import consumers  # noqa: F401 - registers the socket handlers

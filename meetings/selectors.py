@@ -1,0 +1,61 @@
+"""Reads of meetings, shaped for the API: a caller sees only the meetings they take part in."""
+
+from django.db.models import Case, DateTimeField, F, IntegerField, Prefetch, Q, QuerySet, When
+from django.db.models.functions import Coalesce
+
+from config.errors import NotFound
+from meetings.models import Meeting, MeetingParticipant
+
+_UPCOMING = [Meeting.Status.ACTIVE, Meeting.Status.PENDING]
+
+
+def _with_details(meetings: QuerySet[Meeting]) -> QuerySet[Meeting]:
+    """Everything ``MeetingSerializer`` reads, in three queries however many meetings there are."""
+    return meetings.select_related("project", "host").prefetch_related(
+        Prefetch("participants", queryset=MeetingParticipant.objects.select_related("user").order_by("id"))
+    )
+
+
+def meetings_of(*, user, status: str | None = None, project_id: int | None = None) -> QuerySet[Meeting]:
+    """The caller's meetings, as host or invitee, upcoming first.
+
+    Running meetings come first (earliest started first), then pending ones by their scheduled time
+    (unscheduled ones after), then completed and cancelled ones, the latest first.
+    """
+    meetings = Meeting.objects.filter(participants__user=user)
+    if status is not None:
+        meetings = meetings.filter(status=status)
+    if project_id is not None:
+        meetings = meetings.filter(project_id=project_id)
+    return (
+        _with_details(meetings)
+        .annotate(
+            phase=Case(
+                When(status=Meeting.Status.ACTIVE, then=0),
+                When(status=Meeting.Status.PENDING, then=1),
+                default=2,
+                output_field=IntegerField(),
+            ),
+            upcoming_at=Case(
+                When(status__in=_UPCOMING, then=Coalesce("started_at", "scheduled_for")),
+                output_field=DateTimeField(),
+            ),
+            past_at=Case(
+                When(~Q(status__in=_UPCOMING), then=Coalesce("ended_at", "scheduled_for", "created_at")),
+                output_field=DateTimeField(),
+            ),
+        )
+        .order_by("phase", F("upcoming_at").asc(nulls_last=True), F("past_at").desc(nulls_last=True), "-id")
+    )
+
+
+def meeting_detail(*, meeting_id: int) -> Meeting:
+    return _with_details(Meeting.objects.filter(pk=meeting_id)).get()
+
+
+def meeting_for_member(*, user, meeting_id: int) -> Meeting:
+    """The meeting with its participants, or 404 for anyone who does not take part in it."""
+    meeting = _with_details(Meeting.objects.filter(pk=meeting_id, participants__user=user)).first()
+    if meeting is None:
+        raise NotFound("No such meeting.")
+    return meeting

@@ -1,0 +1,288 @@
+"""Writes of the meetings module, and the Agora tokens that let a participant into a call.
+
+Every transition, answer and session update of a meeting runs in one transaction holding the
+meeting's row lock, so concurrent requests queue up and each sees the state the previous one left;
+socket events go out only after the commit.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from config.errors import Conflict, Invalid, NotAllowed, NotFound, Unavailable
+from meetings import agora, events, selectors
+from meetings.models import Meeting, MeetingParticipant
+from projects.models import Project
+from realtime.publish import publish_on_commit, user_group
+
+Status = Meeting.Status
+Invitation = MeetingParticipant.Status
+_ANSWERABLE = (Status.PENDING, Status.ACTIVE)
+
+
+@transaction.atomic
+def meeting_create(
+    *,
+    user,
+    project_id: int,
+    title: str,
+    agenda: str = "",
+    scheduled_for: datetime | None = None,
+    instant: bool = False,
+) -> Meeting:
+    """Schedule a meeting (PENDING) or start one at once (``instant``: ACTIVE); the other members are invited.
+
+    The project row is locked so the meeting cannot slip in while the project is being closed.
+    """
+    if not title.strip():
+        raise Invalid("A meeting needs a title.", field="title")
+    if instant and scheduled_for is not None:
+        raise Invalid("An instant meeting starts now; leave scheduledFor out.", field="scheduledFor")
+    now = timezone.now()
+    if scheduled_for is not None and scheduled_for <= now:
+        raise Invalid("scheduledFor must be in the future.", field="scheduledFor")
+    project = Project.objects.select_for_update().filter(pk=project_id).first()
+    if project is None or not project.is_member(user):
+        raise NotFound("No such project.", field="projectId")
+    _require_project_active(project)
+    meeting = Meeting.objects.create(
+        project=project,
+        host=user,
+        title=title,
+        agenda=agenda,
+        scheduled_for=scheduled_for,
+        status=Status.ACTIVE if instant else Status.PENDING,
+        started_at=now if instant else None,
+    )
+    MeetingParticipant.objects.bulk_create(
+        [
+            MeetingParticipant(meeting=meeting, user_id=user.pk, status=Invitation.ACCEPTED, answered_at=now),
+            *(
+                MeetingParticipant(meeting=meeting, user_id=member_id)
+                for member_id in (project.client_id, project.provider_id)
+                if member_id != user.pk
+            ),
+        ]
+    )
+    return _announce(meeting, events.MEETING_INVITE, invitees_only=True)
+
+
+@transaction.atomic
+def meeting_start(*, user, meeting_id: int) -> Meeting:
+    meeting = _participation(user=user, meeting_id=meeting_id, lock=True).meeting
+    _require_host(meeting, user, "start")
+    _require_status(meeting, Status.PENDING, "started")
+    _require_project_active(meeting.project)
+    meeting.status = Status.ACTIVE
+    meeting.started_at = timezone.now()
+    meeting.save(update_fields=["status", "started_at"])
+    return _announce(meeting, events.MEETING_STARTED)
+
+
+@transaction.atomic
+def meeting_end(*, user, meeting_id: int) -> Meeting:
+    """Complete the meeting now, or at its maximum duration if that ran out before anyone ended it."""
+    meeting = _participation(user=user, meeting_id=meeting_id, lock=True).meeting
+    _require_host(meeting, user, "end")
+    _require_status(meeting, Status.ACTIVE, "ended")
+    return _meeting_complete(meeting, ended_at=min(timezone.now(), _latest_end(meeting)))
+
+
+@transaction.atomic
+def meeting_cancel(*, user, meeting_id: int) -> Meeting:
+    meeting = _participation(user=user, meeting_id=meeting_id, lock=True).meeting
+    _require_host(meeting, user, "cancel")
+    _require_status(meeting, Status.PENDING, "cancelled")
+    meeting.status = Status.CANCELLED
+    meeting.save(update_fields=["status"])
+    return _announce(meeting, events.MEETING_CANCELLED)
+
+
+def meeting_accept(*, user, meeting_id: int) -> MeetingParticipant:
+    return _meeting_answer(user=user, meeting_id=meeting_id, answer=Invitation.ACCEPTED)
+
+
+def meeting_decline(*, user, meeting_id: int) -> MeetingParticipant:
+    return _meeting_answer(user=user, meeting_id=meeting_id, answer=Invitation.DECLINED)
+
+
+@transaction.atomic
+def _meeting_answer(*, user, meeting_id: int, answer: str) -> MeetingParticipant:
+    """Record an invitee's answer and tell the host and the other participants.
+
+    Answering the same way again changes and announces nothing; changing an answer is refused.
+    """
+    participation = _participation(user=user, meeting_id=meeting_id, lock=True)
+    meeting = participation.meeting
+    if participation.is_host:
+        raise NotAllowed("The host does not answer their own meeting's invitation.", code="host_cannot_answer")
+    if meeting.status not in _ANSWERABLE:
+        raise Conflict(
+            f"This meeting is {meeting.status}; invitations can be answered only while it is pending or active.",
+            code=_state_code(meeting),
+        )
+    if participation.status == answer:
+        return participation
+    if participation.status != Invitation.INVITED:
+        raise Conflict(f"You already {participation.status} this invitation.", code="already_answered")
+    participation.status = answer
+    participation.answered_at = timezone.now()
+    participation.save(update_fields=["status", "answered_at"])
+    others = meeting.participants.exclude(user_id=user.pk).values_list("user_id", flat=True)
+    event = events.MEETING_ACCEPT if answer == Invitation.ACCEPTED else events.MEETING_DECLINE
+    publish_on_commit([user_group(user_id) for user_id in others], event, events.answer_payload(participation))
+    return participation
+
+
+@transaction.atomic
+def meeting_session_join(*, user, meeting_id: int) -> MeetingParticipant:
+    """Record that the caller's call screen joined; only the first join is kept."""
+    participation = _participation(user=user, meeting_id=meeting_id, lock=True)
+    _require_call_access(participation)
+    if participation.first_joined_at is None:
+        participation.first_joined_at = timezone.now()
+        participation.save(update_fields=["first_joined_at"])
+    return participation
+
+
+@transaction.atomic
+def meeting_session_leave(*, user, meeting_id: int) -> MeetingParticipant:
+    """Record that the caller's call screen left; the latest leave is kept."""
+    participation = _participation(user=user, meeting_id=meeting_id, lock=True)
+    _require_status(participation.meeting, Status.ACTIVE, "left")
+    if participation.first_joined_at is None:
+        raise Conflict("You have not joined this meeting.", code="not_joined")
+    participation.last_left_at = timezone.now()
+    participation.save(update_fields=["last_left_at"])
+    return participation
+
+
+def meetings_complete_overdue() -> list[int]:
+    """Complete every meeting ACTIVE beyond MEETING_MAX_DURATION_SECONDS, ending it at that maximum.
+
+    Each meeting is completed in its own transaction under its row lock, so a host ending one at the
+    same moment wins or loses cleanly and a long sweep holds no lock for longer than one meeting.
+    """
+    cutoff = timezone.now() - timedelta(seconds=settings.MEETING_MAX_DURATION_SECONDS)
+    overdue = Meeting.objects.filter(status=Status.ACTIVE, started_at__lte=cutoff).order_by("started_at")
+    completed = []
+    for meeting_id in overdue.values_list("pk", flat=True):
+        with transaction.atomic():
+            meeting = Meeting.objects.select_for_update().filter(pk=meeting_id, status=Status.ACTIVE).first()
+            if meeting is not None:
+                _meeting_complete(meeting, ended_at=_latest_end(meeting))
+                completed.append(meeting_id)
+    return completed
+
+
+def meeting_token_issue(*, user, meeting_id: int) -> dict:
+    """An Agora RTC publisher token for the caller's own uid on the meeting's channel.
+
+    The expiry is an hour (AGORA_TOKEN_TTL_SECONDS) from this call, so calling again renews it.
+    """
+    participation = _participation(user=user, meeting_id=meeting_id)
+    _require_call_access(participation)
+    app_id, app_certificate, version = _agora_settings()
+    uid = agora.rtc_uid_for_user(user.pk)
+    issued_at = int(timezone.now().timestamp())
+    ttl = settings.AGORA_TOKEN_TTL_SECONDS
+    channel_name = participation.meeting.channel_name
+    token = agora.build_rtc_token(
+        app_id=app_id, app_certificate=app_certificate, channel_name=channel_name, uid=uid,
+        expires_in=ttl, version=version, issued_at=issued_at,
+    )
+    return {
+        "appId": app_id,
+        "channelName": channel_name,
+        "uid": uid,
+        "token": token,
+        "expiresAt": datetime.fromtimestamp(issued_at + ttl, tz=UTC),
+    }
+
+
+def _participation(*, user, meeting_id: int, lock: bool = False) -> MeetingParticipant:
+    """The caller's row in the meeting, with the meeting; 404 for anyone who does not take part.
+
+    With ``lock`` the meeting row is locked first: it is the one lock every change of a meeting takes.
+    """
+    meetings = Meeting.objects.select_for_update(of=("self",)) if lock else Meeting.objects
+    meeting = meetings.select_related("project").filter(pk=meeting_id, participants__user_id=user.pk).first()
+    if meeting is None:
+        raise NotFound("No such meeting.")
+    participation = meeting.participants.get(user_id=user.pk)
+    participation.meeting = meeting
+    return participation
+
+
+def _announce(meeting: Meeting, event: str, *, invitees_only: bool = False) -> Meeting:
+    """Send ``event`` with the meeting to its participants (or only the invitees) after commit."""
+    detail = selectors.meeting_detail(meeting_id=meeting.pk)
+    recipients = [p.user_id for p in detail.participants.all() if not (invitees_only and p.is_host)]
+    publish_on_commit([user_group(user_id) for user_id in recipients], event, events.meeting_payload(detail))
+    return detail
+
+
+def _meeting_complete(meeting: Meeting, *, ended_at: datetime) -> Meeting:
+    meeting.status = Status.COMPLETED
+    meeting.ended_at = ended_at
+    meeting.duration_seconds = int((ended_at - meeting.started_at).total_seconds())
+    meeting.save(update_fields=["status", "ended_at", "duration_seconds"])
+    return _announce(meeting, events.MEETING_ENDED)
+
+
+def _latest_end(meeting: Meeting) -> datetime:
+    return meeting.started_at + timedelta(seconds=settings.MEETING_MAX_DURATION_SECONDS)
+
+
+def _state_code(meeting: Meeting) -> str:
+    return f"meeting_{meeting.status.lower()}"
+
+
+def _require_host(meeting: Meeting, user, action: str) -> None:
+    if meeting.host_id != user.pk:
+        raise NotAllowed(f"Only the host can {action} this meeting.", code="not_host")
+
+
+def _require_status(meeting: Meeting, required: str, done: str) -> None:
+    if meeting.status != required:
+        raise Conflict(
+            f"This meeting is {meeting.status}; it can be {done} only when {required}.", code=_state_code(meeting)
+        )
+
+
+def _require_project_active(project: Project) -> None:
+    if not project.is_active:
+        raise Conflict(
+            f"The project is {project.status}; meetings are held only in active projects.",
+            code="project_not_active",
+        )
+
+
+def _require_call_access(participation: MeetingParticipant) -> None:
+    """Into the call: the host and invitees who have not declined, while the meeting is ACTIVE."""
+    if participation.status == Invitation.DECLINED:
+        raise NotAllowed("You declined this meeting.", code="invitation_declined")
+    meeting = participation.meeting
+    if meeting.status != Status.ACTIVE:
+        raise Conflict(
+            f"This meeting is {meeting.status}; its call is open only while it is ACTIVE.",
+            code=_state_code(meeting),
+        )
+
+
+def _agora_settings() -> tuple[str, str, str]:
+    """The app id, certificate and token version, or 503 naming what is missing (never the values)."""
+    missing = [name for name in ("AGORA_APP_ID", "AGORA_APP_CERTIFICATE") if not getattr(settings, name)]
+    if missing:
+        raise Unavailable(
+            f"Video calls are not configured on this server: set {' and '.join(missing)}.",
+            code="agora_not_configured",
+        )
+    if settings.AGORA_TOKEN_VERSION not in agora.SUPPORTED_VERSIONS:
+        raise Unavailable(
+            f"AGORA_TOKEN_VERSION must be one of {', '.join(agora.SUPPORTED_VERSIONS)}.",
+            code="agora_not_configured",
+        )
+    return settings.AGORA_APP_ID, settings.AGORA_APP_CERTIFICATE, settings.AGORA_TOKEN_VERSION
