@@ -1,0 +1,84 @@
+"""The end-user pages: login required, members only, and what each page shows."""
+
+import pytest
+from django.urls import reverse
+
+from messaging.services import message_send
+from projects.services import project_set_status
+
+pytestmark = pytest.mark.django_db
+
+
+def _project_url(project) -> str:
+    return reverse("project-detail", args=[project.pk])
+
+
+@pytest.mark.parametrize("url_name, args", [("dashboard", []), ("project-detail", [1])])
+def test_pages_require_login(client, url_name, args):
+    url = reverse(url_name, args=args)
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('login')}?next={url}"
+
+
+def test_login_form_logs_in_and_lands_on_the_dashboard(client, client_user):
+    response = client.post(reverse("login"), {"username": "alice", "password": "correct-horse-battery-staple"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("dashboard")
+
+
+def test_dashboard_lists_my_projects_and_conversations_with_unread_counts(client, provider, client_user, project):
+    message_send(user=client_user, conversation_id=project.conversation.pk, content="Kick-off on Monday?")
+    client.force_login(provider)
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert _project_url(project) in html
+    assert project.terms_hash[:12] in html
+    assert 'aria-label="1 unread"' in html
+    assert "Kick-off on Monday?" in html
+
+
+def test_dashboard_shows_nobody_elses_projects(client, outsider, project):
+    client.force_login(outsider)
+    response = client.get(reverse("dashboard"))
+    assert project.title not in response.content.decode()
+    assert "No projects yet" in response.content.decode()
+
+
+def test_project_page_shows_the_locked_terms_and_the_conversation(client, client_user, project):
+    client.force_login(client_user)
+    response = client.get(_project_url(project))
+    assert response.status_code == 200
+    html = response.content.decode()
+    for shown in (project.title, str(project.price), project.scope, project.terms_hash, "matches the snapshot"):
+        assert shown in html
+    assert 'id="composer"' in html
+    assert response.context["page_config"]["conversation"]["id"] == project.conversation.pk
+
+
+def test_project_page_is_404_for_a_non_member(client, outsider, project):
+    client.force_login(outsider)
+    assert client.get(_project_url(project)).status_code == 404
+
+
+def test_project_page_is_404_for_staff_who_are_not_members(client, staff, project):
+    client.force_login(staff)
+    assert client.get(_project_url(project)).status_code == 404
+
+
+def test_project_page_of_a_finished_project_is_read_only(client, client_user, project):
+    project_set_status(project_id=project.pk, status="completed")
+    client.force_login(client_user)
+    html = client.get(_project_url(project)).content.decode()
+    assert 'id="read-only-banner"' in html
+    assert 'id="composer"' not in html
+
+
+def test_message_content_is_never_rendered_as_markup_on_the_dashboard(client, client_user, provider, project):
+    message_send(user=provider, conversation_id=project.conversation.pk, content="<script>alert(1)</script>")
+    client.force_login(client_user)
+    html = client.get(reverse("dashboard")).content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
