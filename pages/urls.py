@@ -8,4 +8,5 @@ urlpatterns = [
     path("login", auth_views.LoginView.as_view(), name="login"),
     path("logout", auth_views.LogoutView.as_view(), name="logout"),
     path("projects/<int:project_id>", views.project_detail, name="project-detail"),
+    path("meetings/<int:meeting_id>/call", views.meeting_call, name="meeting-call"),
 ]

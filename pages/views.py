@@ -1,7 +1,7 @@
-"""Server-rendered pages for end users: the dashboard and each project's page.
+"""Server-rendered pages for end users: the dashboard, each project's page and a meeting's call screen.
 
-The pages render what a member may see; everything live (messages, typing, read ticks) then runs
-in the page's JavaScript over the same REST API and ``/ws/`` socket that integrators use.
+The pages render what a member may see; everything live (messages, typing, read ticks, rings) then
+runs in the page's JavaScript over the same REST API and ``/ws/`` socket that integrators use.
 """
 
 from django.conf import settings
@@ -10,22 +10,41 @@ from django.http import Http404
 from django.shortcuts import render
 
 from config.errors import NotFound
+from meetings import agora
+from meetings import selectors as meeting_selectors
+from meetings.models import Meeting, MeetingParticipant
+from meetings.serializers import MeetingSerializer
 from messaging import selectors as messaging_selectors
 from messaging.serializers import ConversationSerializer
 from projects import selectors as project_selectors
+
+PROJECT_PAGE_MEETINGS = 20
+DASHBOARD_MEETINGS = 20
 
 
 @login_required
 def dashboard(request):
     participations = messaging_selectors.participations_for_user(user=request.user)
+    upcoming = meeting_selectors.meetings_of(user=request.user).filter(
+        status__in=[Meeting.Status.ACTIVE, Meeting.Status.PENDING]
+    )[:DASHBOARD_MEETINGS]
+    meetings = [_with_my_answer(meeting, request.user) for meeting in MeetingSerializer(upcoming, many=True).data]
     return render(
         request,
         "pages/dashboard.html",
         {
             "projects": project_selectors.projects_of(user=request.user),
             "conversations": ConversationSerializer(participations, many=True).data,
+            "meetings": meetings,
+            "invitations": [m for m in meetings if m["myAnswer"] == MeetingParticipant.Status.INVITED],
+            "socket_config": {"me": {"id": request.user.pk, "username": request.user.username}},
         },
     )
+
+
+def _with_my_answer(meeting: dict, user) -> dict:
+    mine = next(p for p in meeting["participants"] if p["user"]["id"] == user.pk)
+    return {**meeting, "myAnswer": mine["status"], "amHost": mine["isHost"]}
 
 
 @login_required
@@ -37,11 +56,14 @@ def project_detail(request, project_id: int):
         participation = messaging_selectors.participation_for_project(user=request.user, project_id=project.pk)
     except NotFound:
         raise Http404("No such project.") from None
+    meetings = meeting_selectors.meetings_of(user=request.user, project_id=project.pk)[:PROJECT_PAGE_MEETINGS]
     page_config = {
         "me": {"id": request.user.pk, "username": request.user.username},
         "projectId": project.pk,
+        "projectTitle": project.title,
         "projectStatus": project.status,
         "conversation": ConversationSerializer(participation).data,
+        "meetings": MeetingSerializer(meetings, many=True).data,
         "messageMaxLength": settings.MESSAGE_MAX_LENGTH,
     }
     return render(
@@ -54,4 +76,27 @@ def project_detail(request, project_id: int):
             "upload_content_types": ",".join(settings.UPLOAD_ALLOWED_CONTENT_TYPES),
             "page_config": page_config,
         },
+    )
+
+
+@login_required
+def meeting_call(request, meeting_id: int):
+    try:
+        meeting = meeting_selectors.meeting_for_member(user=request.user, meeting_id=meeting_id)
+    except NotFound:
+        raise Http404("No such meeting.") from None
+    participants = list(meeting.participants.all())
+    call_config = {
+        "me": {"id": request.user.pk, "username": request.user.username},
+        "meeting": MeetingSerializer(meeting).data,
+        "isHost": meeting.host_id == request.user.pk,
+        "sdkUrl": settings.AGORA_SDK_URL,
+        "agoraConfigured": bool(settings.AGORA_APP_ID),
+        # Agora reports remote users by uid; the tiles show whose video it is.
+        "namesByUid": {agora.rtc_uid_for_user(p.user_id): p.user.username for p in participants},
+    }
+    return render(
+        request,
+        "pages/call.html",
+        {"meeting": meeting, "agora_configured": bool(settings.AGORA_APP_ID), "call_config": call_config},
     )

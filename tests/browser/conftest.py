@@ -75,8 +75,9 @@ def _database_env(tmp_path: Path) -> dict[str, str]:
     return {"SQLITE_PATH": str(snapshot)}
 
 
-def _server_env(tmp_path: Path) -> dict[str, str]:
+def _server_env(tmp_path: Path, overrides: dict[str, str]) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "SQLITE_PATH"}}
+    env.update(overrides)
     env.update(_database_env(tmp_path))
     env.update(DJANGO_SETTINGS_MODULE="config.settings", MEDIA_ROOT=str(tmp_path / "media"), DEBUG="true")
     layer = settings.CHANNEL_LAYERS["default"].get("CONFIG", {})
@@ -100,7 +101,13 @@ def _wait_until_serving(process: subprocess.Popen, url: str, log: Path) -> None:
 
 
 @pytest.fixture
-def server_url(transactional_db, tmp_path, request):
+def server_env() -> dict[str, str]:
+    """Extra environment for the server process; a test module overrides it to change settings."""
+    return {}
+
+
+@pytest.fixture
+def server_url(transactional_db, server_env, tmp_path, request):
     """A daphne process serving this test's rows; request it after the fixtures that write them."""
     ARTIFACTS.mkdir(exist_ok=True)
     log = ARTIFACTS / f"{request.node.name}-server.log"
@@ -109,7 +116,7 @@ def server_url(transactional_db, tmp_path, request):
     with log.open("w") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-            cwd=REPO, env=_server_env(tmp_path), stdout=output, stderr=subprocess.STDOUT,
+            cwd=REPO, env=_server_env(tmp_path, server_env), stdout=output, stderr=subprocess.STDOUT,
         )
     try:
         _wait_until_serving(process, url, log)

@@ -3,17 +3,28 @@
 import pytest
 from django.urls import reverse
 
+from meetings import services as meeting_services
 from messaging.services import message_send
 from projects.services import project_set_status
 
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def live_meeting(client_user, project):
+    return meeting_services.meeting_create(user=client_user, project_id=project.pk, title="Kick-off", instant=True)
+
+
 def _project_url(project) -> str:
     return reverse("project-detail", args=[project.pk])
 
 
-@pytest.mark.parametrize("url_name, args", [("dashboard", []), ("project-detail", [1])])
+@pytest.mark.parametrize("url_name, args", [("dashboard", []), ("project-detail", [1]), ("meeting-call", [1])])
 def test_pages_require_login(client, url_name, args):
     url = reverse(url_name, args=args)
     response = client.get(url)
@@ -82,3 +93,47 @@ def test_message_content_is_never_rendered_as_markup_on_the_dashboard(client, cl
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
+
+
+def test_dashboard_lists_live_meetings_and_the_invitations_waiting_for_me(client, provider, live_meeting):
+    client.force_login(provider)
+    response = client.get(reverse("dashboard"))
+    assert [m["id"] for m in response.context["invitations"]] == [live_meeting.pk]
+    assert reverse("meeting-call", args=[live_meeting.pk]) in response.content.decode()
+
+
+def test_the_host_has_no_invitation_to_answer(client, client_user, live_meeting):
+    client.force_login(client_user)
+    response = client.get(reverse("dashboard"))
+    assert [m["id"] for m in response.context["meetings"]] == [live_meeting.pk]
+    assert response.context["invitations"] == []
+
+
+def test_project_page_carries_the_project_meetings(client, provider, project, live_meeting):
+    client.force_login(provider)
+    response = client.get(_project_url(project))
+    assert [m["id"] for m in response.context["page_config"]["meetings"]] == [live_meeting.pk]
+
+
+def test_call_screen_says_plainly_that_agora_is_not_configured(client, provider, live_meeting, settings):
+    settings.AGORA_APP_ID = ""
+    client.force_login(provider)
+    response = client.get(reverse("meeting-call", args=[live_meeting.pk]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-reason="not-configured"' in html
+    assert "call.js" not in html
+
+
+def test_call_screen_loads_the_sdk_from_the_setting_when_configured(client, provider, live_meeting, settings):
+    settings.AGORA_APP_ID = "0" * 32
+    settings.AGORA_SDK_URL = "https://sdk.example/AgoraRTC_N.js"
+    client.force_login(provider)
+    response = client.get(reverse("meeting-call", args=[live_meeting.pk]))
+    assert response.context["call_config"]["sdkUrl"] == "https://sdk.example/AgoraRTC_N.js"
+    assert "call.js" in response.content.decode()
+
+
+def test_call_screen_is_404_for_a_non_member(client, outsider, live_meeting):
+    client.force_login(outsider)
+    assert client.get(reverse("meeting-call", args=[live_meeting.pk])).status_code == 404

@@ -1,0 +1,40 @@
+"""Meetings on the project page in a real browser: the ring, the answer, the end and its duration."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = [pytest.mark.browser]
+
+
+def test_an_instant_meeting_rings_is_accepted_and_ends_with_a_duration_on_both_pages(
+    client_user, provider, project, visit
+):
+    host = visit(client_user)
+    invitee = visit(provider)
+    for visitor in (host, invitee):
+        visitor.open_live(f"/projects/{project.pk}")
+
+    host.page.get_by_role("button", name="Start a call now").click()
+
+    ring = invitee.page.locator("#ring")
+    expect(ring).to_be_visible()
+    expect(ring.get_by_role("heading")).to_have_text("alice is calling")
+    invitee.screenshot("meeting-ringing-invitee")
+    ring.get_by_role("button", name="Accept").click()
+    expect(ring).to_be_hidden()
+
+    host_meeting = host.page.locator("#meetings > li.meeting")
+    expect(host_meeting.locator(".answer", has_text="bob")).to_have_text("bob — accepted")
+    expect(host_meeting.get_by_role("link", name="Join call")).to_be_visible()
+    host.screenshot("meeting-accepted-host")
+
+    host_meeting.get_by_role("button", name="End meeting").click()
+
+    for visitor in (host, invitee):
+        ended = visitor.page.locator("#meetings > li.meeting")
+        expect(ended).to_have_attribute("data-status", "COMPLETED")
+        expect(ended.locator(".duration")).to_have_text(re.compile(r"^Lasted (under a second|\d+ s)$"))
+    invitee.screenshot("meeting-completed-invitee")
+    host.screenshot("meeting-completed-host")
