@@ -110,7 +110,7 @@ def meeting_decline(*, user, meeting_id: int) -> MeetingParticipant:
 
 @transaction.atomic
 def _meeting_answer(*, user, meeting_id: int, answer: str) -> MeetingParticipant:
-    """Record an invitee's answer and tell the host and the other participants.
+    """Record an invitee's answer and tell every participant.
 
     Answering the same way again changes and announces nothing; changing an answer is refused.
     """
@@ -130,9 +130,10 @@ def _meeting_answer(*, user, meeting_id: int, answer: str) -> MeetingParticipant
     participation.status = answer
     participation.answered_at = timezone.now()
     participation.save(update_fields=["status", "answered_at"])
-    others = meeting.participants.exclude(user_id=user.pk).values_list("user_id", flat=True)
+    # The invitee's own group hears it too, so their other tabs and devices stop ringing.
+    recipients = meeting.participants.values_list("user_id", flat=True)
     event = events.MEETING_ACCEPT if answer == Invitation.ACCEPTED else events.MEETING_DECLINE
-    publish_on_commit([user_group(user_id) for user_id in others], event, events.answer_payload(participation))
+    publish_on_commit([user_group(user_id) for user_id in recipients], event, events.answer_payload(participation))
     return participation
 
 

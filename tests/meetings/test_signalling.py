@@ -110,11 +110,13 @@ async def test_an_instant_meeting_rings_the_invitee_with_the_call_already_active
     await _silent(bob, charlie)
 
 
-async def test_an_answer_over_rest_reaches_the_host_and_no_one_else(api, provider, meeting, alice, bob, charlie):
+async def test_an_answer_over_rest_reaches_the_host_and_the_invitees_other_tabs_only(api, provider, meeting, alice,
+                                                                                   bob, charlie):
     assert await _rest(api, provider, "patch", f"/api/meetings/{meeting.pk}/accept") == 200
-    answer = await _hear(alice, "meeting:accept")
-    assert (answer["meetingId"], answer["user"]["id"], answer["status"]) == (meeting.pk, provider.pk, "accepted")
-    await _silent(bob, charlie)
+    for socket in (alice, bob):
+        answer = await _hear(socket, "meeting:accept")
+        assert (answer["meetingId"], answer["user"]["id"], answer["status"]) == (meeting.pk, provider.pk, "accepted")
+    await _silent(charlie)
 
 
 async def test_declining_over_the_socket_answers_the_invitee_and_tells_the_host(provider, meeting, alice, bob,
@@ -124,8 +126,8 @@ async def test_declining_over_the_socket_answers_the_invitee_and_tells_the_host(
         "meeting:decline", "declined", provider.pk
     )
     assert (await _hear(alice, "meeting:decline"))["user"]["id"] == provider.pk
-    await _silent(bob, charlie)
     assert (await database_sync_to_async(invitation_of)(meeting, provider)).status == "declined"
+    await _silent(charlie)
 
 
 async def test_accepting_over_the_socket_calls_the_same_service(provider, meeting, alice, bob):
@@ -133,6 +135,14 @@ async def test_accepting_over_the_socket_calls_the_same_service(provider, meetin
     assert (reply["event"], reply["data"]["status"]) == ("meeting:accept", "accepted")
     assert (await _hear(alice, "meeting:accept"))["status"] == "accepted"
     assert (await database_sync_to_async(invitation_of)(meeting, provider)).status == "accepted"
+
+
+async def test_repeating_an_answer_announces_nothing(provider, meeting, alice, bob):
+    await database_sync_to_async(services.meeting_accept)(user=provider, meeting_id=meeting.pk)
+    for socket in (alice, bob):
+        await _hear(socket, "meeting:accept")
+    assert (await _send(bob, "meeting:accept", meeting.pk))["event"] == "meeting:accept"
+    await _silent(alice, bob)
 
 
 async def test_an_outsider_answering_over_the_socket_gets_an_error_and_no_one_hears(meeting, alice, bob, charlie):
@@ -232,6 +242,7 @@ async def test_leaving_before_joining_is_refused(provider, active_meeting, bob):
 
 async def test_a_declined_invitee_cannot_report_joining(provider, active_meeting, bob):
     await database_sync_to_async(services.meeting_decline)(user=provider, meeting_id=active_meeting.pk)
+    await _hear(bob, "meeting:decline")
     reply = await _send(bob, "meeting:joined", active_meeting.pk)
     assert (reply["event"], reply["data"]["code"]) == ("error", "invitation_declined")
 
