@@ -1,0 +1,124 @@
+"""Every parameter of a benchmark run, per mode: ``full`` (the recorded run), ``quick`` and ``smoke``.
+
+The report prints the profile it ran with, so a figure is never read without its load shape.
+"""
+
+from dataclasses import dataclass, fields, replace
+
+SECTIONS = ("typing", "delivery", "history", "list", "tokens", "capacity")
+SERVERS = ("daphne", "uvicorn")
+
+
+@dataclass(frozen=True)
+class Profile:
+    mode: str
+    sections: tuple[str, ...] = SECTIONS
+    servers: tuple[str, ...] = SERVERS
+    # Server processes behind a delivery sweep: with N > 1 every pair sends through process i % N
+    # and receives on process (i + 1) % N, so every message crosses processes through Redis.
+    processes: tuple[int, ...] = (1, 2)
+    load_processes: int = 2
+    # "NAME=value" settings for the servers only (e.g. CHANNEL_LAYER_CAPACITY=5000), to compare configurations.
+    server_env: tuple[str, ...] = ()
+
+    # Delivery: K sender/receiver pairs, each in its own conversation, open-loop POSTs at a
+    # total offered rate that doubles from start_rate until a step is unhealthy, then bisects.
+    pairs: int = 20
+    start_rate: float = 25.0
+    max_rate: float = 3200.0
+    bisections: int = 2
+    rates: tuple[float, ...] = ()  # explicit rates instead of the search (e.g. to probe past a knee)
+    step_seconds: float = 4.0
+    warmup_seconds: float = 1.0
+    drain_seconds: float = 3.0
+    max_inflight_per_load_process: int = 128
+    content_bytes: int = 120
+    # A step is healthy when it sent and delivered >= this share of the offered messages,
+    # lost none, got no errors, and its p99 stayed under healthy_p99_ms.
+    healthy_share: float = 0.95
+    healthy_p99_ms: float = 500.0
+    # Pause for memory and queues to settle before a reading (capacity checkpoints, baselines).
+    settle_seconds: float = 1.0
+
+    # History: one conversation seeded with history_messages by one INSERT ... SELECT.
+    history_messages: int = 1_000_000
+    history_repeats: int = 60
+    page_size: int = 50
+
+    # Conversation list: one user in list_conversations conversations.
+    list_conversations: int = 1000
+    list_repeats: int = 60
+
+    # Typing storm: pairs of sockets in one conversation each, typists alternating true/false
+    # so that every event is forwarded; pg_stat_database is read before and after.
+    typing_pairs: int = 20
+    typing_rate: float = 500.0
+    typing_seconds: float = 5.0
+    typing_control_sends: int = 20
+    # PostgreSQL backends publish their counters when idle, at the latest after 10 s.
+    pg_stats_settle_seconds: float = 11.0
+
+    # Connection capacity: idle authenticated sockets on one fresh server process.
+    capacity_sockets: int = 5000
+    capacity_checkpoints: int = 5
+    capacity_connect_concurrency: int = 50
+    capacity_hold_seconds: float = 5.0
+    capacity_ping_sample: int = 200
+
+    # Token issuance: GET /api/meetings/{id}/token, closed loop.
+    token_requests: int = 2000
+    token_concurrency: int = 8
+
+    def overridden(self, **changes) -> "Profile":
+        known = {f.name for f in fields(self)}
+        return replace(self, **{name: value for name, value in changes.items() if name in known and value is not None})
+
+
+PROFILES = {
+    "full": Profile(mode="full"),
+    "quick": Profile(
+        mode="quick",
+        pairs=10,
+        bisections=1,
+        step_seconds=2.0,
+        warmup_seconds=0.5,
+        drain_seconds=2.0,
+        history_messages=100_000,
+        history_repeats=30,
+        list_repeats=30,
+        typing_pairs=10,
+        typing_seconds=2.0,
+        capacity_sockets=1000,
+        capacity_hold_seconds=2.0,
+        token_requests=500,
+    ),
+    "smoke": Profile(
+        mode="smoke",
+        load_processes=1,
+        pairs=2,
+        start_rate=10.0,
+        max_rate=10.0,
+        bisections=0,
+        step_seconds=0.5,
+        warmup_seconds=0.0,
+        drain_seconds=1.0,
+        settle_seconds=0.1,
+        history_messages=300,
+        history_repeats=3,
+        page_size=20,
+        list_conversations=12,
+        list_repeats=3,
+        typing_pairs=2,
+        typing_rate=40.0,
+        typing_seconds=0.5,
+        typing_control_sends=2,
+        pg_stats_settle_seconds=0.0,
+        capacity_sockets=20,
+        capacity_checkpoints=2,
+        capacity_connect_concurrency=10,
+        capacity_hold_seconds=0.2,
+        capacity_ping_sample=5,
+        token_requests=10,
+        token_concurrency=2,
+    ),
+}

@@ -1,0 +1,125 @@
+"""Server processes the benchmark starts: daphne or uvicorn serving the product or the relay ceiling,
+each on a free loopback port, with CPU time and resident memory read from ``/proc``."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+APPS = {"ours": "config.asgi:application", "relay": "bench.relay_asgi:application"}
+REPO_ROOT = Path(__file__).resolve().parent.parent
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def server_command(kind: str, app: str, port: int) -> list[str]:
+    if kind == "daphne":
+        # -v 0: no access log, as uvicorn runs with --no-access-log; both log warnings.
+        return [str(Path(sys.executable).parent / "daphne"), "-v", "0", "-b", "127.0.0.1", "-p", str(port), app]
+    if kind == "uvicorn":
+        # No httptools or uvloop in requirements.txt: uvicorn runs h11 and websockets-sansio.
+        return [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
+                "--lifespan", "off", "--no-access-log", "--log-level", "warning"]
+    raise ValueError(f"unknown server {kind!r}")
+
+
+def process_cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+def process_rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+class ServerProcess:
+    def __init__(self, *, kind: str, app: str, env: dict[str, str], log_dir: Path, label: str):
+        self.kind, self.app, self.label = kind, app, label
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}/ws/"
+        self.log_path = log_dir / f"{label}-{kind}-{self.port}.log"
+        with open(self.log_path, "wb") as log:
+            self.popen = subprocess.Popen(
+                server_command(kind, APPS[app], self.port), cwd=REPO_ROOT, env=env,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"{self.label} exited with {self.popen.returncode}:\n{self.log_tail()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"{self.label} did not listen within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def cpu_seconds(self) -> float:
+        return process_cpu_seconds(self.pid)
+
+    def rss_bytes(self) -> int:
+        return process_rss_bytes(self.pid)
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def terminate(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+
+    def stop(self) -> None:
+        self.terminate()
+        try:
+            self.popen.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+
+
+class ServerFleet:
+    """N processes of one server kind serving one app, sharing the bench's PostgreSQL and Redis."""
+
+    def __init__(self, *, kind: str, app: str, count: int, env: dict[str, str], log_dir: Path):
+        self.kind, self.app = kind, app
+        self.processes = [
+            ServerProcess(kind=kind, app=app, env=env, log_dir=log_dir, label=f"{app}{index}") for index in range(count)
+        ]
+
+    def __enter__(self) -> "ServerFleet":
+        try:
+            for process in self.processes:
+                process.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def cpu_seconds(self) -> float:
+        return sum(process.cpu_seconds() for process in self.processes)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            process.stop()
