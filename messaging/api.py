@@ -78,15 +78,14 @@ class MessageViewSet(viewsets.GenericViewSet):
     )
     @action(detail=False, url_path=r"conversation/(?P<conversation_id>[^/]+)")
     def history(self, request, conversation_id=None):
-        participation = selectors.participation_get(
-            user=request.user, conversation_id=_positive_int(conversation_id, "conversationId")
-        )
+        conversation_id = _positive_int(conversation_id, "conversationId")
+        selectors.conversation_require_member(user=request.user, conversation_id=conversation_id)
         before = _optional_int(request.query_params.get("before"), "before")
         after = _optional_int(request.query_params.get("after"), "after")
         if before is not None and after is not None:
             raise Invalid("Give either before or after, not both.", field="before")
         messages, has_more = selectors.messages_page(
-            conversation_id=participation.conversation_id,
+            conversation_id=conversation_id,
             before=before,
             after=after,
             limit=_optional_int(request.query_params.get("limit"), "limit"),
@@ -104,9 +103,7 @@ class MessageViewSet(viewsets.GenericViewSet):
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     @action(detail=True, url_path="file", url_name="file")
     def download(self, request, pk=None):
-        message = selectors.message_for_member(user=request.user, message_id=_positive_int(pk, "id"))
-        if not message.file:
-            raise Invalid("This message has no file.", field="id")
+        message = selectors.message_file_for_member(user=request.user, message_id=_positive_int(pk, "id"))
         response = FileResponse(
             message.file.open("rb"), as_attachment=True, filename=message.file_name,
             content_type=message.file_content_type or "application/octet-stream",

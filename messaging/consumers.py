@@ -72,12 +72,7 @@ async def typing(consumer, data: dict) -> None:
     if is_typing == last_state and now - last_at < settings.TYPING_FORWARD_INTERVAL_SECONDS:
         return None
     consumer.typing_forwarded_at[conversation_id] = (is_typing, now)
-    payload = {
-        "conversationId": conversation_id,
-        "userId": consumer.user.pk,
-        "username": consumer.user.username,
-        "isTyping": is_typing,
-    }
+    payload = events.typing_payload(conversation_id=conversation_id, user=consumer.user, is_typing=is_typing)
     await consumer.channel_layer.group_send(
         events.conversation_group(conversation_id),
         group_message(events.CONVERSATION_TYPING, payload, exclude_user_id=consumer.user.pk),

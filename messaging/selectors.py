@@ -64,10 +64,18 @@ def messages_page(
     return list(reversed(page[:limit])), has_more
 
 
-def message_for_member(*, user, message_id: int) -> Message:
+def message_file_for_member(*, user, message_id: int) -> Message:
+    """A file message the caller may download; anything else is simply not there."""
     message = (
-        Message.objects.filter(pk=message_id, conversation__participants__user=user).select_related("sender").first()
+        Message.objects.filter(pk=message_id, conversation__participants__user=user, type=Message.Type.FILE)
+        .exclude(file="")
+        .first()
     )
     if message is None:
-        raise NotFound("No such message.")
+        raise NotFound("No such file.")
     return message
+
+
+def conversation_require_member(*, user, conversation_id: int) -> None:
+    if not conversation_is_member(user_id=user.pk, conversation_id=conversation_id):
+        raise NotFound("No such conversation.")

@@ -48,15 +48,35 @@ class MessageBriefSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ParticipantSerializer(serializers.ModelSerializer):
-    user = UserBriefSerializer()
+class ReadMarkerFieldsSerializer(serializers.ModelSerializer):
+    """A participant's read marker: everything up to this message (and seq) is read, since then."""
+
     lastReadMessageId = serializers.IntegerField(source="last_read_message_id", allow_null=True)
     lastReadSeq = serializers.IntegerField(source="last_read_seq")
     lastReadAt = serializers.DateTimeField(source="last_read_at", allow_null=True)
 
     class Meta:
         model = Participant
-        fields = ["user", "lastReadMessageId", "lastReadSeq", "lastReadAt"]
+        fields = ["lastReadMessageId", "lastReadSeq", "lastReadAt"]
+        read_only_fields = fields
+
+
+class ParticipantSerializer(ReadMarkerFieldsSerializer):
+    user = UserBriefSerializer()
+
+    class Meta(ReadMarkerFieldsSerializer.Meta):
+        fields = ["user", *ReadMarkerFieldsSerializer.Meta.fields]
+        read_only_fields = fields
+
+
+class ReadMarkerSerializer(ReadMarkerFieldsSerializer):
+    """The answer to PATCH .../read and the payload of ``message:read`` and ``conversation:read``."""
+
+    conversationId = serializers.IntegerField(source="conversation_id")
+    userId = serializers.IntegerField(source="user_id")
+
+    class Meta(ReadMarkerFieldsSerializer.Meta):
+        fields = ["conversationId", "userId", *ReadMarkerFieldsSerializer.Meta.fields]
         read_only_fields = fields
 
 
@@ -103,11 +123,3 @@ class MessageCreateInputSerializer(serializers.Serializer):
 class MessagesPageSerializer(serializers.Serializer):
     results = MessageSerializer(many=True)
     hasMore = serializers.BooleanField()
-
-
-class ReadMarkerSerializer(serializers.Serializer):
-    conversationId = serializers.IntegerField()
-    userId = serializers.IntegerField()
-    lastReadMessageId = serializers.IntegerField(allow_null=True)
-    lastReadSeq = serializers.IntegerField()
-    lastReadAt = serializers.DateTimeField(allow_null=True)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from config.errors import Conflict, Invalid, NotFound
 from messaging import events
 from messaging.models import Conversation, Message, Participant
-from messaging.serializers import MessageSerializer
+from messaging.serializers import MessageSerializer, ReadMarkerSerializer
 from realtime.publish import publish_on_commit, user_group
 
 
@@ -25,9 +25,10 @@ def conversation_create_for_project(*, project) -> Conversation:
                 Participant(conversation=conversation, user_id=project.provider_id),
             ]
         )
-    announcement = {"id": conversation.pk, "projectId": project.pk, "projectTitle": project.title}
     publish_on_commit(
-        [user_group(project.client_id), user_group(project.provider_id)], events.CONVERSATION_NEW, announcement
+        [user_group(project.client_id), user_group(project.provider_id)],
+        events.CONVERSATION_NEW,
+        events.conversation_new_payload(conversation),
     )
     return conversation
 
@@ -137,30 +138,14 @@ def _message_append(*, conversation: Conversation, user, content, type, client_m
 
 
 def _read_marker_move(*, user, conversation_id: int, message: Message | None, event: str) -> dict:
-    """Advance the caller's marker to ``message``; a marker never moves backwards."""
-    if message is None:
-        participation = Participant.objects.get(conversation_id=conversation_id, user=user)
-        return _read_marker_payload(participation)
-    now = timezone.now()
-    moved = Participant.objects.filter(
+    """Advance the caller's marker to ``message``, announcing it only if it moved; never backwards."""
+    moved = message is not None and Participant.objects.filter(
         conversation_id=conversation_id, user=user, last_read_seq__lt=message.seq
-    ).update(last_read_seq=message.seq, last_read_message=message, last_read_at=now)
-    participation = Participant.objects.get(conversation_id=conversation_id, user=user)
-    payload = _read_marker_payload(participation)
+    ).update(last_read_seq=message.seq, last_read_message=message, last_read_at=timezone.now())
+    marker = ReadMarkerSerializer(Participant.objects.get(conversation_id=conversation_id, user=user)).data
     if moved:
-        publish_on_commit([events.conversation_group(conversation_id)], event, payload)
-    return payload
-
-
-def _read_marker_payload(participation: Participant) -> dict:
-    return {
-        "conversationId": participation.conversation_id,
-        "userId": participation.user_id,
-        "lastReadMessageId": participation.last_read_message_id,
-        "messageId": participation.last_read_message_id,
-        "lastReadSeq": participation.last_read_seq,
-        "lastReadAt": participation.last_read_at.isoformat() if participation.last_read_at else None,
-    }
+        publish_on_commit([events.conversation_group(conversation_id)], event, marker)
+    return marker
 
 
 @transaction.atomic

@@ -26,7 +26,8 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         self.user = self.scope.get("user")
         self.joined_groups: set[str] = set()
-        self.typing_forwarded_at: dict[int, float] = {}
+        # conversation id -> (last forwarded isTyping, monotonic time of it); see messaging.consumers.typing
+        self.typing_forwarded_at: dict[int, tuple[bool, float]] = {}
         await self.accept()
         if self.user is None or not self.user.is_authenticated:
             # Accept-then-close is the only way to hand the client a close code it can read.
@@ -60,7 +61,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         if self.auth_expires_at is not None and time.time() >= self.auth_expires_at:
             await self.close(code=CLOSE_AUTH_EXPIRED)
             return
-        raw = text_data if text_data is not None else bytes_data
+        raw = text_data.encode() if text_data is not None else bytes_data
         if raw is None or len(raw) > settings.WS_MAX_FRAME_BYTES:
             await self.send_error("frame_too_large", f"Frames are limited to {settings.WS_MAX_FRAME_BYTES} bytes.")
             return

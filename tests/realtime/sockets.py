@@ -1,0 +1,53 @@
+"""Sockets on the real ASGI application, opened as a persona, and the frames they read."""
+
+from channels.testing import WebsocketCommunicator
+from rest_framework_simplejwt.tokens import AccessToken
+
+from config.asgi import application
+
+ALLOWED_ORIGIN = (b"origin", b"http://localhost")
+HOST = (b"host", b"localhost")
+FRAME_TIMEOUT = 3.0
+
+
+def bearer(user) -> tuple[bytes, bytes]:
+    return (b"authorization", f"Bearer {AccessToken.for_user(user)}".encode())
+
+
+def socket(*headers: tuple[bytes, bytes], path: str = "/ws/", origin=ALLOWED_ORIGIN) -> WebsocketCommunicator:
+    return WebsocketCommunicator(application, path, headers=[origin, HOST, *headers])
+
+
+async def connect_as(user) -> WebsocketCommunicator:
+    """A socket authenticated with the user's JWT, connected and accepted."""
+    communicator = socket(bearer(user))
+    connected, _ = await communicator.connect(timeout=FRAME_TIMEOUT)
+    assert connected
+    return communicator
+
+
+async def next_frame(communicator: WebsocketCommunicator) -> dict:
+    return await communicator.receive_json_from(timeout=FRAME_TIMEOUT)
+
+
+async def request(communicator: WebsocketCommunicator, event: str, data: dict, ref: str = "r1") -> dict:
+    """Send a frame with a ``ref`` and return the next frame, which answers it."""
+    await communicator.send_json_to({"event": event, "data": data, "ref": ref})
+    return await next_frame(communicator)
+
+
+async def join(communicator: WebsocketCommunicator, conversation_id: int, **extra) -> dict:
+    reply = await request(communicator, "join", {"conversationId": conversation_id, **extra}, ref="join")
+    assert reply["event"] == "join", reply
+    return reply
+
+
+async def assert_closed_with(communicator: WebsocketCommunicator, code: int) -> None:
+    output = await communicator.receive_output(timeout=FRAME_TIMEOUT)
+    assert output == {"type": "websocket.close", "code": code}
+    # A real client answers the close; until it does the consumer still listens on the channel layer.
+    await communicator.disconnect()
+
+
+async def assert_no_frame(communicator: WebsocketCommunicator, timeout: float = 0.3) -> None:
+    assert await communicator.receive_nothing(timeout=timeout), "expected no frame"
