@@ -1,5 +1,7 @@
 """The project page's conversation in a real browser: two users, two contexts, one live server."""
 
+import json
+
 import pytest
 from playwright.sync_api import expect
 
@@ -17,12 +19,15 @@ def _send(visitor, text: str) -> None:
 
 
 @pytest.fixture
-def both_on_project(client_user, provider, project, visit):
-    client_page = visit(client_user)
-    provider_page = visit(provider)
-    for visitor in (client_page, provider_page):
+def both_logged_in(client_user, provider, project, visit):
+    return visit(client_user), visit(provider)
+
+
+@pytest.fixture
+def both_on_project(both_logged_in, project):
+    for visitor in both_logged_in:
         visitor.open_live(f"/projects/{project.pk}")
-    return client_page, provider_page
+    return both_logged_in
 
 
 def test_message_arrives_live_typing_shows_and_clears_and_read_tick_follows(both_on_project):
@@ -78,3 +83,77 @@ def test_markup_in_a_message_is_shown_as_text(both_on_project):
         expect(visitor.page.locator("#messages img")).to_have_count(0)
     provider_page.screenshot("markup-as-text-provider")
     assert client_page.dialogs == [] and provider_page.dialogs == []
+
+
+def test_a_message_the_socket_never_delivered_is_fetched_when_the_next_one_shows_a_gap(both_logged_in, project):
+    client_page, provider_page = both_logged_in
+    dropped = []
+
+    def drop_first_new_message(page_socket):
+        server = page_socket.connect_to_server()
+
+        def from_server(frame):
+            if not dropped and json.loads(frame)["event"] == "message:new":
+                dropped.append(frame)
+                return
+            page_socket.send(frame)
+
+        server.on_message(from_server)
+
+    provider_page.page.route_web_socket("**/ws/", drop_first_new_message)
+    for visitor in both_logged_in:
+        visitor.open_live(f"/projects/{project.pk}")
+
+    _send(client_page, "lost on the way")
+    expect(client_page.page.locator("#messages > li.mine:not(.unconfirmed)")).to_have_count(1)
+    _send(client_page, "arrives with seq 2")
+
+    expect(provider_page.page.locator("#messages > li .body")).to_have_text(["lost on the way", "arrives with seq 2"])
+    assert len(dropped) == 1
+    provider_page.screenshot("gap-filled-provider")
+
+
+def test_a_send_whose_answer_was_lost_is_retried_with_the_same_id_and_kept_once(both_logged_in, project):
+    client_page, provider_page = both_logged_in
+    posted_ids = []
+
+    def lose_the_first_answer(route):
+        posted_ids.append(route.request.post_data_json["clientMessageId"])
+        if len(posted_ids) == 1:
+            route.fetch()  # the server stores the message; the page never hears back
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    def hide_message_pushes(page_socket):
+        # So the page cannot learn from the socket that its first attempt was stored: only a retry tells it.
+        server = page_socket.connect_to_server()
+        server.on_message(lambda frame: None if json.loads(frame)["event"] == "message:new" else page_socket.send(frame))
+
+    client_page.page.route("**/api/messages", lose_the_first_answer)
+    client_page.page.route_web_socket("**/ws/", hide_message_pushes)
+    for visitor in both_logged_in:
+        visitor.open_live(f"/projects/{project.pk}")
+    _send(client_page, "exactly once, please")
+
+    expect(client_page.page.locator("#messages > li.mine:not(.unconfirmed)")).to_have_count(1)
+    expect(client_page.page.locator("#messages > li")).to_have_count(1)
+    expect(provider_page.page.locator("#messages > li .body")).to_have_text(["exactly once, please"])
+    assert len(posted_ids) == 2 and posted_ids[0] == posted_ids[1]
+    client_page.screenshot("retry-kept-once-client")
+
+
+def test_a_file_sent_from_the_page_arrives_as_a_download_link(both_on_project):
+    client_page, provider_page = both_on_project
+
+    client_page.page.set_input_files(
+        "#file-input", files=[{"name": "brief.txt", "mimeType": "text/plain", "buffer": b"Five pages, one CMS."}]
+    )
+
+    link = provider_page.page.get_by_role("link", name="brief.txt")
+    expect(link).to_be_visible()
+    with provider_page.page.expect_download() as download:
+        link.click()
+    assert download.value.suggested_filename == "brief.txt"
+    assert open(download.value.path(), "rb").read() == b"Five pages, one CMS."
+    provider_page.screenshot("file-link-provider")
