@@ -1,3 +1,5 @@
+"""Support staff read conversations, their participants and messages; nothing here writes."""
+
 from django.contrib import admin
 
 from messaging.models import Conversation, Message, Participant
@@ -29,7 +31,9 @@ class MessageInline(admin.TabularInline):
 class ConversationAdmin(admin.ModelAdmin):
     list_display = ["id", "project", "project_status", "last_message_seq", "last_activity_at", "created_at"]
     list_filter = ["project__status"]
-    search_fields = ["project__title", "participants__user__username"]
+    search_fields = [
+        "project__title", "participants__user__username", "messages__content", "messages__sender__username",
+    ]
     readonly_fields = ["project", "last_message", "last_message_seq", "last_activity_at", "created_at"]
     inlines = [ParticipantInline, MessageInline]
     list_select_related = ["project"]

@@ -19,6 +19,11 @@ from messaging.serializers import (
 )
 
 
+
+def _path_id(name: str, description: str) -> OpenApiParameter:
+    return OpenApiParameter(name, OpenApiTypes.INT, OpenApiParameter.PATH, description=description)
+
+
 class ConversationViewSet(viewsets.GenericViewSet):
     serializer_class = ConversationSerializer
 
@@ -29,10 +34,12 @@ class ConversationViewSet(viewsets.GenericViewSet):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(ConversationSerializer(page, many=True).data)
 
+    @extend_schema(parameters=[_path_id("id", "The conversation's id.")])
     def retrieve(self, request, pk=None):
         participation = selectors.participation_get(user=request.user, conversation_id=_positive_int(pk, "id"))
         return Response(ConversationSerializer(participation).data)
 
+    @extend_schema(parameters=[_path_id("project_id", "The project's id.")])
     @action(detail=False, url_path=r"project/(?P<project_id>[^/]+)")
     def for_project(self, request, project_id=None):
         participation = selectors.participation_for_project(
@@ -70,6 +77,7 @@ class MessageViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         parameters=[
+            _path_id("conversation_id", "The conversation's id."),
             OpenApiParameter("before", OpenApiTypes.INT, description="Scroll back: messages older than this id."),
             OpenApiParameter("after", OpenApiTypes.INT, description="Catch up: messages newer than this id."),
             OpenApiParameter("limit", OpenApiTypes.INT, description="Page size, capped by MESSAGE_PAGE_MAX."),
@@ -92,7 +100,9 @@ class MessageViewSet(viewsets.GenericViewSet):
         )
         return Response({"results": MessageSerializer(messages, many=True).data, "hasMore": has_more})
 
-    @extend_schema(request=None, responses=ReadMarkerSerializer)
+    @extend_schema(
+        request=None, responses=ReadMarkerSerializer, parameters=[_path_id("conversation_id", "The conversation's id.")]
+    )
     @action(detail=False, methods=["patch"], url_path=r"conversation/(?P<conversation_id>[^/]+)/read")
     def read(self, request, conversation_id=None):
         marker = services.conversation_mark_read(
@@ -100,7 +110,10 @@ class MessageViewSet(viewsets.GenericViewSet):
         )
         return Response(marker)
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        parameters=[_path_id("id", "The file message's id.")],
+    )
     @action(detail=True, url_path="file", url_name="file")
     def download(self, request, pk=None):
         message = selectors.message_file_for_member(user=request.user, message_id=_positive_int(pk, "id"))

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import UserBriefSerializer
@@ -27,7 +28,8 @@ class MessageSerializer(serializers.ModelSerializer):
         fields = ["id", "conversationId", "seq", "sender", "type", "content", "file", "clientMessageId", "createdAt"]
         read_only_fields = fields
 
-    def get_file(self, message: Message) -> MessageFileSerializer | None:
+    @extend_schema_field(MessageFileSerializer(allow_null=True))
+    def get_file(self, message: Message) -> dict | None:
         if message.type != Message.Type.FILE:
             return None
         return {
@@ -100,7 +102,8 @@ class ConversationSerializer(serializers.Serializer):
     createdAt = serializers.DateTimeField(source="conversation.created_at")
     readOnly = serializers.SerializerMethodField()
 
-    def get_participants(self, participation: Participant) -> ParticipantSerializer(many=True):
+    @extend_schema_field(ParticipantSerializer(many=True))
+    def get_participants(self, participation: Participant) -> list[dict]:
         return ParticipantSerializer(participation.conversation.participants.all(), many=True).data
 
     def get_unreadCount(self, participation: Participant) -> int:  # noqa: N802 - camelCase contract

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
 from django.utils import timezone
@@ -12,8 +13,9 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts import services as account_services
 from accounts.models import WebSocketTicket
+from config.asgi import application
 from realtime.consumers import CLOSE_AUTH_EXPIRED, CLOSE_UNAUTHENTICATED
-from tests.realtime.sockets import assert_closed_with, bearer, connect_as, join, request, socket
+from tests.realtime.sockets import HOST, assert_closed_with, bearer, connect_as, join, request, socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -113,6 +115,15 @@ async def test_a_session_cookie_authenticates(client_user, conversation):
 
 async def test_a_hostile_origin_is_refused_at_the_handshake(client_user):
     communicator = socket(bearer(client_user), origin=(b"origin", b"https://evil.example"))
+
+    connected, _ = await communicator.connect()
+
+    assert not connected
+    await communicator.disconnect()
+
+
+async def test_a_handshake_without_an_origin_is_refused(client_user):
+    communicator = WebsocketCommunicator(application, "/ws/", headers=[HOST, bearer(client_user)])
 
     connected, _ = await communicator.connect()
 
