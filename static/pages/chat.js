@@ -29,7 +29,6 @@ export class Chat {
   constructor({ config, socket }) {
     this.me = config.me;
     this.conversationId = config.conversation.id;
-    this.readOnly = config.conversation.readOnly;
     this.maxLength = config.messageMaxLength;
     this.socket = socket;
     this.urls = {
@@ -474,7 +473,6 @@ export class Chat {
   }
 
   becomeReadOnly() {
-    this.readOnly = true;
     this.el.form.querySelectorAll("textarea, input, button").forEach((control) => {
       control.disabled = true;
     });
