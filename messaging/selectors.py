@@ -8,10 +8,11 @@ from messaging.models import Conversation, Message, Participant
 
 
 def participations_for_user(*, user) -> QuerySet[Participant]:
-    """The caller's side of each of their conversations, newest activity first, in three queries."""
+    """The caller's side of each of their conversations, newest activity first: one query for the
+    rows with their project and last message, one for every conversation's participants."""
     return (
         Participant.objects.filter(user=user)
-        .select_related("conversation__project", "conversation__last_message__sender")
+        .select_related("conversation__project", "conversation__last_message")
         .prefetch_related(
             Prefetch(
                 "conversation__participants",

@@ -109,7 +109,15 @@ def message_send(
     return message, True
 
 
-def _message_append(*, conversation: Conversation, user, content, type, client_message_id, upload) -> Message:
+def _message_append(
+    *,
+    conversation: Conversation,
+    user,
+    content: str,
+    type: str,
+    client_message_id: uuid.UUID | None,
+    upload: UploadedFile | None,
+) -> Message:
     now = timezone.now()
     message = Message(
         conversation=conversation,
