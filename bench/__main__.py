@@ -44,6 +44,8 @@ def main(argv=None) -> int:
     parser.add_argument("--server-env", action="append", type=_setting, dest="server_env", metavar="NAME=VALUE",
                         help="a setting for the servers only; repeatable")
     parser.add_argument("--pairs", type=int, help="sender/receiver pairs")
+    parser.add_argument("--max-inflight", type=int, dest="max_inflight_per_load_process",
+                        help="requests in flight per load process (each holds a database connection)")
     parser.add_argument("--load-processes", type=int, dest="load_processes")
     parser.add_argument("--step-seconds", type=float, dest="step_seconds")
     parser.add_argument("--history-messages", type=int, dest="history_messages")
@@ -59,8 +61,8 @@ def main(argv=None) -> int:
 
     mode = args.mode or "full"
     overrides = {name: getattr(args, name) for name in (
-        "sections", "servers", "processes", "rates", "pairs", "load_processes", "step_seconds", "history_messages",
-        "capacity_sockets")}
+        "sections", "servers", "processes", "rates", "pairs", "max_inflight_per_load_process", "load_processes",
+        "step_seconds", "history_messages", "capacity_sockets")}
     overrides["server_env"] = tuple(args.server_env) if args.server_env else None
     profile = PROFILES[mode].overridden(**overrides)
     results = run(profile, database_server=args.postgres, redis_url=args.redis,

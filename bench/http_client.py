@@ -5,7 +5,12 @@ where every cycle the load generator burns is taken from the servers being measu
 """
 
 import asyncio
+import time
 from urllib.parse import urlsplit
+
+# Servers close idle keep-alive connections (uvicorn after 5 s): reusing one they are closing
+# fails the request, so idle connections are dropped well before that.
+IDLE_REUSE_SECONDS = 2.0
 
 
 class HttpProtocolError(Exception):
@@ -17,6 +22,7 @@ class HttpConnection:
         self.reader = reader
         self.writer = writer
         self.reusable = True
+        self.idle_since = time.monotonic()
 
     @classmethod
     async def open(cls, host: str, port: int) -> "HttpConnection":
@@ -83,17 +89,26 @@ class HttpPool:
             + "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items()).encode()
             + b"\r\n"
         )
-        connection = self._idle.pop() if self._idle else await HttpConnection.open(self.host, self.port)
+        connection = await self._connection()
         try:
             result = await connection.request(head, body)
         except BaseException:
             connection.close()
             raise
         if connection.reusable:
+            connection.idle_since = time.monotonic()
             self._idle.append(connection)
         else:
             connection.close()
         return result
+
+    async def _connection(self) -> HttpConnection:
+        while self._idle:
+            connection = self._idle.pop()
+            if not connection.reader.at_eof() and time.monotonic() - connection.idle_since < IDLE_REUSE_SECONDS:
+                return connection
+            connection.close()
+        return await HttpConnection.open(self.host, self.port)
 
     def close(self) -> None:
         while self._idle:

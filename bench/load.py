@@ -189,9 +189,7 @@ class LoadWorker:
         if in_flight:
             await asyncio.wait(set(in_flight), timeout=30)
         accepted = [key for key, (_, status) in sends.items() if status == 201]
-        deadline = time.perf_counter() + drain_seconds
-        while time.perf_counter() < deadline and any(key not in self.arrivals for key in accepted):
-            await asyncio.sleep(0.02)
+        await self._drain(accepted, quiet_seconds=drain_seconds)
         latencies = sorted(self.arrivals[key] - sends[key][0] for key in accepted if key in self.arrivals)
         last_arrival = max((self.arrivals[key] for key in accepted if key in self.arrivals), default=started)
         return {
@@ -210,6 +208,21 @@ class LoadWorker:
             "socketsReopened": reopened,
             "loadCpuSeconds": time.process_time() - cpu_started,
         }
+
+    async def _drain(self, accepted: list[str], *, quiet_seconds: float, limit_seconds: float = 60.0) -> None:
+        """Wait for the pushes of ``accepted`` until all came or none came for ``quiet_seconds``.
+
+        A backlog still draining is late, not lost: only what never comes once the pushes stop is lost.
+        """
+        started = time.perf_counter()
+        seen, quiet_since = len(self.arrivals), started
+        while any(key not in self.arrivals for key in accepted):
+            now = time.perf_counter()
+            if len(self.arrivals) != seen:
+                seen, quiet_since = len(self.arrivals), now
+            if now - quiet_since >= quiet_seconds or now - started >= limit_seconds:
+                return
+            await asyncio.sleep(0.02)
 
     async def pairs_close(self) -> dict:
         for pair in self.pairs:

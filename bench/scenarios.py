@@ -10,6 +10,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
@@ -44,7 +45,7 @@ class Bench:
     profile: Profile
     load: LoadPool
     env: dict
-    log_dir: object
+    log_dir: Path
     database_server: str
     database_name: str
     seeds: Seeds
