@@ -118,7 +118,7 @@ class Typist:
             pass
 
 
-def _summary_ms(samples: list[float]) -> list[float]:
+def _milliseconds(samples: list[float]) -> list[float]:
     return [round(sample * 1000, 3) for sample in samples]
 
 
@@ -154,6 +154,8 @@ class LoadWorker:
                 await pair.receiver.open()
                 reopened += 1
         closed_before = sum(pair.receiver.closed for pair in self.pairs)
+        for pair in self.pairs:
+            pair.receiver.duplicates = 0
         self.arrivals.clear()
         sends: dict[str, tuple[float, int | str]] = {}
         in_flight = set()
@@ -202,7 +204,7 @@ class LoadWorker:
             "lost": len(accepted) - len(latencies),
             "unexpected": len(set(self.arrivals) - set(sends)),
             "duplicates": sum(pair.receiver.duplicates for pair in self.pairs),
-            "latenciesMs": _summary_ms(latencies),
+            "latenciesMs": _milliseconds(latencies),
             "spanSeconds": max(last_arrival - started, seconds),
             "socketsClosed": sum(pair.receiver.closed for pair in self.pairs) - closed_before,
             "socketsReopened": reopened,
@@ -316,7 +318,7 @@ class LoadWorker:
                 round_trips.append(time.perf_counter() - started)
             except (asyncio.TimeoutError, ConnectionClosed):
                 failed += 1
-        return {"held": len(open_sockets), "pingedMs": _summary_ms(sorted(round_trips)), "pingFailed": failed}
+        return {"held": len(open_sockets), "pingedMs": _milliseconds(sorted(round_trips)), "pingFailed": failed}
 
     async def sockets_close(self) -> dict:
         await asyncio.gather(*(ws.close() for ws in self.idle), return_exceptions=True)
@@ -372,7 +374,7 @@ class LoadWorker:
             await asyncio.gather(*(client() for _ in range(concurrency)))
         finally:
             pool.close()
-        return {"seconds": time.perf_counter() - started, "latenciesMs": _summary_ms(sorted(latencies)),
+        return {"seconds": time.perf_counter() - started, "latenciesMs": _milliseconds(sorted(latencies)),
                 "statuses": dict(statuses), "sampleBody": sample_body.decode(errors="replace")[:2000]}
 
     async def close_all(self) -> None:
