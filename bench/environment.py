@@ -121,6 +121,26 @@ def _redis_version(redis_url: str) -> str:
         client.close()
 
 
+def channel_layer_leftovers(redis_url: str, prefix: str) -> dict[str, int]:
+    """What the run's sockets left in Redis once all of them had closed, then delete the run's keys.
+
+    Group members left behind are channels a disconnect failed to remove: until ``group_expiry``
+    every send to those groups is still written to them.
+    """
+    client = redis.Redis.from_url(redis_url)
+    try:
+        # channels_redis names groups "<prefix>:group:<name>" and channels "<prefix>specific.<id>!...".
+        keys = [key for pattern in (f"{prefix}:*", f"{prefix}specific.*")
+                for key in client.scan_iter(match=pattern, count=1000)]
+        groups = [key for key in keys if key.startswith(f"{prefix}:group:".encode())]
+        members = sum(client.zcard(key) for key in groups)
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start:start + 1000])
+    finally:
+        client.close()
+    return {"keys": len(keys), "groupsLeft": len(groups), "membershipsLeft": members}
+
+
 def raise_open_files_limit() -> int:
     """Lift the soft descriptor limit to the hard one for the bench and the servers it starts."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

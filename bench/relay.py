@@ -22,10 +22,20 @@ def relay_group(conversation_id: int) -> str:
 class RelaySocketConsumer(AsyncJsonWebsocketConsumer):
     """Joins the groups it is told to and forwards whatever is sent to them, like the product's socket."""
 
+    async def connect(self):
+        self.joined_groups: set[str] = set()
+        await self.accept()
+
+    async def disconnect(self, code):
+        for group in self.joined_groups:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
     async def receive_json(self, frame, **kwargs):
         data = frame.get("data") or {}
         if frame.get("event") == "join" and isinstance(data.get("conversationId"), int):
-            await self.channel_layer.group_add(relay_group(data["conversationId"]), self.channel_name)
+            group = relay_group(data["conversationId"])
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.joined_groups.add(group)
             await self.send_json({"event": "join", "data": {"conversationId": data["conversationId"]},
                                   "ref": frame.get("ref")})
 

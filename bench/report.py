@@ -181,6 +181,11 @@ def render(results: dict) -> str:
             + [["POST /api/messages", c["case"], c["queries"]] for c in counts["send"]])))
     if results.get("capacity"):
         out.append(_section("Idle authenticated sockets on one server process", _capacity(results)))
+    if results.get("channelLayerLeftovers"):
+        left = results["channelLayerLeftovers"]
+        out.append(_section("Channel layer after every socket closed (then deleted)",
+                            f"{left['membershipsLeft']:,} group memberships left in {left['groupsLeft']:,} groups"
+                            f" ({left['keys']:,} keys under the run's prefix)"))
     if "tokens" in results:
         out.append(_section("Agora token issuance: GET /api/meetings/{id}/token", _tokens(results["tokens"])))
     if results["errors"]:

@@ -91,6 +91,8 @@ def run(profile: Profile, *, database_server: str, redis_url: str, database_name
         with _section(results, "query counts"):
             results["queryCounts"] = scenarios.query_counts(bench)
     finally:
+        results["channelLayerLeftovers"] = environment.channel_layer_leftovers(
+            redis_url, env["CHANNEL_LAYER_PREFIX"])
         if drop_database:
             environment.database_drop(database_server, database_name)
     results["finishedAt"] = datetime.now(UTC).isoformat(timespec="seconds")

@@ -24,7 +24,7 @@ from bench.environment import database_activity, machine_cpu_jiffies
 from bench.load import LoadPool
 from bench.profiles import Profile
 from bench.report import latency_summary
-from bench.servers import ServerFleet, ServerProcess
+from bench.servers import ServerFleet, ServerProcess, wait_until_quiet
 from messaging import selectors
 from messaging.models import Message
 
@@ -69,16 +69,6 @@ def _delta(before: dict, after: dict) -> dict:
     return {key: after[key] - before[key] for key in before}
 
 
-def _wait_until_quiet(servers: list[ServerProcess], *, limit_seconds: float = 30.0) -> None:
-    """Let a backlog from a saturated step finish before the next step is measured."""
-    deadline = time.monotonic() + limit_seconds
-    while time.monotonic() < deadline:
-        before = sum(server.cpu_seconds() for server in servers)
-        time.sleep(0.2)
-        if sum(server.cpu_seconds() for server in servers) - before < 0.02 * len(servers):
-            return
-
-
 # Delivery ------------------------------------------------------------------------------------
 
 def delivery_sweep(bench: Bench, fleet: ServerFleet, processes: int) -> dict:
@@ -98,7 +88,7 @@ def delivery_sweep(bench: Bench, fleet: ServerFleet, processes: int) -> dict:
     bench.load.call_each("pairs_open", [{"pairs": share, "warm_connections": 4} for share in shares])
     try:
         def step(rate: float, role: str, seconds: float = profile.step_seconds) -> dict:
-            _wait_until_quiet(servers)
+            wait_until_quiet(servers)  # a saturated step's backlog must not bill the next one
             return _delivery_step(bench, servers, len(shares), rate=rate, seconds=seconds, role=role)
 
         if profile.warmup_seconds:

@@ -71,3 +71,4 @@ def test_smoke_run_reports_history_list_typing_capacity_and_tokens(smoke_report)
     assert report["typing"][0]["database"]["during"].keys() >= {"transactions", "tuplesReturned"}
     assert [len(capacity["checkpoints"]) for capacity in report["capacity"]] == [2, 2]
     assert report["queryCounts"]["send"] and report["queryCounts"]["conversationList"]
+    assert report["channelLayerLeftovers"].keys() == {"keys", "groupsLeft", "membershipsLeft"}
