@@ -81,7 +81,15 @@ TEMPLATES = [
 
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+    # Under ASGI each request's sync code runs in a fresh thread, so a persistent per-thread connection
+    # is never reused and lingers; a process-wide pool is what reuses connections (docs/performance.md).
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_POOL", default=True):
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env_int("DB_POOL_MIN", 2),
+            "max_size": env_int("DB_POOL_MAX", 20),
+            "timeout": env_int("DB_POOL_TIMEOUT", 10),
+        }
 else:
     DATABASES = {
         "default": {
@@ -100,7 +108,9 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # Above channels_redis's 5 s blocking poll: redis-py's default 5 s read timeout races it
+                # and kills the consumer running the receive loop (docs/performance.md, fix 1).
+                "hosts": [{"address": REDIS_URL, "socket_timeout": env_int("REDIS_SOCKET_TIMEOUT", 15)}],
                 "capacity": CHANNEL_LAYER_CAPACITY,
                 "group_expiry": CHANNEL_LAYER_GROUP_EXPIRY,
                 "prefix": env_str("CHANNEL_LAYER_PREFIX", "asgi"),
