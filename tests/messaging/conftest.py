@@ -12,6 +12,7 @@ from django.db.backends.utils import CursorWrapper
 
 from messaging import services
 from messaging.events import conversation_group
+from tests.realtime.sockets import connect_as, join
 
 
 @pytest.fixture(autouse=True)
@@ -106,3 +107,14 @@ def conversation_listener(conversation):
     listener = GroupListener(conversation_group(conversation.pk))
     yield listener
     listener.close()
+
+
+@pytest.fixture
+async def alice_and_bob(client_user, provider, conversation):
+    """Both members connected and joined to the conversation."""
+    alice, bob = await connect_as(client_user), await connect_as(provider)
+    await join(alice, conversation.pk)
+    await join(bob, conversation.pk)
+    yield alice, bob
+    await alice.disconnect()
+    await bob.disconnect()

@@ -3,19 +3,9 @@
 import pytest
 from asgiref.sync import sync_to_async
 
-from tests.realtime.sockets import assert_no_frame, connect_as, join, next_frame, request
+from tests.realtime.sockets import assert_no_frame, connect_as, next_frame, request
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-async def alice_and_bob(client_user, provider, conversation):
-    alice, bob = await connect_as(client_user), await connect_as(provider)
-    await join(alice, conversation.pk)
-    await join(bob, conversation.pk)
-    yield alice, bob
-    await alice.disconnect()
-    await bob.disconnect()
 
 
 @pytest.fixture

@@ -4,20 +4,9 @@ import asyncio
 
 import pytest
 
-from tests.realtime.sockets import assert_no_frame, connect_as, join, next_frame, request
+from tests.realtime.sockets import assert_no_frame, connect_as, next_frame, request
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-async def alice_and_bob(client_user, provider, conversation):
-    """Both members connected and joined to the conversation."""
-    alice, bob = await connect_as(client_user), await connect_as(provider)
-    await join(alice, conversation.pk)
-    await join(bob, conversation.pk)
-    yield alice, bob
-    await alice.disconnect()
-    await bob.disconnect()
 
 
 async def _type(communicator, conversation, is_typing: bool) -> None:
