@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from projects import services as project_services
+from tests.live import live_servers, own_redis  # noqa: F401  (fixtures shared by every test directory)
 
 PASSWORD = "correct-horse-battery-staple"
 

@@ -1,24 +1,11 @@
-"""A real daphne process on this run's test database, and Chromium (Debian's) driven by Playwright.
-
-On PostgreSQL the server opens the very test database; on SQLite the in-memory test database is
-copied into a file the server opens once the test has written its rows. Redis is used when
-``REDIS_URL`` is set (under this run's channel-layer prefix); otherwise the one server process
-uses its in-memory layer.
-"""
+"""A real daphne process on this run's test database (tests/live.py), and Chromium (Debian's) driven
+by Playwright. Redis is used when ``REDIS_URL`` is set; otherwise the one server process uses its
+in-memory layer."""
 
 import os
-import socket
-import sqlite3
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from tests.conftest import PASSWORD
 
@@ -29,7 +16,6 @@ CHROMIUM_ARGS = [
 ]
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
-SERVER_START_TIMEOUT = 30
 UI_TIMEOUT_MS = 10_000
 
 
@@ -55,53 +41,6 @@ def browser():
         chromium.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _database_env(tmp_path: Path) -> dict[str, str]:
-    database = connection.settings_dict
-    if connection.vendor == "postgresql":
-        credentials = quote(database["USER"] or "", safe="")
-        if database.get("PASSWORD"):
-            credentials += ":" + quote(database["PASSWORD"], safe="")
-        host = f"{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}"
-        return {"DATABASE_URL": f"postgres://{credentials}@{host}/{quote(database['NAME'], safe='')}"}
-    snapshot = tmp_path / "server.sqlite3"
-    connection.ensure_connection()
-    with sqlite3.connect(snapshot) as target:
-        connection.connection.backup(target)
-    target.close()
-    return {"SQLITE_PATH": str(snapshot)}
-
-
-def _server_env(tmp_path: Path, overrides: dict[str, str]) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "SQLITE_PATH"}}
-    env.update(overrides)
-    env.update(_database_env(tmp_path))
-    env.update(DJANGO_SETTINGS_MODULE="config.settings", MEDIA_ROOT=str(tmp_path / "media"), DEBUG="true")
-    layer = settings.CHANNEL_LAYERS["default"].get("CONFIG", {})
-    if "prefix" in layer:
-        env["CHANNEL_LAYER_PREFIX"] = layer["prefix"]
-    return env
-
-
-def _wait_until_serving(process: subprocess.Popen, url: str, log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"daphne exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/api/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"daphne did not answer within {SERVER_START_TIMEOUT}s:\n{log.read_text()}")
-
-
 @pytest.fixture
 def server_env() -> dict[str, str]:
     """Extra environment for the server process; a test module overrides it to change settings."""
@@ -109,27 +48,9 @@ def server_env() -> dict[str, str]:
 
 
 @pytest.fixture
-def server_url(transactional_db, server_env, tmp_path, request):
+def server_url(live_servers, server_env):
     """A daphne process serving this test's rows; request it after the fixtures that write them."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = ARTIFACTS / f"{request.node.name}-server.log"
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-            cwd=REPO, env=_server_env(tmp_path, server_env), stdout=output, stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_until_serving(process, url, log)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    return live_servers.start(env=server_env, label="browser").url
 
 
 class Visitor:

@@ -1,0 +1,168 @@
+"""Real processes for tests that cross a process boundary: servers on this run's test database and
+channel-layer prefix, a ``redis-server`` a test may kill, and a plain WebSocket client for them.
+
+Servers are the benchmark's (``bench.servers.ServerProcess``), so tests and benchmark run the product
+the same way. On PostgreSQL a server opens the very test database; on SQLite the test database is
+copied into a file the server opens, once the test has written its rows.
+"""
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from rest_framework_simplejwt.tokens import AccessToken
+from websockets.asyncio.client import connect as websocket_connect
+
+from bench.servers import ServerProcess, free_port
+
+FRAME_SECONDS = 10.0
+
+
+def requires_redis() -> str:
+    """This run's Redis URL; skip locally without one, fail under CI."""
+    if not settings.REDIS_URL or "hosts" not in settings.CHANNEL_LAYERS["default"].get("CONFIG", {}):
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must run with Redis (REDIS_URL)")
+        pytest.skip("needs Redis: set REDIS_URL")
+    return settings.REDIS_URL
+
+
+def _database_env(tmp_path: Path) -> dict[str, str]:
+    database = connection.settings_dict
+    if connection.vendor == "postgresql":
+        credentials = quote(database["USER"] or "", safe="")
+        if database.get("PASSWORD"):
+            credentials += ":" + quote(database["PASSWORD"], safe="")
+        host = f"{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}"
+        return {"DATABASE_URL": f"postgres://{credentials}@{host}/{quote(database['NAME'], safe='')}"}
+    snapshot = tmp_path / "server.sqlite3"
+    connection.ensure_connection()
+    with sqlite3.connect(snapshot) as target:
+        connection.connection.backup(target)
+    target.close()
+    return {"SQLITE_PATH": str(snapshot)}
+
+
+def server_env(tmp_path: Path, overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a server process serving this test's rows and this run's channel layer."""
+    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "SQLITE_PATH"}}
+    env.update(_database_env(tmp_path))
+    env.update(DJANGO_SETTINGS_MODULE="config.settings", MEDIA_ROOT=str(tmp_path / "media"), DEBUG="true")
+    layer = settings.CHANNEL_LAYERS["default"].get("CONFIG", {})
+    if "prefix" in layer:
+        env["CHANNEL_LAYER_PREFIX"] = layer["prefix"]
+    env.update(overrides or {})
+    return env
+
+
+class LiveServers:
+    """Server processes started by one test and stopped (or found dead) when it ends."""
+
+    def __init__(self, tmp_path: Path, log_dir: Path):
+        self.tmp_path, self.log_dir = tmp_path, log_dir
+        self.processes: list[ServerProcess] = []
+
+    def start(self, *, kind: str = "daphne", env: dict[str, str] | None = None, label: str = "server") -> ServerProcess:
+        process = ServerProcess(
+            kind=kind, app="ours", env=server_env(self.tmp_path, env), log_dir=self.log_dir,
+            label=f"{label}{len(self.processes)}",
+        )
+        self.processes.append(process)
+        process.wait_ready()
+        return process
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            process.stop()
+
+
+@pytest.fixture
+def live_servers(transactional_db, tmp_path, request):
+    """``live_servers.start(kind=..., env=...)`` runs a server; request it after the fixtures that write rows."""
+    log_dir = Path(settings.BASE_DIR) / "test-artifacts" / "servers"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    servers = LiveServers(tmp_path, log_dir)
+    yield servers
+    servers.stop_all()
+
+
+class RedisServer:
+    """A ``redis-server`` of the test's own on a spare port, to kill and restart without touching the shared one."""
+
+    def __init__(self, log_dir: Path):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.log_path = log_dir / f"redis-{self.port}.log"
+        self.popen: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        executable = shutil.which("redis-server") or pytest.fail("redis-server is not installed")
+        self.popen = subprocess.Popen(
+            [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--logfile", str(self.log_path)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        pytest.fail(f"redis-server on {self.port} did not listen")
+
+    def kill(self) -> None:
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGKILL)
+            self.popen.wait()
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A running redis-server that only this test uses (and may kill and ``start()`` again)."""
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.kill()
+
+
+def bearer(user) -> dict[str, str]:
+    return {"Authorization": f"Bearer {AccessToken.for_user(user)}"}
+
+
+def open_socket(server: ServerProcess, user, **options):
+    """A websockets client connection to ``server``'s ``/ws/`` as ``user`` (use with ``async with``)."""
+    address = server.url.removeprefix("http://")
+    return websocket_connect(server.ws_url, origin=f"http://{address}", additional_headers=bearer(user), **options)
+
+
+async def next_frame(websocket, timeout: float = FRAME_SECONDS) -> dict:
+    return json.loads(await asyncio.wait_for(websocket.recv(), timeout))
+
+
+async def join(websocket, conversation_id: int, **extra) -> dict:
+    """Join a conversation; frames replayed before the reply are returned with it (``after`` catch-up)."""
+    await websocket.send(
+        json.dumps({"event": "join", "data": {"conversationId": conversation_id, **extra}, "ref": "join"})
+    )
+    replayed = []
+    while True:
+        frame = await next_frame(websocket)
+        if frame.get("ref") == "join":
+            assert frame["event"] == "join", frame
+            frame["replayedFrames"] = replayed
+            return frame
+        replayed.append(frame)
