@@ -100,13 +100,14 @@ else:
 
 REDIS_URL = env_str("REDIS_URL")
 # The channel layer is at-most-once: the database is the record and clients catch up by
-# cursor, so capacity and expiry bound memory rather than promise delivery.
+# cursor, so capacity and expiry bound memory rather than promise delivery. The realtime.layers
+# backends are the stock ones with every drop logged at WARNING and counted (GET /api/health).
 CHANNEL_LAYER_CAPACITY = env_int("CHANNEL_LAYER_CAPACITY", 1000)
 CHANNEL_LAYER_GROUP_EXPIRY = env_int("CHANNEL_LAYER_GROUP_EXPIRY", 86400)
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "realtime.layers.RedisChannelLayer",
             "CONFIG": {
                 # Above channels_redis's 5 s blocking poll: redis-py's default 5 s read timeout races it
                 # and kills the consumer running the receive loop (docs/performance.md, fix 1).
@@ -120,7 +121,7 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "BACKEND": "realtime.layers.InMemoryChannelLayer",
             "CONFIG": {"capacity": CHANNEL_LAYER_CAPACITY, "group_expiry": CHANNEL_LAYER_GROUP_EXPIRY},
         }
     }
@@ -178,6 +179,13 @@ SIMPLE_JWT = {
 # A WebSocket ticket replaces a JWT in the URL, where proxies and logs would keep it.
 WS_TICKET_TTL_SECONDS = env_int("WS_TICKET_TTL_SECONDS", 60)
 WS_MAX_FRAME_BYTES = env_int("WS_MAX_FRAME_BYTES", 16 * 1024)
+
+# Sends in flight per process, from admission to publish; past it POST /api/messages answers 503 with
+# Retry-After. Below DB_POOL_MAX so sends never wait on the pool and leave connections for reads and
+# socket joins (docs/performance.md, "Overload").
+SEND_MAX_IN_FLIGHT = env_int("SEND_MAX_IN_FLIGHT", 16)
+if SEND_MAX_IN_FLIGHT < 1:
+    raise ImproperlyConfiguredEnv("SEND_MAX_IN_FLIGHT must be at least 1.")
 
 MESSAGE_MAX_LENGTH = env_int("MESSAGE_MAX_LENGTH", 5000)
 MESSAGE_PAGE_DEFAULT = env_int("MESSAGE_PAGE_DEFAULT", 50)

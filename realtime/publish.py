@@ -17,12 +17,18 @@ EVENT_MESSAGE_TYPE = "realtime.event"
 
 
 class _Counters:
-    """Process-wide publish counters, read by the health endpoint."""
+    """Process-wide publish counters, read by the health endpoint.
+
+    ``published`` and ``failed`` count this process's group sends; ``dropped`` counts deliveries the
+    channel layer refused because a queue was full (``realtime.layers``): a published event can still
+    miss a socket.
+    """
 
     def __init__(self):
         self._lock = threading.Lock()
         self.published = 0
         self.failed = 0
+        self.dropped = 0
 
     def add(self, *, ok: bool) -> None:
         with self._lock:
@@ -31,9 +37,13 @@ class _Counters:
             else:
                 self.failed += 1
 
+    def add_dropped(self, count: int) -> None:
+        with self._lock:
+            self.dropped += count
+
     def snapshot(self) -> dict:
         with self._lock:
-            return {"published": self.published, "failed": self.failed}
+            return {"published": self.published, "failed": self.failed, "dropped": self.dropped}
 
 
 publish_counters = _Counters()

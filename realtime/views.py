@@ -1,4 +1,5 @@
-"""Operator-facing health: the database answers, and how publishing to the channel layer fares."""
+"""Operator-facing health: the database answers, how publishing to the channel layer fares, and how
+close this process is to its bound of sends in flight. Every figure is this process's, since it started."""
 
 from django.db import connection
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -6,6 +7,7 @@ from rest_framework import permissions, serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
+from realtime.admission import send_admission
 from realtime.publish import publish_counters
 
 
@@ -15,7 +17,23 @@ from realtime.publish import publish_counters
         {
             "database": serializers.CharField(),
             "publish": inline_serializer(
-                "PublishCounters", {"published": serializers.IntegerField(), "failed": serializers.IntegerField()}
+                "PublishCounters",
+                {
+                    "published": serializers.IntegerField(help_text="Group sends handed to the channel layer."),
+                    "failed": serializers.IntegerField(help_text="Group sends that raised (e.g. Redis down)."),
+                    "dropped": serializers.IntegerField(
+                        help_text="Deliveries the channel layer dropped for a full queue (on Redis, one queue "
+                        "per receiving process); clients catch up by cursor."
+                    ),
+                },
+            ),
+            "sends": inline_serializer(
+                "SendAdmission",
+                {
+                    "inFlight": serializers.IntegerField(help_text="POST /api/messages in flight now."),
+                    "limit": serializers.IntegerField(help_text="SEND_MAX_IN_FLIGHT."),
+                    "rejected": serializers.IntegerField(help_text="Sends answered 503 for being past the limit."),
+                },
             ),
         },
     )
@@ -25,4 +43,6 @@ from realtime.publish import publish_counters
 def health(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
-    return Response({"database": "ok", "publish": publish_counters.snapshot()})
+    return Response(
+        {"database": "ok", "publish": publish_counters.snapshot(), "sends": send_admission.snapshot()}
+    )

@@ -31,10 +31,10 @@ def test_debug_off_refuses_missing_allowed_hosts():
 
 def test_no_urls_means_sqlite_and_in_memory_layer():
     result = _import_settings({"DATABASE_URL": "", "REDIS_URL": ""})
-    assert result.stdout.split() == ["django.db.backends.sqlite3", "channels.layers.InMemoryChannelLayer"]
+    assert result.stdout.split() == ["django.db.backends.sqlite3", "realtime.layers.InMemoryChannelLayer"]
 
 
 def test_urls_mean_postgresql_and_redis_layer():
     result = _import_settings({"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test",
                                "REDIS_URL": "redis://127.0.0.1:6379/0"})
-    assert result.stdout.split() == ["django.db.backends.postgresql", "channels_redis.core.RedisChannelLayer"]
+    assert result.stdout.split() == ["django.db.backends.postgresql", "realtime.layers.RedisChannelLayer"]

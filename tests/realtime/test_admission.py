@@ -1,0 +1,112 @@
+"""POST /api/messages past SEND_MAX_IN_FLIGHT: 503 with Retry-After, nothing written, the slot freed after;
+GET /api/health shows sends in flight, the limit and the rejections."""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connections, transaction
+from rest_framework.test import APIClient
+
+from messaging.models import Conversation, Message
+from realtime.admission import send_admission
+from tests.conftest import requires_postgres
+from tests.messaging.conftest import fresh_throttle_counts  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+def _post(api, user, conversation, content="hello"):
+    return api.as_user(user).post(
+        "/api/messages", {"conversationId": conversation.pk, "content": content}, format="json"
+    )
+
+
+@pytest.fixture
+def one_send_in_flight(settings):
+    """A limit of one, held by a send in flight, as a concurrent request would hold it."""
+    settings.SEND_MAX_IN_FLIGHT = 1
+    with send_admission.admit():
+        yield
+
+
+def test_a_send_past_the_limit_is_answered_503_with_retry_after(api, client_user, conversation, one_send_in_flight):
+    response = _post(api, client_user, conversation)
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+    assert response.json() == {
+        "code": "overloaded",
+        "detail": "The server is at its limit of 1 message sends in flight; retry in 1 s.",
+    }
+
+
+def test_a_refused_send_writes_nothing(api, client_user, conversation, one_send_in_flight):
+    _post(api, client_user, conversation, "refused")
+
+    assert not Message.objects.filter(conversation=conversation).exists()
+
+
+def test_the_slot_frees_once_the_send_in_flight_is_done(api, client_user, conversation, settings):
+    settings.SEND_MAX_IN_FLIGHT = 1
+    with send_admission.admit():
+        refused = _post(api, client_user, conversation, "refused")
+
+    accepted = _post(api, client_user, conversation, "accepted")
+
+    assert (refused.status_code, accepted.status_code) == (503, 201)
+    assert list(Message.objects.values_list("content", flat=True)) == ["accepted"]
+
+
+def test_a_send_that_fails_frees_its_slot(api, client_user, conversation, settings):
+    settings.SEND_MAX_IN_FLIGHT = 1
+
+    invalid = _post(api, client_user, conversation, "")
+    accepted = _post(api, client_user, conversation, "after the invalid one")
+
+    assert (invalid.status_code, accepted.status_code) == (400, 201)
+    assert send_admission.snapshot()["inFlight"] == 0
+
+
+def test_health_shows_sends_in_flight_the_limit_and_rejections(api, client_user, conversation, one_send_in_flight):
+    rejected_before = send_admission.snapshot()["rejected"]
+    _post(api, client_user, conversation)
+
+    response = api.get("/api/health")
+
+    assert response.status_code == 200
+    assert response.json()["sends"] == {"inFlight": 1, "limit": 1, "rejected": rejected_before + 1}
+
+
+def _post_from_another_thread(user, conversation) -> int:
+    try:
+        api = APIClient()
+        api.force_authenticate(user=user)
+        return api.post(
+            "/api/messages", {"conversationId": conversation.pk, "content": "waited"}, format="json"
+        ).status_code
+    finally:
+        connections.close_all()
+
+
+def _wait_for_in_flight(count: int) -> None:
+    deadline = time.monotonic() + 10
+    while send_admission.snapshot()["inFlight"] != count:
+        assert time.monotonic() < deadline, "the first send was never admitted"
+        time.sleep(0.01)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_send_waiting_on_the_database_holds_its_slot(api, client_user, provider, conversation, settings):
+    requires_postgres()
+    settings.SEND_MAX_IN_FLIGHT = 1
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        with transaction.atomic():
+            # The send takes this row lock too, so it waits, admitted, until this transaction ends.
+            Conversation.objects.select_for_update().get(pk=conversation.pk)
+            waiting = pool.submit(_post_from_another_thread, client_user, conversation)
+            _wait_for_in_flight(1)
+            refused = _post(api, provider, conversation, "refused")
+
+        assert (refused.status_code, waiting.result(timeout=10)) == (503, 201)
+    assert list(Message.objects.values_list("content", flat=True)) == ["waited"]
