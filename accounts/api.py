@@ -10,6 +10,8 @@ from rest_framework.views import APIView
 from accounts import services
 from accounts.models import User
 from accounts.serializers import RegisterInputSerializer, UserSerializer, WebSocketTicketSerializer
+from config.errors import Conflict
+from config.schema import errors
 
 
 class RegisterView(APIView):
@@ -45,13 +47,13 @@ class ProviderViewSet(viewsets.GenericViewSet):
     queryset = User.objects.filter(role=User.Role.PROVIDER)
     serializer_class = UserSerializer
 
-    @extend_schema(request=None, responses=UserSerializer)
+    @extend_schema(request=None, responses={200: UserSerializer, **errors(Conflict)})
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         provider = services.provider_set_status(provider_id=pk, status=User.ProviderStatus.APPROVED)
         return Response(UserSerializer(provider).data)
 
-    @extend_schema(request=None, responses=UserSerializer)
+    @extend_schema(request=None, responses={200: UserSerializer, **errors(Conflict)})
     @action(detail=True, methods=["post"])
     def suspend(self, request, pk=None):
         provider = services.provider_set_status(provider_id=pk, status=User.ProviderStatus.SUSPENDED)

@@ -1,6 +1,10 @@
 from django.contrib import admin
+from django.http import JsonResponse
 from django.urls import include, path
+from django.views.defaults import page_not_found
+from drf_spectacular.utils import extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework import serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -8,13 +12,25 @@ from rest_framework.reverse import reverse
 
 from realtime.views import health
 
+API_ROOT_LINKS = ["service-request-list", "proposal-list", "project-list", "conversation-list", "auth-me"]
 
+
+@extend_schema(responses=inline_serializer("ApiRoot", {name: serializers.URLField() for name in API_ROOT_LINKS}))
 @api_view(["GET"])
 @permission_classes([AllowAny])
 def api_root(request, format=None):
     """The module's API: projects from accepted proposals, their conversations and meetings."""
-    names = ["service-request-list", "proposal-list", "project-list", "conversation-list", "auth-me"]
-    return Response({name: reverse(name, request=request, format=format) for name in names})
+    return Response({name: reverse(name, request=request, format=format) for name in API_ROOT_LINKS})
+
+
+def not_found(request, exception):
+    """API clients get a JSON 404 for a path no route matches (as for an id no object has); pages get HTML."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)
+
+
+handler404 = not_found
 
 
 urlpatterns = [

@@ -5,6 +5,8 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from config.errors import Conflict, NotAllowed, NotFound, Unavailable
+from config.schema import errors
 from meetings import selectors, services
 from meetings.serializers import (
     MeetingCreateInputSerializer,
@@ -16,10 +18,10 @@ from meetings.serializers import (
 
 class MeetingViewSet(viewsets.GenericViewSet):
     serializer_class = MeetingSerializer
-    # Ids are positive 64-bit integers; anything else is no meeting's address.
-    lookup_value_regex = "[0-9]{1,18}"
 
-    @extend_schema(request=MeetingCreateInputSerializer, responses={201: MeetingSerializer})
+    @extend_schema(
+        request=MeetingCreateInputSerializer, responses={201: MeetingSerializer, **errors(NotFound, Conflict)}
+    )
     def create(self, request):
         payload = MeetingCreateInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -51,34 +53,34 @@ class MeetingViewSet(viewsets.GenericViewSet):
         meeting = selectors.meeting_for_member(user=request.user, meeting_id=int(pk))
         return Response(MeetingSerializer(meeting).data)
 
-    @extend_schema(request=None, responses=MeetingSerializer)
+    @extend_schema(request=None, responses={200: MeetingSerializer, **errors(Conflict)})
     @action(detail=True, methods=["patch"])
     def start(self, request, pk=None):
         return Response(MeetingSerializer(services.meeting_start(user=request.user, meeting_id=int(pk))).data)
 
-    @extend_schema(request=None, responses=MeetingSerializer)
+    @extend_schema(request=None, responses={200: MeetingSerializer, **errors(Conflict)})
     @action(detail=True, methods=["patch"])
     def end(self, request, pk=None):
         return Response(MeetingSerializer(services.meeting_end(user=request.user, meeting_id=int(pk))).data)
 
-    @extend_schema(request=None, responses=MeetingSerializer)
+    @extend_schema(request=None, responses={200: MeetingSerializer, **errors(Conflict)})
     @action(detail=True, methods=["patch"])
     def cancel(self, request, pk=None):
         return Response(MeetingSerializer(services.meeting_cancel(user=request.user, meeting_id=int(pk))).data)
 
-    @extend_schema(request=None, responses=MeetingSerializer)
+    @extend_schema(request=None, responses={200: MeetingSerializer, **errors(Conflict)})
     @action(detail=True, methods=["patch"])
     def accept(self, request, pk=None):
         services.meeting_accept(user=request.user, meeting_id=int(pk))
         return self.retrieve(request, pk)
 
-    @extend_schema(request=None, responses=MeetingSerializer)
+    @extend_schema(request=None, responses={200: MeetingSerializer, **errors(Conflict)})
     @action(detail=True, methods=["patch"])
     def decline(self, request, pk=None):
         services.meeting_decline(user=request.user, meeting_id=int(pk))
         return self.retrieve(request, pk)
 
-    @extend_schema(responses=MeetingTokenSerializer)
+    @extend_schema(responses={200: MeetingTokenSerializer, **errors(NotAllowed, Conflict, Unavailable)})
     @action(detail=True)
     def token(self, request, pk=None):
         token = services.meeting_token_issue(user=request.user, meeting_id=int(pk))

@@ -1,8 +1,7 @@
-from rest_framework.routers import SimpleRouter
-
+from config.routers import ApiRouter
 from meetings import api
 
-router = SimpleRouter(trailing_slash=False)
+router = ApiRouter()
 router.register("meetings", api.MeetingViewSet, basename="meeting")
 
 urlpatterns = router.urls

@@ -8,7 +8,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from config.errors import Invalid
+from config.errors import Conflict, Invalid, NotFound, Unavailable
+from config.schema import errors
 from messaging import selectors, services
 from messaging.serializers import (
     ConversationSerializer,
@@ -59,7 +60,10 @@ class MessageViewSet(viewsets.GenericViewSet):
             return [ScopedRateThrottle()]
         return super().get_throttles()
 
-    @extend_schema(request=MessageCreateInputSerializer, responses={201: MessageSerializer, 200: MessageSerializer})
+    @extend_schema(
+        request=MessageCreateInputSerializer,
+        responses={201: MessageSerializer, 200: MessageSerializer, **errors(NotFound, Conflict, Unavailable)},
+    )
     def create(self, request):
         # Refused before parsing the body: past the bound, a 503 must cost next to nothing.
         with send_admission.admit():

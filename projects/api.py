@@ -5,7 +5,8 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.errors import NotFound
+from config.errors import Conflict, NotFound
+from config.schema import errors
 from projects import selectors, services
 from projects.serializers import (
     ProjectSerializer,
@@ -30,7 +31,7 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
         service_request = services.service_request_create(client=request.user, **payload.validated_data)
         return Response(ServiceRequestSerializer(service_request).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=ProposalInputSerializer, responses={201: ProposalSerializer})
+    @extend_schema(request=ProposalInputSerializer, responses={201: ProposalSerializer, **errors(Conflict)})
     @action(detail=True, methods=["post"])
     def proposals(self, request, pk=None):
         service_request = self.get_object()
@@ -50,7 +51,7 @@ class ProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def get_queryset(self):
         return selectors.proposals_visible_to(user=self.request.user)
 
-    @extend_schema(request=ProposalAcceptInputSerializer, responses={201: ProjectSerializer})
+    @extend_schema(request=ProposalAcceptInputSerializer, responses={201: ProjectSerializer, **errors(Conflict)})
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):
         payload = ProposalAcceptInputSerializer(data=request.data)
@@ -60,7 +61,7 @@ class ProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         )
         return Response(ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses=ProposalSerializer)
+    @extend_schema(request=None, responses={200: ProposalSerializer, **errors(Conflict)})
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         proposal = services.proposal_reject(proposal_id=_id(pk), user=request.user)

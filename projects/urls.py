@@ -1,8 +1,7 @@
-from rest_framework.routers import SimpleRouter
-
+from config.routers import ApiRouter
 from projects import api
 
-router = SimpleRouter(trailing_slash=False)
+router = ApiRouter()
 router.register("requests", api.ServiceRequestViewSet, basename="service-request")
 router.register("proposals", api.ProposalViewSet, basename="proposal")
 router.register("projects", api.ProjectViewSet, basename="project")

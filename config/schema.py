@@ -1,0 +1,109 @@
+"""The OpenAPI schema's error answers: one ``Error`` shape, declared on each operation for the statuses
+it can answer with.
+
+The statuses the framework answers with follow from the view (authentication, permissions, throttles,
+inputs, lookups) and are added here; the domain errors a service raises (config.errors) are declared on
+the view with ``errors(Conflict, ...)`` in its ``extend_schema(responses=...)``.
+"""
+
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import ResolvedComponent
+from rest_framework import permissions
+from rest_framework.authentication import SessionAuthentication
+
+from config.errors import DomainError
+
+ERROR_COMPONENT = ResolvedComponent(
+    name="Error",
+    type=ResolvedComponent.SCHEMA,
+    object="Error",
+    schema={
+        "type": "object",
+        "description": (
+            "An error answer. Domain errors (config/errors.py) carry `code` and `detail`; the framework's "
+            "carry `detail`; validation errors map each offending input field (or `non_field_errors`) to "
+            "its messages."
+        ),
+        "properties": {
+            "code": {"type": "string", "description": "Machine-readable reason, e.g. `not_found`, `meeting_ended`."},
+            "detail": {"type": "string", "description": "Human-readable reason."},
+            "messages": {
+                "type": "array",
+                "items": {"type": "object", "additionalProperties": {"type": "string"}},
+                "description": "Why each kind of token was refused (401 for a bad JWT).",
+            },
+        },
+        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+    },
+)
+
+STATUS_DESCRIPTIONS = {
+    400: "The input is invalid: `detail` or the offending fields say why.",
+    401: "No valid credentials: a missing, malformed or expired token, or wrong username and password.",
+    403: "Not allowed: the caller's role or the object's rules forbid this (or a session's CSRF check failed).",
+    404: "No such object, or not one the caller takes part in: existence is never revealed to outsiders.",
+    409: "The object's current state does not allow this (`code` names the state).",
+    429: "Too many requests: retry after `Retry-After` seconds.",
+    503: "Temporarily unavailable (`code` says why): retry after `Retry-After` seconds when it is given.",
+}
+RETRY_AFTER_STATUSES = {429, 503}
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Permissions that refuse only the anonymous (401), never an authenticated caller (403).
+AUTHENTICATION_ONLY_PERMISSIONS = (permissions.AllowAny, permissions.IsAuthenticated)
+
+
+def errors(*domain_errors: type[DomainError]) -> dict[int, dict]:
+    """``extend_schema`` responses for the domain errors a view's service raises: ``**errors(Conflict)``."""
+    return {error.http_status: ERROR_COMPONENT.ref for error in domain_errors}
+
+
+def error_response(status_code: int) -> dict:
+    response = {
+        "description": STATUS_DESCRIPTIONS[status_code],
+        "content": {"application/json": {"schema": ERROR_COMPONENT.ref}},
+    }
+    if status_code in RETRY_AFTER_STATUSES:
+        response["headers"] = {
+            "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before retrying."}
+        }
+    return response
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """drf-spectacular's schema plus the error answers of each operation."""
+
+    def get_operation(self, *args, **kwargs):
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        self.registry.register_on_missing(ERROR_COMPONENT)
+        responses = operation["responses"]
+        declared = {int(code) for code in responses if int(code) >= 400}
+        for status_code in sorted(declared | self._framework_error_statuses(operation)):
+            responses[str(status_code)] = error_response(status_code)
+        return operation
+
+    def _framework_error_statuses(self, operation: dict) -> set[int]:
+        parameters = operation.get("parameters", [])
+        query = [parameter for parameter in parameters if parameter["in"] == "query" and parameter["name"] != "page"]
+        in_path = [parameter for parameter in parameters if parameter["in"] == "path"]
+        # Every operation reads credentials: a bearer token, a session, or the token endpoints' body.
+        statuses = {401}
+        # A path value that a regex route passes untyped (no ``<id:...>`` converter) is the view's to validate.
+        if "requestBody" in operation or query or (in_path and "(?P<" in self.path_regex):
+            statuses.add(400)
+        if in_path or any(parameter["name"] == "page" for parameter in parameters):
+            statuses.add(404)
+        if self._may_forbid():
+            statuses.add(403)
+        if self.view.get_throttles():
+            statuses.add(429)
+        return statuses
+
+    def _may_forbid(self) -> bool:
+        if not all(isinstance(check, AUTHENTICATION_ONLY_PERMISSIONS) for check in self.view.get_permissions()):
+            return True
+        # A session-authenticated write must pass the CSRF check.
+        return self.method in UNSAFE_METHODS and any(
+            isinstance(authenticator, SessionAuthentication) for authenticator in self.view.get_authenticators()
+        )
