@@ -11,7 +11,7 @@ from django.conf import settings
 from config.errors import Invalid, NotFound
 from messaging import events, selectors, services
 from messaging.serializers import MessageSerializer
-from realtime.consumers import require_int
+from realtime.consumers import MAX_ID, require_int
 from realtime.handlers import socket_handler
 from realtime.publish import group_message
 
@@ -32,7 +32,7 @@ def _replay_page(conversation_id: int, after: int) -> tuple[list[dict], bool]:
 async def join(consumer, data: dict) -> dict:
     conversation_id = require_int(data, "conversationId")
     after = data.get("after")
-    if after is not None and (isinstance(after, bool) or not isinstance(after, int) or after < 0):
+    if after is not None and (isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= MAX_ID):
         raise Invalid("after must be a message id (a non-negative integer).", field="after")
     is_member = await database_sync_to_async(selectors.conversation_is_member)(
         user_id=consumer.user.pk, conversation_id=conversation_id

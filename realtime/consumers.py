@@ -67,7 +67,8 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             frame = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        # RecursionError: nesting deeper than the interpreter's recursion limit fits in a small frame.
+        except (ValueError, UnicodeDecodeError, RecursionError):
             await self.send_error("bad_json", "A frame must be a JSON object.")
             return
         await self.receive_json(frame)
@@ -105,8 +106,12 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         await self.send_event(message["event"], message["data"])
 
 
+# The largest id a row can have (BigAutoField); SQLite cannot even bind a larger number as a parameter.
+MAX_ID = 2**63 - 1
+
+
 def require_int(data: dict, field: str) -> int:
     value = data.get(field)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
         raise Invalid(f"{field} must be a positive integer.", field=field)
     return value
