@@ -4,13 +4,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts import services
 from accounts.models import User
 from accounts.serializers import RegisterInputSerializer, UserSerializer, WebSocketTicketSerializer
 from config.errors import Conflict
+from config.ratelimit import ScopedRateThrottle
 from config.schema import errors
 
 

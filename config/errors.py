@@ -13,10 +13,13 @@ class DomainError(Exception):
     http_status = status.HTTP_400_BAD_REQUEST
     code = "invalid"
 
-    def __init__(self, message: str, *, code: str | None = None, field: str | None = None):
+    def __init__(
+        self, message: str, *, code: str | None = None, field: str | None = None, retry_after: int | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.retry_after = retry_after
         if code:
             self.code = code
 
@@ -53,16 +56,18 @@ class Unavailable(DomainError):
     http_status = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "unavailable"
 
-    def __init__(self, message: str, *, retry_after: int | None = None, **kwargs):
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
+
+class RateLimited(DomainError):
+    """Too many requests of one kind from one user; ``retry_after`` seconds from now one is admitted again."""
+
+    http_status = status.HTTP_429_TOO_MANY_REQUESTS
+    code = "rate_limited"
 
 
 def api_exception_handler(exc, context):
     if isinstance(exc, DomainError):
         response = Response(exc.as_payload(), status=exc.http_status)
-        retry_after = getattr(exc, "retry_after", None)
-        if retry_after:
-            response["Retry-After"] = str(retry_after)
+        if exc.retry_after:
+            response["Retry-After"] = str(exc.retry_after)
         return response
     return exception_handler(exc, context)

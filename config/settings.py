@@ -126,6 +126,21 @@ else:
         }
     }
 
+# Rate limits (REST throttles, socket frame rates) count in the cache: with Redis every worker process
+# sees one count per user, in memory each process counts alone. The limiter lets requests through while
+# the cache is unreachable, so short timeouts keep an outage from stalling each request.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "cache"),
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -181,6 +196,12 @@ SIMPLE_JWT = {
 # A WebSocket ticket replaces a JWT in the URL, where proxies and logs would keep it.
 WS_TICKET_TTL_SECONDS = env_int("WS_TICKET_TTL_SECONDS", 60)
 WS_MAX_FRAME_BYTES = env_int("WS_MAX_FRAME_BYTES", 16 * 1024)
+# Client frames per user and event, across all of the user's sockets and processes ("20/10s", "120/min");
+# handlers name their rate (realtime.handlers.socket_handler), everything else counts as "default".
+SOCKET_RATES = {
+    "default": env_str("SOCKET_RATE_DEFAULT", "20/10s"),
+    "typing": env_str("SOCKET_RATE_TYPING", "30/10s"),
+}
 
 # Sends in flight per process, from admission to publish; past it POST /api/messages answers 503 with
 # Retry-After. Below DB_POOL_MAX so sends never wait on the pool and leave connections for reads and

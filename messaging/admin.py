@@ -1,7 +1,9 @@
-"""Support staff read conversations, their participants and messages; nothing here writes."""
+"""Support staff read conversations, their participants and messages; the one write is removing a
+participant, which goes through ``services.participant_remove`` so that their sockets are told."""
 
 from django.contrib import admin
 
+from messaging import services
 from messaging.models import Conversation, Message, Participant
 
 
@@ -10,7 +12,9 @@ class ParticipantInline(admin.TabularInline):
     extra = 0
     fields = ["user", "last_read_seq", "last_read_message", "last_read_at", "joined_at"]
     readonly_fields = fields
+    # Removal is on the participant's own page, where it goes through the service.
     can_delete = False
+    show_change_link = True
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -44,6 +48,29 @@ class ConversationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(Participant)
+class ParticipantAdmin(admin.ModelAdmin):
+    """Deleting a participant here (their page, or the list's bulk action) removes them through the service."""
+
+    list_display = ["id", "user", "conversation", "last_read_seq", "joined_at"]
+    search_fields = ["user__username", "conversation__project__title"]
+    list_select_related = ["user", "conversation__project"]
+    readonly_fields = ["conversation", "user", "last_read_seq", "last_read_message", "last_read_at", "joined_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def delete_model(self, request, obj):
+        services.participant_remove(conversation_id=obj.conversation_id, user_id=obj.user_id, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for participant in queryset:
+            self.delete_model(request, participant)
 
 
 @admin.register(Message)

@@ -6,9 +6,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import parsers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
 from config.errors import Conflict, Invalid, NotFound, Unavailable
+from config.ratelimit import ScopedRateThrottle
 from config.schema import errors
 from messaging import selectors, services
 from messaging.serializers import (

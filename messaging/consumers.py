@@ -12,7 +12,7 @@ from config.errors import Invalid, NotFound
 from messaging import events, selectors, services
 from messaging.serializers import MessageSerializer
 from realtime.consumers import MAX_ID, require_int
-from realtime.handlers import socket_handler
+from realtime.handlers import socket_effect, socket_handler
 from realtime.publish import group_message
 
 REPLAY_PAGE = 100
@@ -59,7 +59,7 @@ async def leave(consumer, data: dict) -> dict:
     return {"conversationId": conversation_id}
 
 
-@socket_handler(events.CONVERSATION_TYPING)
+@socket_handler(events.CONVERSATION_TYPING, rate="typing")
 async def typing(consumer, data: dict) -> None:
     conversation_id = require_int(data, "conversationId")
     is_typing = data.get("isTyping")
@@ -87,3 +87,9 @@ async def message_read(consumer, data: dict) -> dict:
     return await database_sync_to_async(services.message_mark_read)(
         user=consumer.user, conversation_id=conversation_id, message_id=message_id
     )
+
+
+@socket_effect(events.CONVERSATION_REMOVED)
+async def removed(consumer, data: dict) -> None:
+    """Support staff removed the user: the conversation's events stop reaching this socket."""
+    await consumer.leave_group(events.conversation_group(data["conversationId"]))

@@ -8,6 +8,7 @@ MESSAGE_READ = "message:read"
 CONVERSATION_READ = "conversation:read"
 CONVERSATION_TYPING = "conversation:typing"
 CONVERSATION_NEW = "conversation:new"
+CONVERSATION_REMOVED = "conversation:removed"
 
 
 def conversation_group(conversation_id: int) -> str:
@@ -20,6 +21,10 @@ def conversation_new_payload(conversation) -> dict:
         "projectId": conversation.project_id,
         "projectTitle": conversation.project.title,
     }
+
+
+def conversation_removed_payload(conversation_id: int) -> dict:
+    return {"conversationId": conversation_id}
 
 
 def typing_payload(*, conversation_id: int, user, is_typing: bool) -> dict:

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from config.errors import Conflict, Invalid, NotFound
+from config.errors import Conflict, Invalid, NotAllowed, NotFound
 from messaging import events
 from messaging.models import Conversation, Message, Participant
 from messaging.serializers import MessageSerializer, ReadMarkerSerializer
@@ -178,3 +178,21 @@ def message_mark_read(*, user, conversation_id: int, message_id: int) -> dict:
     if message is None:
         raise NotFound("No such message in this conversation.", field="messageId")
     return _read_marker_move(user=user, conversation_id=conversation_id, message=message, event=events.MESSAGE_READ)
+
+
+def participant_remove(*, conversation_id: int, user_id: int, by) -> None:
+    """Support staff take ``user_id`` out of the conversation: their reads and sends are refused (404) at
+    once, and after commit ``conversation:removed`` on their personal group makes every socket of theirs
+    leave the conversation's group (``messaging.consumers.removed``)."""
+    if not by.is_staff:
+        raise NotAllowed("Only support staff remove participants.")
+    with transaction.atomic():
+        # The conversation row lock orders the removal against sends, which take it too.
+        if not Conversation.objects.select_for_update().filter(pk=conversation_id).exists():
+            raise NotFound("No such conversation.", field="conversationId")
+        removed, _ = Participant.objects.filter(conversation_id=conversation_id, user_id=user_id).delete()
+        if not removed:
+            raise NotFound("This user is not in the conversation.", field="userId")
+    publish_on_commit(
+        [user_group(user_id)], events.CONVERSATION_REMOVED, events.conversation_removed_payload(conversation_id)
+    )

@@ -13,7 +13,7 @@ from django.conf import settings
 
 from config.errors import DomainError, Invalid
 from realtime import events
-from realtime.handlers import handler_for
+from realtime.handlers import apply_socket_effect, handler_for
 from realtime.publish import user_group
 
 logger = logging.getLogger(__name__)
@@ -54,8 +54,11 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             frame["ref"] = ref
         await self.send_json(frame)
 
-    async def send_error(self, code: str, message: str, ref=None) -> None:
-        await self.send_event(events.ERROR, {"code": code, "message": message, "ref": ref}, ref=ref)
+    async def send_error(self, code: str, message: str, ref=None, *, retry_after: int | None = None) -> None:
+        data = {"code": code, "message": message, "ref": ref}
+        if retry_after is not None:
+            data["retryAfter"] = retry_after
+        await self.send_event(events.ERROR, data, ref=ref)
 
     async def receive(self, text_data=None, bytes_data=None):
         if self.auth_expires_at is not None and time.time() >= self.auth_expires_at:
@@ -91,7 +94,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         try:
             reply = await handler(self, data)
         except DomainError as exc:
-            await self.send_error(exc.code, exc.message, ref)
+            await self.send_error(exc.code, exc.message, ref, retry_after=exc.retry_after)
             return
         except Exception:
             logger.exception("socket handler for %s failed", event)
@@ -103,6 +106,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     async def realtime_event(self, message):
         if message.get("exclude_user_id") == self.user.pk:
             return
+        await apply_socket_effect(self, message["event"], message["data"])
         await self.send_event(message["event"], message["data"])
 
 

@@ -1,24 +1,58 @@
-"""The registry that maps a client frame's event name to the app handler that serves it.
+"""The registries the socket consumer dispatches through: client frames to the app handler that serves
+them (each within a per-user rate), and pushed events to what a socket does on receiving them.
 
-Each app registers its handlers in its ``consumers`` module (imported from ``AppConfig.ready``);
-a handler gets the consumer and the frame's data, and returns the reply's data or ``None``.
+Each app registers in its ``consumers`` module (imported from ``AppConfig.ready``). A handler gets the
+consumer and the frame's data, and returns the reply's data or ``None``.
 """
 
 from collections.abc import Awaitable, Callable
 
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from config.errors import RateLimited
+from config.ratelimit import Rate, rate_spend
+
 SocketHandler = Callable[..., Awaitable[dict | None]]
+SocketEffect = Callable[..., Awaitable[None]]
 
 _handlers: dict[str, SocketHandler] = {}
+_effects: dict[str, SocketEffect] = {}
+
+# Counting is one or two cache round trips; off the thread the database calls queue on.
+_spend = sync_to_async(rate_spend, thread_sensitive=False)
 
 
-def socket_handler(event: str) -> Callable[[SocketHandler], SocketHandler]:
+def socket_handler(event: str, *, rate: str = "default") -> Callable[[SocketHandler], SocketHandler]:
+    """Serve client frames named ``event``, at most ``settings.SOCKET_RATES[rate]`` per user.
+
+    The count is per user and event across all of the user's sockets and every server process. A frame
+    beyond it does nothing: the client gets a ``rate_limited`` error with ``retryAfter``.
+    """
+    _rate_of(rate)  # a missing or malformed rate stops the start-up, not the first frame
+
     def register(func: SocketHandler) -> SocketHandler:
         if event in _handlers:
             raise RuntimeError(f"Socket event {event!r} already has a handler")
-        _handlers[event] = func
+
+        async def within_rate(consumer, data: dict) -> dict | None:
+            retry_after = await _spend(scope=f"socket:{event}", ident=consumer.user.pk, rate=_rate_of(rate))
+            if retry_after is not None:
+                raise RateLimited(f"Too many {event!r} frames; try again in {retry_after} s.", retry_after=retry_after)
+            return await func(consumer, data)
+
+        _handlers[event] = within_rate
         return func
 
     return register
+
+
+def _rate_of(name: str) -> Rate:
+    try:
+        return Rate.parse(settings.SOCKET_RATES[name])
+    except (KeyError, ValueError) as exc:
+        raise ImproperlyConfigured(f"SOCKET_RATES[{name!r}]: {exc}") from exc
 
 
 def handler_for(event: str) -> SocketHandler | None:
@@ -27,3 +61,23 @@ def handler_for(event: str) -> SocketHandler | None:
 
 def registered_events() -> list[str]:
     return sorted(_handlers)
+
+
+def socket_effect(event: str) -> Callable[[SocketEffect], SocketEffect]:
+    """Run ``func(consumer, data)`` on every socket a pushed ``event`` reaches, before forwarding it: how
+    the server changes a live socket's state, e.g. makes it leave a group its user was removed from. An
+    effect that closes the socket ends it there, and the event is not forwarded."""
+
+    def register(func: SocketEffect) -> SocketEffect:
+        if event in _effects:
+            raise RuntimeError(f"Pushed event {event!r} already has an effect")
+        _effects[event] = func
+        return func
+
+    return register
+
+
+async def apply_socket_effect(consumer, event: str, data: dict) -> None:
+    effect = _effects.get(event)
+    if effect is not None:
+        await effect(consumer, data)

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -25,9 +26,34 @@ def pytest_configure(config):
     database = settings.DATABASES["default"]
     if database["ENGINE"] == "django.db.backends.postgresql":
         database.setdefault("TEST", {})["NAME"] = f"test_{database['NAME']}_{os.getpid()}"
+    run_prefix = f"test-{uuid.uuid4().hex[:8]}"
     settings.CHANNEL_LAYERS["default"].setdefault("CONFIG", {})
     if "hosts" in settings.CHANNEL_LAYERS["default"]["CONFIG"]:
-        settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"test-{uuid.uuid4().hex[:8]}"
+        settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = run_prefix
+    if _cache_is_redis():
+        settings.CACHES["default"]["KEY_PREFIX"] = run_prefix
+
+
+def _cache_is_redis() -> bool:
+    return settings.CACHES["default"]["BACKEND"].endswith(".RedisCache")
+
+
+def cache_clear_for_this_run() -> None:
+    """Forget this run's rate counts. On Redis only this run's keys go: ``cache.clear()`` would flush the
+    database that the channel layer and other runs share."""
+    if not _cache_is_redis():
+        cache.clear()
+        return
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(match=f"{settings.CACHES['default']['KEY_PREFIX']}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttle_counts():
+    """Rate counts are per user id in the cache; ids repeat across rolled-back tests."""
+    cache_clear_for_this_run()
 
 
 def requires_postgres():

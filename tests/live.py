@@ -62,6 +62,8 @@ def server_env(tmp_path: Path, overrides: dict[str, str] | None = None) -> dict[
     layer = settings.CHANNEL_LAYERS["default"].get("CONFIG", {})
     if "prefix" in layer:
         env["CHANNEL_LAYER_PREFIX"] = layer["prefix"]
+    if "KEY_PREFIX" in settings.CACHES["default"]:
+        env["CACHE_KEY_PREFIX"] = settings.CACHES["default"]["KEY_PREFIX"]
     env.update(overrides or {})
     return env
 

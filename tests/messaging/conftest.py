@@ -6,12 +6,12 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.core.cache import cache
 from django.db import connections
 from django.db.backends.utils import CursorWrapper
 
 from messaging import services
 from messaging.events import conversation_group
+from tests.conftest import fresh_throttle_counts  # noqa: F401 - still imported from here by tests/security
 from tests.realtime.sockets import connect_as, join
 
 
@@ -19,12 +19,6 @@ from tests.realtime.sockets import connect_as, join
 def fast_password_hashing(settings):
     """Personas are made with a password; hashing it slowly buys these tests nothing."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle_counts():
-    """Send throttling counts per user id in the cache; ids repeat across rolled-back tests."""
-    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,93 @@
+"""Per-user rate limits that hold across worker processes: one atomic counter per scope, user and fixed
+window, kept in the cache (Redis when ``REDIS_URL`` is set).
+
+REST views use ``ScopedRateThrottle`` (DRF's, counted here); socket handlers declare their rate in
+``realtime.handlers``. While the cache is unreachable requests are admitted and a warning is logged:
+an outage of the limiter must not become an outage of messaging.
+"""
+
+import logging
+import math
+import re
+import time
+from dataclasses import dataclass
+from functools import cache as memoized
+
+from django.core.cache import cache
+from redis.exceptions import RedisError
+from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle
+
+logger = logging.getLogger(__name__)
+
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_RATE_PATTERN = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]+)\s*$")
+
+
+@dataclass(frozen=True)
+class Rate:
+    """At most ``limit`` requests per ``seconds``-long window."""
+
+    limit: int
+    seconds: int
+
+    @staticmethod
+    @memoized
+    def parse(text: str) -> "Rate":
+        """``"20/10s"``, ``"120/min"``, ``"1000/h"``, ``"5000/day"``: DRF's notation, plus a multiple of the unit."""
+        match = _RATE_PATTERN.match(text.lower())
+        limit, multiple = (int(match[1]), int(match[2] or 1)) if match else (0, 0)
+        if limit < 1 or multiple < 1 or match[3][0] not in _UNIT_SECONDS:
+            raise ValueError(f"A rate is '<requests>/<period>', e.g. '20/10s' or '120/min'; got {text!r}.")
+        return Rate(limit=limit, seconds=multiple * _UNIT_SECONDS[match[3][0]])
+
+
+def rate_spend(*, scope: str, ident: int | str, rate: Rate) -> int | None:
+    """Count one request of ``ident`` in ``scope``: ``None`` if it is admitted, otherwise the seconds until
+    the window that admits the next one."""
+    now = time.time()
+    window = int(now // rate.seconds)
+    try:
+        count = _count_in_window(f"rate:{scope}:{ident}:{window}", timeout=rate.seconds + 1)
+    except RedisError:
+        logger.warning("rate limiter unreachable; admitting a %s request unlimited", scope)
+        return None
+    if count <= rate.limit:
+        return None
+    return max(1, math.ceil((window + 1) * rate.seconds - now))
+
+
+def _count_in_window(key: str, *, timeout: int) -> int:
+    # incr is atomic in both backends; add opens the window, and if a request elsewhere opened it
+    # first, ours is counted in the window that one opened.
+    try:
+        return cache.incr(key)
+    except ValueError:
+        if cache.add(key, 1, timeout):
+            return 1
+        return cache.incr(key)
+
+
+class ScopedRateThrottle(BaseThrottle):
+    """DRF's ScopedRateThrottle with the count in ``rate_spend``: a user's concurrent requests on several
+    processes cannot slip past the limit together (DRF's read-modify-write history lets them).
+
+    The view's ``throttle_scope`` names its rate in ``DEFAULT_THROTTLE_RATES``; users are counted by id,
+    anonymous callers by address.
+    """
+
+    def __init__(self):
+        self.retry_after: int | None = None
+
+    def allow_request(self, request, view) -> bool:
+        scope = getattr(view, "throttle_scope", None)
+        if not scope:
+            return True
+        ident = request.user.pk if request.user and request.user.is_authenticated else self.get_ident(request)
+        self.retry_after = rate_spend(
+            scope=scope, ident=ident, rate=Rate.parse(api_settings.DEFAULT_THROTTLE_RATES[scope])
+        )
+        return self.retry_after is None
+
+    def wait(self) -> int | None:
+        return self.retry_after

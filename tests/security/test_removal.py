@@ -1,0 +1,188 @@
+"""Removal: support staff take a participant out of a conversation, and that user's open sockets stop
+receiving the conversation's events while everyone else's go on."""
+
+import pytest
+from channels.db import database_sync_to_async
+from django.urls import reverse
+
+from accounts.models import User
+from config.errors import NotAllowed, NotFound
+from messaging import services
+from messaging.models import Participant
+from realtime.publish import user_group
+from tests.conftest import make_user
+from tests.messaging.conftest import GroupListener, post_text, socket_thread_connections_closed  # noqa: F401
+from tests.realtime.sockets import assert_no_frame, connect_as, join, next_frame, request
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def third_member(conversation):
+    """Erin, a third participant, who stays in while bob is removed."""
+    erin = make_user("erin", role=User.Role.PROVIDER)
+    Participant.objects.create(conversation=conversation, user=erin)
+    return erin
+
+
+@pytest.fixture
+async def three_joined(client_user, provider, third_member, conversation):
+    sockets = [await connect_as(user) for user in (client_user, provider, third_member)]
+    for communicator in sockets:
+        await join(communicator, conversation.pk)
+    yield sockets
+    for communicator in sockets:
+        await communicator.disconnect()
+
+
+remove = database_sync_to_async(services.participant_remove)
+
+
+async def _type(communicator, conversation, is_typing: bool = True) -> None:
+    await communicator.send_json_to(
+        {"event": "conversation:typing", "data": {"conversationId": conversation.pk, "isTyping": is_typing}}
+    )
+
+
+async def test_a_removed_participants_sockets_are_told(three_joined, provider, staff, conversation):
+    _, bob, _ = three_joined
+
+    await remove(conversation_id=conversation.pk, user_id=provider.pk, by=staff)
+
+    assert await next_frame(bob) == {"event": "conversation:removed", "data": {"conversationId": conversation.pk}}
+
+
+async def test_a_removed_participant_no_longer_receives_messages_while_the_others_do(
+    three_joined, client_user, provider, staff, conversation, post_text
+):
+    alice, bob, erin = three_joined
+    await remove(conversation_id=conversation.pk, user_id=provider.pk, by=staff)
+    await next_frame(bob)
+
+    sent = await post_text(client_user, conversation, "after bob left")
+
+    assert await next_frame(erin) == {"event": "message:new", "data": sent}
+    assert await next_frame(alice) == {"event": "message:new", "data": sent}
+    await assert_no_frame(bob)
+
+
+async def test_a_removed_participant_no_longer_receives_typing_while_the_others_do(
+    three_joined, provider, staff, conversation
+):
+    alice, bob, erin = three_joined
+    await remove(conversation_id=conversation.pk, user_id=provider.pk, by=staff)
+    await next_frame(bob)
+
+    await _type(alice, conversation)
+
+    assert (await next_frame(erin))["data"]["username"] == "alice"
+    await assert_no_frame(bob)
+
+
+async def test_a_removed_participant_cannot_join_again(three_joined, provider, staff, conversation):
+    _, bob, _ = three_joined
+    await remove(conversation_id=conversation.pk, user_id=provider.pk, by=staff)
+    await next_frame(bob)
+
+    reply = await request(bob, "join", {"conversationId": conversation.pk})
+
+    assert reply["data"]["code"] == "not_found"
+
+
+async def test_a_removed_participants_own_typing_reaches_nobody(three_joined, provider, staff, conversation):
+    alice, bob, erin = three_joined
+    await remove(conversation_id=conversation.pk, user_id=provider.pk, by=staff)
+    await next_frame(bob)
+
+    reply = await request(bob, "conversation:typing", {"conversationId": conversation.pk, "isTyping": True})
+
+    assert reply["data"]["code"] == "not_found"
+    await assert_no_frame(alice)
+    await assert_no_frame(erin)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "/api/messages"),
+        ("get", "/api/messages/conversation/{id}"),
+        ("get", "/api/conversations/{id}"),
+        ("patch", "/api/messages/conversation/{id}/read"),
+    ],
+)
+def test_a_removed_participant_is_refused_over_rest_with_404(api, provider, staff, conversation, method, path):
+    services.participant_remove(conversation_id=conversation.pk, user_id=provider.pk, by=staff)
+
+    payload = {"conversationId": conversation.pk, "content": "still here?"} if method == "post" else None
+
+    response = getattr(api.as_user(provider), method)(path.format(id=conversation.pk), payload, format="json")
+
+    assert response.status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_removed_participant_no_longer_lists_the_conversation(api, provider, staff, conversation):
+    services.participant_remove(conversation_id=conversation.pk, user_id=provider.pk, by=staff)
+
+    response = api.as_user(provider).get("/api/conversations")
+
+    assert response.json()["results"] == []
+
+
+@pytest.mark.django_db
+def test_only_support_staff_remove_participants(client_user, provider, conversation):
+    with pytest.raises(NotAllowed):
+        services.participant_remove(conversation_id=conversation.pk, user_id=provider.pk, by=client_user)
+
+    assert Participant.objects.filter(conversation=conversation, user=provider).exists()
+
+
+@pytest.mark.django_db
+def test_removing_someone_who_is_not_a_participant_is_not_found(outsider, staff, conversation):
+    with pytest.raises(NotFound):
+        services.participant_remove(conversation_id=conversation.pk, user_id=outsider.pk, by=staff)
+
+
+# ---- the admin -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(make_user("root", role=User.Role.CLIENT, is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.fixture
+def bobs_group(provider):
+    listener = GroupListener(user_group(provider.pk))
+    yield listener
+    listener.close()
+
+
+def test_deleting_a_participant_in_the_admin_removes_them_through_the_service(
+    admin_client, provider, conversation, bobs_group
+):
+    participant = Participant.objects.get(conversation=conversation, user=provider)
+
+    response = admin_client.post(
+        reverse("admin:messaging_participant_delete", args=[participant.pk]), {"post": "yes"}
+    )
+
+    assert response.status_code == 302
+    assert not Participant.objects.filter(pk=participant.pk).exists()
+    assert bobs_group.next_event() == {"event": "conversation:removed", "data": {"conversationId": conversation.pk}}
+
+
+def test_the_admins_bulk_delete_removes_each_participant_through_the_service(
+    admin_client, client_user, provider, conversation, bobs_group
+):
+    selected = list(Participant.objects.filter(conversation=conversation).values_list("pk", flat=True))
+
+    admin_client.post(
+        reverse("admin:messaging_participant_changelist"),
+        {"action": "delete_selected", "_selected_action": selected, "post": "yes"},
+    )
+
+    assert not Participant.objects.filter(conversation=conversation).exists()
+    assert bobs_group.next_event()["event"] == "conversation:removed"
