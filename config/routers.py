@@ -4,11 +4,9 @@ overlong id matches no route (a 404) instead of reaching a query."""
 from django.urls import register_converter
 from rest_framework.routers import SimpleRouter
 
-# 18 digits stay below 2**63 - 1, the largest id a bigint column holds.
-ID_MAX = 10**18 - 1
-
 
 class IdConverter:
+    # 18 digits stay below 2**63 - 1, the largest id a bigint column holds.
     regex = "[0-9]{1,18}"
 
     def to_python(self, value: str) -> int:

@@ -7,8 +7,8 @@ the view with ``errors(Conflict, ...)`` in its ``extend_schema(responses=...)``.
 """
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from drf_spectacular.plumbing import ResolvedComponent
-from rest_framework import permissions
+from drf_spectacular.plumbing import ResolvedComponent, force_instance
+from rest_framework import permissions, serializers
 from rest_framework.authentication import SessionAuthentication
 
 from config.errors import DomainError
@@ -70,7 +70,7 @@ def error_response(status_code: int) -> dict:
 
 
 class AutoSchema(SpectacularAutoSchema):
-    """drf-spectacular's schema plus the error answers of each operation."""
+    """drf-spectacular's schema plus the error answers of each operation, for a JSON API."""
 
     def get_operation(self, *args, **kwargs):
         operation = super().get_operation(*args, **kwargs)
@@ -81,7 +81,36 @@ class AutoSchema(SpectacularAutoSchema):
         declared = {int(code) for code in responses if int(code) >= 400}
         for status_code in sorted(declared | self._framework_error_statuses(operation)):
             responses[str(status_code)] = error_response(status_code)
+        for parameter in operation.get("parameters", []):
+            # DRF's serializers and paginator, and the views' own parsing, read ``?name=`` as no ``name``.
+            if parameter["in"] == "query" and not parameter.get("required"):
+                parameter["allowEmptyValue"] = True
         return operation
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if direction == "request" and isinstance(field, serializers.DecimalField) and schema.get("type") == "string":
+            # DRF reads a JSON number as well as the decimal string the API answers with.
+            string_form = {key: schema.pop(key) for key in ("type", "format", "pattern") if key in schema}
+            number_form = {"type": "number"}
+            if field.min_value is not None:
+                number_form["minimum"] = float(field.min_value)
+            if field.max_whole_digits is not None:
+                number_form.update(maximum=10**field.max_whole_digits, exclusiveMaximum=True)
+            schema["anyOf"] = [string_form, number_form]
+        return schema
+
+    def map_parsers(self) -> list[str]:
+        """Request bodies are documented as JSON, and as multipart where a file travels.
+
+        The views' parsers also take HTML forms, for the browsable API; a form cannot say null, so
+        documenting the same fields for it would describe requests the fields then reject.
+        """
+        documented = {"application/json"}
+        fields = getattr(force_instance(self.get_request_serializer()), "fields", {})
+        if any(isinstance(field, serializers.FileField) for field in fields.values()):
+            documented.add("multipart/form-data")
+        return [media_type for media_type in super().map_parsers() if media_type in documented]
 
     def _framework_error_statuses(self, operation: dict) -> set[int]:
         parameters = operation.get("parameters", [])

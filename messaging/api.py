@@ -20,10 +20,12 @@ from messaging.serializers import (
 )
 from realtime.admission import send_admission
 
+# What _optional_int accepts: a non-negative 64-bit integer (ids start at 1).
+_INT64 = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
 
 
 def _path_id(name: str, description: str) -> OpenApiParameter:
-    return OpenApiParameter(name, OpenApiTypes.INT, OpenApiParameter.PATH, description=description)
+    return OpenApiParameter(name, {**_INT64, "minimum": 1}, OpenApiParameter.PATH, description=description)
 
 
 class ConversationViewSet(viewsets.GenericViewSet):
@@ -85,9 +87,9 @@ class MessageViewSet(viewsets.GenericViewSet):
     @extend_schema(
         parameters=[
             _path_id("conversation_id", "The conversation's id."),
-            OpenApiParameter("before", OpenApiTypes.INT, description="Scroll back: messages older than this id."),
-            OpenApiParameter("after", OpenApiTypes.INT, description="Catch up: messages newer than this id."),
-            OpenApiParameter("limit", OpenApiTypes.INT, description="Page size, capped by MESSAGE_PAGE_MAX."),
+            OpenApiParameter("before", _INT64, description="Scroll back: messages older than this id."),
+            OpenApiParameter("after", _INT64, description="Catch up: messages newer than this id."),
+            OpenApiParameter("limit", _INT64, description="Page size, capped by MESSAGE_PAGE_MAX."),
         ],
         responses=MessagesPageSerializer,
     )
@@ -118,7 +120,8 @@ class MessageViewSet(viewsets.GenericViewSet):
         return Response(marker)
 
     @extend_schema(
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        # The file as uploaded, with the content type it was uploaded with.
+        responses={(200, "*/*"): OpenApiTypes.BINARY},
         parameters=[_path_id("id", "The file message's id.")],
     )
     @action(detail=True, url_path="file", url_name="file")

@@ -25,9 +25,9 @@ class ServiceRequestInputSerializer(serializers.Serializer):
 class ProposalSerializer(serializers.ModelSerializer):
     requestId = serializers.IntegerField(source="request_id", read_only=True)
     provider = UserBriefSerializer(read_only=True)
-    expiresAt = serializers.DateTimeField(source="expires_at", read_only=True)
+    expiresAt = serializers.DateTimeField(source="expires_at", read_only=True, allow_null=True)
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
-    acceptedAt = serializers.DateTimeField(source="accepted_at", read_only=True)
+    acceptedAt = serializers.DateTimeField(source="accepted_at", read_only=True, allow_null=True)
     termsHash = serializers.CharField(source="terms_hash", read_only=True)
 
     class Meta:

@@ -8,8 +8,6 @@ from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 
-from config.routers import ID_MAX
-
 # Served to document the API, not part of it.
 UNDOCUMENTED_ROUTES = {"/api/schema/", "/api/docs/"}
 ERROR_REF = "#/components/schemas/Error"
@@ -82,8 +80,19 @@ def test_path_ids_are_bounded_integers(schema):
 
     assert path_parameters
     for name, parameter in path_parameters:
-        assert parameter["schema"]["type"] == "integer", name
-        assert parameter["schema"].get("maximum", ID_MAX) <= 2**63 - 1, name
+        schema = parameter["schema"]
+        assert schema["type"] == "integer", name
+        assert schema["minimum"] >= 1 and schema["maximum"] <= 2**63 - 1, name
+
+
+def test_request_bodies_are_json_and_multipart_only_where_a_file_travels(schema):
+    media_types = {
+        name: set(operation["requestBody"]["content"])
+        for name, operation in operations(schema) if "requestBody" in operation
+    }
+
+    assert media_types.pop("POST /api/messages") == {"application/json", "multipart/form-data"}
+    assert set().union(*media_types.values()) == {"application/json"}
 
 
 def test_every_operation_documents_its_error_answers_with_the_error_shape(schema):

@@ -1,0 +1,146 @@
+"""Schemathesis against a live server, authenticated as the client: every operation of the OpenAPI
+schema, fed generated and boundary inputs and chained through the schema's links, answers without a
+5xx and as the schema says (status code, content type, headers, body).
+
+The server runs as in production (DEBUG off). The schema it serves is given examples naming the
+seeded objects, so that operations reach real rows and not only 404s. Figures (operations, requests,
+statuses) are printed for docs/reliability.md.
+"""
+
+import collections
+import json
+import subprocess
+import sys
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from rest_framework_simplejwt.backends import TokenBackend
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.tokens import AccessToken
+
+from accounts.models import User
+from meetings import services as meeting_services
+from messaging import services as messaging_services
+from messaging.models import Message
+from projects import services as project_services
+from tests.conftest import make_user
+from tests.meetings.conftest import AGORA_APP_CERTIFICATE, AGORA_APP_ID
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+# DEBUG off refuses the development secret; the test signs its token with the server's.
+SERVER_SECRET = "schema-fuzz-secret-key-0123456789abcdefghijklmnop"
+CONFIG = Path(__file__).with_name("schemathesis.toml")
+RUN_SECONDS_MAX = 240
+
+
+def access_token(user) -> str:
+    """A JWT for ``user`` that the server, signing with SERVER_SECRET, accepts."""
+    return TokenBackend(jwt_settings.ALGORITHM, SERVER_SECRET).encode(AccessToken.for_user(user).payload)
+
+
+@pytest.fixture
+def media_root(settings, tmp_path) -> Path:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def examples(client_user, provider, project, media_root) -> dict[str, dict]:
+    """Per path: path-parameter values and a JSON request body naming objects of the client's project:
+    its conversation with a text and a file message, meetings in each state the client can act on, an
+    open request and a live proposal."""
+    conversation = project.conversation.pk
+    messaging_services.message_send(user=client_user, conversation_id=conversation, content="Hello")
+    file_message, _ = messaging_services.message_send(
+        user=provider, conversation_id=conversation, content="", type=Message.Type.FILE,
+        upload=SimpleUploadedFile("brief.pdf", b"%PDF-1.4 brief", "application/pdf"),
+    )
+    pending = meeting_services.meeting_create(user=client_user, project_id=project.pk, title="Kickoff")
+    active = meeting_services.meeting_create(user=client_user, project_id=project.pk, title="Now", instant=True)
+    invitation = meeting_services.meeting_create(
+        user=provider, project_id=project.pk, title="Review", scheduled_for=timezone.now() + timedelta(days=1)
+    )
+    open_request = project_services.service_request_create(client=client_user, title="Logo")
+    proposal = project_services.proposal_submit(
+        provider=provider, request_id=project_services.service_request_create(client=client_user, title="Copy").pk,
+        price=Decimal("900.00"), scope="Ten pages", deadline=(timezone.now() + timedelta(days=10)).date(),
+    )
+    pending_provider = make_user("frank", role=User.Role.PROVIDER, provider_status=User.ProviderStatus.PENDING)
+    return {
+        "/api/conversations/{id}": {"id": conversation},
+        "/api/conversations/project/{project_id}": {"project_id": project.pk},
+        "/api/meetings": {"body": {"projectId": project.pk, "title": "Fuzzed sync", "instant": True}},
+        "/api/meetings/{id}": {"id": pending.pk},
+        "/api/meetings/{id}/start": {"id": pending.pk},
+        "/api/meetings/{id}/cancel": {"id": pending.pk},
+        "/api/meetings/{id}/end": {"id": active.pk},
+        "/api/meetings/{id}/token": {"id": active.pk},
+        "/api/meetings/{id}/accept": {"id": invitation.pk},
+        "/api/meetings/{id}/decline": {"id": invitation.pk},
+        "/api/messages": {"body": {"conversationId": conversation, "type": "text", "content": "Fuzzed hello"}},
+        "/api/messages/{id}/file": {"id": file_message.pk},
+        "/api/messages/conversation/{conversation_id}": {"conversation_id": conversation},
+        "/api/messages/conversation/{conversation_id}/read": {"conversation_id": conversation},
+        "/api/projects/{id}": {"id": project.pk},
+        "/api/proposals/{id}": {"id": proposal.pk},
+        "/api/proposals/{id}/accept": {"id": proposal.pk, "body": {"termsHash": proposal.terms_hash}},
+        "/api/proposals/{id}/reject": {"id": proposal.pk},
+        "/api/providers/{id}/approve": {"id": pending_provider.pk},
+        "/api/providers/{id}/suspend": {"id": pending_provider.pk},
+        "/api/requests": {"body": {"title": "Fuzzed request", "description": "", "budget": "100.00"}},
+        "/api/requests/{id}": {"id": open_request.pk},
+        "/api/requests/{id}/proposals": {"id": open_request.pk},
+        "/api/auth/register": {"body": {"username": "fuzzed", "email": "fuzzed@example.com",
+                                        "password": "an-unusual-passphrase-7", "role": "client"}},
+    }
+
+
+def with_examples(schema: dict, examples_by_path: dict[str, dict]) -> dict:
+    for path, path_item in schema["paths"].items():
+        given = examples_by_path.get(path, {})
+        for operation in path_item.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path" and parameter["name"] in given:
+                    parameter["example"] = given[parameter["name"]]
+            if "body" in given and "requestBody" in operation:
+                operation["requestBody"]["content"]["application/json"]["example"] = given["body"]
+    return schema
+
+
+def status_classes(har_path: Path) -> collections.Counter:
+    entries = json.loads(har_path.read_text())["log"]["entries"]
+    return collections.Counter(f"{entry['response']['status'] // 100}xx" for entry in entries)
+
+
+def test_schemathesis_finds_no_server_error_and_no_schema_violation(
+    client_user, examples, media_root, live_servers, tmp_path
+):
+    server = live_servers.start(env={
+        "DEBUG": "false", "SECRET_KEY": SERVER_SECRET, "ALLOWED_HOSTS": "127.0.0.1",
+        "MEDIA_ROOT": str(media_root),
+        "AGORA_APP_ID": AGORA_APP_ID, "AGORA_APP_CERTIFICATE": AGORA_APP_CERTIFICATE,
+    })
+    served = httpx.get(f"{server.url}/api/schema/", params={"format": "json"}).raise_for_status().json()
+    schema_path = tmp_path / "schema.json"
+    schema_path.write_text(json.dumps(with_examples(served, examples)))
+    har_path = tmp_path / "requests.har"
+
+    run = subprocess.run(
+        [str(Path(sys.executable).parent / "st"), "--config-file", str(CONFIG), "run", str(schema_path),
+         "--url", server.url, "--header", f"Authorization: Bearer {access_token(client_user)}",
+         "--no-color", "--report", "har", "--report-har-path", str(har_path)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=RUN_SECONDS_MAX,
+    )
+
+    statuses = status_classes(har_path) if har_path.exists() else {}
+    operations = sum(len(path_item) for path_item in served["paths"].values())
+    print(f"schemathesis: {operations} operations, {sum(statuses.values())} requests, {dict(sorted(statuses.items()))}")
+    print("\n".join(run.stdout.splitlines()[-25:]))
+    assert run.returncode == 0, run.stdout[-20000:] + run.stderr[-2000:] + server.log_tail()
+    assert statuses and "5xx" not in statuses
