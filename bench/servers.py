@@ -25,10 +25,15 @@ def server_command(kind: str, app: str, port: int) -> list[str]:
         # -v 0: no access log, as uvicorn runs with --no-access-log; both log warnings.
         return [str(Path(sys.executable).parent / "daphne"), "-v", "0", "-b", "127.0.0.1", "-p", str(port), app]
     if kind == "uvicorn":
-        # No httptools or uvloop in requirements.txt: uvicorn runs h11 and websockets-sansio.
+        # As `make serve` runs it, one process per worker: h11 (no httptools or uvloop in requirements.txt)
+        # and websockets-sansio, pinned because its send waits for the transport (docs/realtime.md).
         return [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-                "--lifespan", "off", "--no-access-log", "--log-level", "warning"]
+                "--ws", "websockets-sansio", "--lifespan", "off", "--no-access-log", "--log-level", "warning"]
     raise ValueError(f"unknown server {kind!r}")
+
+
+# Everything a server can log, DEBUG lines and its access log: what the log-hygiene test searches.
+VERBOSE_LOG_ARGS = {"daphne": ["-v", "2"], "uvicorn": ["--log-level", "debug", "--access-log"]}
 
 
 def process_cpu_seconds(pid: int) -> float:
@@ -36,11 +41,19 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
 
 
-def process_rss_bytes(pid: int) -> int:
+def _status_bytes(pid: int, field: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmRSS for pid {pid}")
+    raise RuntimeError(f"no {field} for pid {pid}")
+
+
+def process_rss_bytes(pid: int) -> int:
+    return _status_bytes(pid, "VmRSS")
+
+
+def process_peak_rss_bytes(pid: int) -> int:
+    return _status_bytes(pid, "VmHWM")
 
 
 def wait_until_quiet(servers: list["ServerProcess"], *, limit_seconds: float = 30.0) -> None:
@@ -54,7 +67,9 @@ def wait_until_quiet(servers: list["ServerProcess"], *, limit_seconds: float = 3
 
 
 class ServerProcess:
-    def __init__(self, *, kind: str, app: str, env: dict[str, str], log_dir: Path, label: str):
+    def __init__(
+        self, *, kind: str, app: str, env: dict[str, str], log_dir: Path, label: str, verbose_logs: bool = False
+    ):
         self.kind, self.app, self.label = kind, app, label
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -62,7 +77,8 @@ class ServerProcess:
         self.log_path = log_dir / f"{label}-{kind}-{self.port}.log"
         with open(self.log_path, "wb") as log:
             self.popen = subprocess.Popen(
-                server_command(kind, APPS[app], self.port), cwd=REPO_ROOT, env=env,
+                server_command(kind, APPS[app], self.port) + (VERBOSE_LOG_ARGS[kind] if verbose_logs else []),
+                cwd=REPO_ROOT, env=env,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
 
@@ -87,6 +103,9 @@ class ServerProcess:
 
     def rss_bytes(self) -> int:
         return process_rss_bytes(self.pid)
+
+    def peak_rss_bytes(self) -> int:
+        return process_peak_rss_bytes(self.pid)
 
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

@@ -2,12 +2,16 @@
 
 It authenticates, keeps the user's personal group, and routes each client frame to the handler
 an app registered for its event name; errors become ``error`` events and the socket stays open.
+Outgoing frames wait in a bounded per-socket queue; a socket that falls that far behind is closed
+with 4408 and catches up on reconnect (docs/realtime.md).
 """
 
+import asyncio
 import json
 import logging
 import time
 
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
@@ -20,9 +24,22 @@ logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_AUTH_EXPIRED = 4403
+CLOSE_TOO_SLOW = 4408
+CLOSE_TOO_SLOW_REASON = "too slow: reconnect and join with after"
 
 
 class RealtimeConsumer(AsyncJsonWebsocketConsumer):
+    """One socket. A writer task alone sends its frames, so a client that stops reading holds up only
+    that task (on a server whose ``send`` waits for the transport, as uvicorn's does), never the
+    dispatch of channel-layer events, which only ever fill the bounded ``outbox``."""
+
+    async def __call__(self, scope, receive, send):
+        self.writer: asyncio.Task | None = None
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.stop_writer()
+
     async def connect(self):
         self.user = self.scope.get("user")
         self.joined_groups: set[str] = set()
@@ -34,11 +51,54 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.auth_expires_at = self.scope.get("auth_expires_at")
+        self.outbox: asyncio.Queue[dict] = asyncio.Queue(maxsize=settings.SOCKET_SEND_QUEUE_MAX)
+        self.writer = asyncio.create_task(self.write_frames())
         await self.join_group(user_group(self.user.pk))
 
     async def disconnect(self, code):
         for group in list(getattr(self, "joined_groups", ())):
-            await self.channel_layer.group_discard(group, self.channel_name)
+            await self.leave_group(group)
+
+    async def write_frames(self) -> None:
+        while True:
+            frame = await self.outbox.get()
+            try:
+                await self.send_json(frame)
+            except OSError:
+                # uvicorn's ClientDisconnected: the websocket.disconnect that follows cleans up.
+                return
+
+    async def stop_writer(self) -> None:
+        """Frames still queued are dropped: every way here ends the socket."""
+        if self.writer is None:
+            return
+        self.writer.cancel()
+        try:
+            await self.writer
+        except asyncio.CancelledError:
+            pass
+        self.writer = None
+
+    async def close_socket(self, code: int, reason: str | None = None) -> None:
+        """Close with ``code``, dropping queued frames, and end the consumer.
+
+        Groups are left first: while the close waits, nothing more is queued for the socket in the
+        channel layer, and a client that reads nothing never answers with the websocket.disconnect
+        that would leave them otherwise.
+        """
+        await self.stop_writer()
+        await self.disconnect(code)
+        try:
+            # On uvicorn the close frame too waits until the transport drains what the client left unread.
+            async with asyncio.timeout(settings.SOCKET_STALL_SECONDS):
+                await self.close(code=code, reason=reason)
+        except TimeoutError:
+            logger.info("the socket of user %s did not take its close frame (%s)", self.user.pk, code)
+        raise StopConsumer
+
+    async def close_too_slow(self) -> None:
+        logger.warning("closing the socket of user %s: %s frames queued unread", self.user.pk, self.outbox.qsize())
+        await self.close_socket(CLOSE_TOO_SLOW, CLOSE_TOO_SLOW_REASON)
 
     async def join_group(self, group: str) -> None:
         await self.channel_layer.group_add(group, self.channel_name)
@@ -49,10 +109,15 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         self.joined_groups.discard(group)
 
     async def send_event(self, event: str, data: dict, ref=None) -> None:
+        """Queue a reply (or a replayed frame): it waits for room, which slows only this socket's own request."""
         frame = {"event": event, "data": data}
         if ref is not None:
             frame["ref"] = ref
-        await self.send_json(frame)
+        try:
+            async with asyncio.timeout(settings.SOCKET_STALL_SECONDS):
+                await self.outbox.put(frame)
+        except TimeoutError:
+            await self.close_too_slow()
 
     async def send_error(self, code: str, message: str, ref=None, *, retry_after: int | None = None) -> None:
         data = {"code": code, "message": message, "ref": ref}
@@ -62,7 +127,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None):
         if self.auth_expires_at is not None and time.time() >= self.auth_expires_at:
-            await self.close(code=CLOSE_AUTH_EXPIRED)
+            await self.close_socket(CLOSE_AUTH_EXPIRED)
             return
         raw = text_data.encode() if text_data is not None else bytes_data
         if raw is None or len(raw) > settings.WS_MAX_FRAME_BYTES:
@@ -96,6 +161,8 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         except DomainError as exc:
             await self.send_error(exc.code, exc.message, ref, retry_after=exc.retry_after)
             return
+        except StopConsumer:
+            raise
         except Exception:
             logger.exception("socket handler for %s failed", event)
             await self.send_error("server_error", "The server could not handle this frame.", ref)
@@ -107,7 +174,10 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         if message.get("exclude_user_id") == self.user.pk:
             return
         await apply_socket_effect(self, message["event"], message["data"])
-        await self.send_event(message["event"], message["data"])
+        try:
+            self.outbox.put_nowait({"event": message["event"], "data": message["data"]})
+        except asyncio.QueueFull:
+            await self.close_too_slow()
 
 
 # The largest id a row can have (BigAutoField); SQLite cannot even bind a larger number as a parameter.
