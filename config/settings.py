@@ -200,11 +200,6 @@ SIMPLE_JWT = {
 # A WebSocket ticket replaces a JWT in the URL, where proxies and logs would keep it.
 WS_TICKET_TTL_SECONDS = env_int("WS_TICKET_TTL_SECONDS", 60)
 WS_MAX_FRAME_BYTES = env_int("WS_MAX_FRAME_BYTES", 16 * 1024)
-# Client frames per user and event, across all of the user's sockets and processes ("20/10s", "120/min");
-# handlers name their rate (realtime.handlers.socket_handler), everything else counts as "default".
-SOCKET_RATES = {
-    "default": env_str("SOCKET_RATE_DEFAULT", "20/10s"),
-    "typing": env_str("SOCKET_RATE_TYPING", "30/10s"),
 # Frames a socket may have queued unread before it is closed with 4408 and catches up on reconnect;
 # with the transport's own 64 KiB this bounds what one slow client costs (docs/realtime.md).
 SOCKET_SEND_QUEUE_MAX = env_int("SOCKET_SEND_QUEUE_MAX", 64)
@@ -213,6 +208,11 @@ if SOCKET_SEND_QUEUE_MAX < 1:
 # How long a reply, a replayed frame or a close frame may wait for the client to read before the
 # socket counts as too slow (a join replaying a long history waits for room page by page).
 SOCKET_STALL_SECONDS = 10.0
+# Client frames per user and event, across all of the user's sockets and processes ("20/10s", "120/min");
+# handlers name their rate (realtime.handlers.socket_handler), everything else counts as "default".
+SOCKET_RATES = {
+    "default": env_str("SOCKET_RATE_DEFAULT", "20/10s"),
+    "typing": env_str("SOCKET_RATE_TYPING", "30/10s"),
 }
 
 # Sends in flight per process, from admission to publish; past it POST /api/messages answers 503 with

@@ -75,10 +75,13 @@ class LiveServers:
         self.tmp_path, self.log_dir = tmp_path, log_dir
         self.processes: list[ServerProcess] = []
 
-    def start(self, *, kind: str = "daphne", env: dict[str, str] | None = None, label: str = "server") -> ServerProcess:
+    def start(
+        self, *, kind: str = "daphne", env: dict[str, str] | None = None, label: str = "server",
+        verbose_logs: bool = False,
+    ) -> ServerProcess:
         process = ServerProcess(
             kind=kind, app="ours", env=server_env(self.tmp_path, env), log_dir=self.log_dir,
-            label=f"{label}{len(self.processes)}",
+            label=f"{label}{len(self.processes)}", verbose_logs=verbose_logs,
         )
         self.processes.append(process)
         process.wait_ready()

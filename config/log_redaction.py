@@ -1,0 +1,51 @@
+"""Keeps credentials out of every log line the process writes: tickets and tokens in query strings,
+``Authorization`` and session cookie values, and anything shaped like a JWT.
+
+It is a log-record factory installed by ``LOGGING_CONFIG``, so it covers every logger in the process, the
+servers' own included, not only the handlers configured here: uvicorn logs a socket's URL with its query
+string (``?ticket=...``) at INFO and the handshake's headers at DEBUG. daphne's access log is written
+around ``logging`` but shows sockets' paths without their query string.
+"""
+
+import logging
+import logging.config
+import re
+from collections.abc import Callable
+
+REDACTED = "[redacted]"
+_PATTERNS = [
+    (re.compile(r"(?i)([?&](?:ticket|token|access|refresh|jwt|access_token|refresh_token)=)[^&\s\"']+"),
+     rf"\g<1>{REDACTED}"),
+    (re.compile(r"(?i)\b(authorization:\s*(?:bearer\s+|basic\s+|token\s+)?)[^\s\"',]+"), rf"\g<1>{REDACTED}"),
+    (re.compile(r"(?i)\b((?:sessionid|csrftoken)=)[^;\s\"']+"), rf"\g<1>{REDACTED}"),
+    (re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]*"), REDACTED),
+]
+
+
+def redact(text: str) -> str:
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _redacting(factory: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+    def make_record(*args, **kwargs) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is left for the handler to report as it always does
+            return record
+        redacted = redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return record
+
+    make_record.redacts_credentials = True
+    return make_record
+
+
+def configure_logging(config: dict) -> None:
+    """Django's ``LOGGING_CONFIG``: apply ``LOGGING``, with every record of the process redacted."""
+    if not getattr(logging.getLogRecordFactory(), "redacts_credentials", False):
+        logging.setLogRecordFactory(_redacting(logging.getLogRecordFactory()))
+    logging.config.dictConfig(config)
