@@ -240,6 +240,8 @@ AGORA_TOKEN_TTL_SECONDS = 3600
 AGORA_SDK_URL = env_str("AGORA_SDK_URL", "https://download.agora.io/sdk/release/AgoraRTC_N-4.23.0.js")
 MEETING_MAX_DURATION_SECONDS = env_int("MEETING_MAX_DURATION_SECONDS", 4 * 3600)
 
+# Every record of the process, servers' included, has tickets, tokens and session ids redacted.
+LOGGING_CONFIG = "config.log_redaction.configure_logging"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
