@@ -1,4 +1,4 @@
-"""Writes on users: registration, provider approval, WebSocket tickets."""
+"""Writes on users: registration, provider approval, WebSocket tickets, cutting off a deactivated user."""
 
 import secrets
 from datetime import timedelta
@@ -9,8 +9,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import events
 from accounts.models import User, WebSocketTicket
 from config.errors import Conflict, Invalid, NotFound
+from realtime.publish import publish_on_commit, user_group
 
 
 @transaction.atomic
@@ -43,6 +45,17 @@ def provider_set_status(*, provider_id: int, status: str) -> User:
     provider.provider_status = status
     provider.save(update_fields=["provider_status"])
     return provider
+
+
+def user_disconnect_if_inactive(*, user: User) -> None:
+    """Once the save commits, every open socket of an inactive user closes with 4401 (``accounts.consumers``);
+    new ones are refused already, as JWT, ticket and session all authenticate active users only.
+
+    Saving a user who was already inactive sends it again, to a group no socket is in: cheaper than
+    reading the row's previous state on every save of a user.
+    """
+    if not user.is_active:
+        publish_on_commit([user_group(user.pk)], events.ACCOUNT_DEACTIVATED, {"userId": user.pk})
 
 
 def ws_ticket_issue(*, user: User) -> tuple[str, WebSocketTicket]:

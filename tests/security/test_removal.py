@@ -1,7 +1,8 @@
-"""Removal: support staff take a participant out of a conversation, and that user's open sockets stop
-receiving the conversation's events while everyone else's go on."""
+"""Removal: support staff take a participant out of a conversation, or deactivate a user, and that user's
+open sockets stop receiving the conversation's events while everyone else's go on."""
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.urls import reverse
 
@@ -9,10 +10,11 @@ from accounts.models import User
 from config.errors import NotAllowed, NotFound
 from messaging import services
 from messaging.models import Participant
+from realtime.consumers import CLOSE_UNAUTHENTICATED
 from realtime.publish import user_group
 from tests.conftest import make_user
 from tests.messaging.conftest import GroupListener, post_text, socket_thread_connections_closed  # noqa: F401
-from tests.realtime.sockets import assert_no_frame, connect_as, join, next_frame, request
+from tests.realtime.sockets import assert_closed_with, assert_no_frame, connect_as, join, next_frame, request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -186,3 +188,44 @@ def test_the_admins_bulk_delete_removes_each_participant_through_the_service(
 
     assert not Participant.objects.filter(conversation=conversation).exists()
     assert bobs_group.next_event()["event"] == "conversation:removed"
+
+
+# ---- deactivation --------------------------------------------------------------------------------
+
+
+def _deactivate(user) -> None:
+    user.is_active = False
+    user.save()
+
+
+async def test_deactivating_a_user_closes_their_open_sockets_with_4401(client_user, provider, conversation):
+    bob = await connect_as(provider)
+    await join(bob, conversation.pk)
+    second_bob = await connect_as(provider)
+
+    await sync_to_async(_deactivate)(provider)
+
+    await assert_closed_with(bob, CLOSE_UNAUTHENTICATED)
+    await assert_closed_with(second_bob, CLOSE_UNAUTHENTICATED)
+
+
+async def test_deactivating_a_user_leaves_the_other_participants_receiving(
+    three_joined, client_user, provider, conversation, post_text
+):
+    _, bob, erin = three_joined
+    await sync_to_async(_deactivate)(provider)
+    await assert_closed_with(bob, CLOSE_UNAUTHENTICATED)
+
+    sent = await post_text(client_user, conversation, "after bob was deactivated")
+
+    assert await next_frame(erin) == {"event": "message:new", "data": sent}
+
+
+async def test_saving_an_active_user_leaves_their_sockets_open(provider, conversation):
+    bob = await connect_as(provider)
+    provider.first_name = "Bob"
+
+    await sync_to_async(provider.save)()
+
+    assert (await join(bob, conversation.pk))["data"]["conversationId"] == conversation.pk
+    await bob.disconnect()

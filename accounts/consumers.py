@@ -1,0 +1,11 @@
+"""Socket effects of the accounts module: a deactivated user's open sockets close."""
+
+from accounts import events
+from realtime.consumers import CLOSE_UNAUTHENTICATED
+from realtime.handlers import socket_effect
+
+
+@socket_effect(events.ACCOUNT_DEACTIVATED)
+async def deactivated(consumer, data: dict) -> None:
+    """Closed as unauthenticated, as a new socket of theirs would be: the client's cue to log in again."""
+    await consumer.close_socket(CLOSE_UNAUTHENTICATED)

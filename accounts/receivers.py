@@ -1,0 +1,8 @@
+"""Signal handlers: each a one-line call into a service."""
+
+from accounts import services
+
+
+def user_saved(sender, instance, created, raw=False, **kwargs):
+    if not raw:  # fixtures load rows as they were; no socket is open for them
+        services.user_disconnect_if_inactive(user=instance)
