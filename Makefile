@@ -1,5 +1,6 @@
 # The README's commands. `make run` serves on SQLite + the in-memory channel layer with demo data;
-# `make test` runs the suite (set DATABASE_URL / REDIS_URL to run it on PostgreSQL and Redis).
+# `make test` runs the suite (set DATABASE_URL / REDIS_URL to run it on PostgreSQL and Redis);
+# `make serve` is the production server: WORKERS uvicorn processes on one port (README, "Production").
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -20,6 +21,15 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
+
+# websockets-sansio: a send waits while the client's transport is full, so a client that stops reading
+# holds up only its own socket (docs/realtime.md, close code 4408). The graceful-shutdown bound keeps
+# such a client from holding a restart. Django has no lifespan handler.
+serve: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput
+	$(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) \
+		--ws websockets-sansio --lifespan off --timeout-graceful-shutdown 10
 
 test: install
 	$(BIN)/python -m pytest
