@@ -41,19 +41,11 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
 
 
-def _status_bytes(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no {field} for pid {pid}")
-
-
 def process_rss_bytes(pid: int) -> int:
-    return _status_bytes(pid, "VmRSS")
-
-
-def process_peak_rss_bytes(pid: int) -> int:
-    return _status_bytes(pid, "VmHWM")
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
 def wait_until_quiet(servers: list["ServerProcess"], *, limit_seconds: float = 30.0) -> None:
@@ -103,9 +95,6 @@ class ServerProcess:
 
     def rss_bytes(self) -> int:
         return process_rss_bytes(self.pid)
-
-    def peak_rss_bytes(self) -> int:
-        return process_peak_rss_bytes(self.pid)
 
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
