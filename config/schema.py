@@ -1,5 +1,5 @@
-"""The OpenAPI schema's error answers: one ``Error`` shape, declared on each operation for the statuses
-it can answer with.
+"""The OpenAPI schema as the API answers: drf-spectacular's, plus one ``Error`` shape declared on each
+operation for the statuses it can answer with, and request inputs as the views read them.
 
 The statuses the framework answers with follow from the view (authentication, permissions, throttles,
 inputs, lookups) and are added here; the domain errors a service raises (config.errors) are declared on
