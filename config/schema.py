@@ -79,8 +79,9 @@ class AutoSchema(SpectacularAutoSchema):
         self.registry.register_on_missing(ERROR_COMPONENT)
         responses = operation["responses"]
         declared = {int(code) for code in responses if int(code) >= 400}
-        for status_code in sorted(declared | self._framework_error_statuses(operation)):
+        for status_code in declared | self._framework_error_statuses(operation):
             responses[str(status_code)] = error_response(status_code)
+        operation["responses"] = dict(sorted(responses.items()))
         for parameter in operation.get("parameters", []):
             # DRF's serializers and paginator, and the views' own parsing, read ``?name=`` as no ``name``.
             if parameter["in"] == "query" and not parameter.get("required"):
