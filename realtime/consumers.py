@@ -7,6 +7,7 @@ with 4408 and catches up on reconnect (docs/realtime.md).
 """
 
 import asyncio
+import collections
 import json
 import logging
 import time
@@ -29,12 +30,16 @@ CLOSE_TOO_SLOW_REASON = "too slow: reconnect and join with after"
 
 
 class RealtimeConsumer(AsyncJsonWebsocketConsumer):
-    """One socket. A writer task alone sends its frames, so a client that stops reading holds up only
-    that task (on a server whose ``send`` waits for the transport, as uvicorn's does), never the
-    dispatch of channel-layer events, which only ever fill the bounded ``outbox``."""
+    """One socket. Its frames go out through the bounded ``outbox`` and a writer task, so a client that
+    stops reading holds up only that task (on a server whose ``send`` waits for the transport, as
+    uvicorn's does), never the dispatch of channel-layer events, which only ever fill the outbox.
+    The writer runs while the outbox has frames: an idle socket holds no task."""
 
     async def __call__(self, scope, receive, send):
+        self.outbox: collections.deque[dict] = collections.deque()
         self.writer: asyncio.Task | None = None
+        # What a reply waiting for room in the outbox awaits; the writer resolves it as it takes a frame.
+        self.outbox_room: asyncio.Future | None = None
         try:
             await super().__call__(scope, receive, send)
         finally:
@@ -51,25 +56,36 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.auth_expires_at = self.scope.get("auth_expires_at")
-        self.outbox: asyncio.Queue[dict] = asyncio.Queue(maxsize=settings.SOCKET_SEND_QUEUE_MAX)
-        self.writer = asyncio.create_task(self.write_frames())
         await self.join_group(user_group(self.user.pk))
 
     async def disconnect(self, code):
         for group in list(getattr(self, "joined_groups", ())):
             await self.leave_group(group)
 
+    def queue_frame(self, frame: dict) -> bool:
+        """Hand ``frame`` to the writer; False if the outbox has no room for it."""
+        if len(self.outbox) >= settings.SOCKET_SEND_QUEUE_MAX:
+            return False
+        self.outbox.append(frame)
+        if self.writer is None:
+            self.writer = asyncio.create_task(self.write_frames())
+        return True
+
     async def write_frames(self) -> None:
-        while True:
-            frame = await self.outbox.get()
-            try:
+        try:
+            while self.outbox:
+                frame = self.outbox.popleft()
+                if self.outbox_room is not None and not self.outbox_room.done():
+                    self.outbox_room.set_result(None)
                 await self.send_json(frame)
-            except OSError:
-                # uvicorn's ClientDisconnected: the websocket.disconnect that follows cleans up.
-                return
+        except OSError:
+            pass  # uvicorn's ClientDisconnected: the websocket.disconnect that follows cleans up
+        finally:
+            self.writer = None
 
     async def stop_writer(self) -> None:
         """Frames still queued are dropped: every way here ends the socket."""
+        self.outbox.clear()
         if self.writer is None:
             return
         self.writer.cancel()
@@ -77,7 +93,6 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             await self.writer
         except asyncio.CancelledError:
             pass
-        self.writer = None
 
     async def close_socket(self, code: int, reason: str | None = None) -> None:
         """Close with ``code``, dropping queued frames, and end the consumer.
@@ -97,7 +112,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         raise StopConsumer
 
     async def close_too_slow(self) -> None:
-        logger.warning("closing the socket of user %s: %s frames queued unread", self.user.pk, self.outbox.qsize())
+        logger.warning("closing the socket of user %s: %s frames queued unread", self.user.pk, len(self.outbox))
         await self.close_socket(CLOSE_TOO_SLOW, CLOSE_TOO_SLOW_REASON)
 
     async def join_group(self, group: str) -> None:
@@ -115,7 +130,9 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             frame["ref"] = ref
         try:
             async with asyncio.timeout(settings.SOCKET_STALL_SECONDS):
-                await self.outbox.put(frame)
+                while not self.queue_frame(frame):
+                    self.outbox_room = asyncio.get_running_loop().create_future()
+                    await self.outbox_room
         except TimeoutError:
             await self.close_too_slow()
 
@@ -174,9 +191,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         if message.get("exclude_user_id") == self.user.pk:
             return
         await apply_socket_effect(self, message["event"], message["data"])
-        try:
-            self.outbox.put_nowait({"event": message["event"], "data": message["data"]})
-        except asyncio.QueueFull:
+        if not self.queue_frame({"event": message["event"], "data": message["data"]}):
             await self.close_too_slow()
 
 
