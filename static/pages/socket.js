@@ -64,6 +64,8 @@ export class RealtimeSocket {
         this.setStatus("signed-out");
         return;
       }
+      // Every other close (a network loss, a server restart, 4408 "too slow") reconnects, and the
+      // open handlers join again with `after`: nothing the socket dropped is lost.
       this.scheduleReconnect();
     });
   }
