@@ -2,9 +2,9 @@
 schema, fed generated and boundary inputs and chained through the schema's links, answers without a
 5xx and as the schema says (status code, content type, headers, body).
 
-The server runs as in production (DEBUG off). The schema it serves is given examples naming the
-seeded objects, so that operations reach real rows and not only 404s. Figures (operations, requests,
-statuses) are printed for docs/reliability.md.
+The server runs as in production (DEBUG off), under uvicorn and under daphne. The schema it serves is
+given examples naming the seeded objects, so that operations reach real rows and not only 404s.
+Figures (operations, requests, statuses) are printed for docs/reliability.md.
 """
 
 import collections
@@ -119,10 +119,12 @@ def response_statuses(har_path: Path) -> collections.Counter:
     return collections.Counter(entry["response"]["status"] for entry in entries)
 
 
+# uvicorn serves in production (make serve), daphne in development (make run) and the other live tests.
+@pytest.mark.parametrize("server_kind", ["uvicorn", "daphne"])
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(
-    client_user, examples, media_root, live_servers, tmp_path
+    server_kind, client_user, examples, media_root, live_servers, tmp_path
 ):
-    server = live_servers.start(env={
+    server = live_servers.start(kind=server_kind, env={
         "DEBUG": "false", "SECRET_KEY": SERVER_SECRET, "ALLOWED_HOSTS": "127.0.0.1",
         "MEDIA_ROOT": str(media_root),
         "AGORA_APP_ID": AGORA_APP_ID, "AGORA_APP_CERTIFICATE": AGORA_APP_CERTIFICATE,
