@@ -94,7 +94,7 @@ async def test_a_socket_whose_client_stops_reading_is_closed_with_4408_once_its_
     await sockets.join(bob, conversation.pk)
     client.stop_reading()
 
-    # One push held in the send the client does not read, two queued, and one more than fits.
+    # More pushes than the outbox holds and the one its writer is stuck sending.
     await push_to_conversation(conversation, settings.SOCKET_SEND_QUEUE_MAX + 2)
 
     assert await bob.receive_output(timeout=sockets.FRAME_TIMEOUT) == {
