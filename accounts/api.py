@@ -5,12 +5,13 @@ from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.views import TokenObtainPairView
 
 from accounts import services
 from accounts.models import User
 from accounts.serializers import RegisterInputSerializer, UserSerializer, WebSocketTicketSerializer
 from config.errors import Conflict
-from config.ratelimit import ScopedRateThrottle
+from config.ratelimit import LoginAttemptThrottle, ScopedRateThrottle
 from config.schema import errors
 
 
@@ -25,6 +26,13 @@ class RegisterView(APIView):
         payload.is_valid(raise_exception=True)
         user = services.user_register(**payload.validated_data)
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class TokenView(TokenObtainPairView):
+    """simplejwt's token pair, with password attempts rate-limited per account name."""
+
+    throttle_classes = [LoginAttemptThrottle]
+    throttle_scope = "login"
 
 
 class MeView(APIView):

@@ -5,6 +5,7 @@ them in one place (status code here, ``error`` event code there).
 """
 
 from rest_framework import status
+from rest_framework.exceptions import Throttled
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -70,4 +71,8 @@ def api_exception_handler(exc, context):
         if exc.retry_after:
             response["Retry-After"] = str(exc.retry_after)
         return response
-    return exception_handler(exc, context)
+    response = exception_handler(exc, context)
+    if isinstance(exc, Throttled) and response is not None:
+        # One vocabulary with RateLimited and the socket's rate_limited error.
+        response.data = {"code": RateLimited.code, "detail": str(exc.detail)}
+    return response

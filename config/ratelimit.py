@@ -83,11 +83,23 @@ class ScopedRateThrottle(BaseThrottle):
         scope = getattr(view, "throttle_scope", None)
         if not scope:
             return True
-        ident = request.user.pk if request.user and request.user.is_authenticated else self.get_ident(request)
+        ident = self.ident(request)
         self.retry_after = rate_spend(
             scope=scope, ident=ident, rate=Rate.parse(api_settings.DEFAULT_THROTTLE_RATES[scope])
         )
         return self.retry_after is None
 
+    def ident(self, request) -> int | str:
+        return request.user.pk if request.user and request.user.is_authenticated else self.get_ident(request)
+
     def wait(self) -> int | None:
         return self.retry_after
+
+
+class LoginAttemptThrottle(ScopedRateThrottle):
+    """Counts password attempts per account name, not per address: guessing one account's password is
+    slowed wherever the guesses come from, and users behind one NAT or proxy don't share a budget."""
+
+    def ident(self, request) -> str:
+        username = request.data.get("username") if hasattr(request.data, "get") else None
+        return f"user:{str(username).strip().lower()[:150]}" if username else f"addr:{self.get_ident(request)}"

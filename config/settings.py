@@ -177,6 +177,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "message_send": env_str("THROTTLE_MESSAGE_SEND", "120/min"),
         "auth": env_str("THROTTLE_AUTH", "30/min"),
+        "login": env_str("THROTTLE_LOGIN", "10/min"),
     },
 }
 SPECTACULAR_SETTINGS = {
