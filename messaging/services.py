@@ -40,7 +40,9 @@ def _locked_conversation_for_member(*, user, conversation_id: int) -> Conversati
         .filter(pk=conversation_id, participants__user=user)
         .first()
     )
-    if conversation is None:
+    # A send that waited for the lock behind participant_remove read the membership before the removal
+    # committed; only a statement started after the lock was granted sees that it is gone.
+    if conversation is None or not Participant.objects.filter(conversation=conversation, user=user).exists():
         raise NotFound("No such conversation.", field="conversationId")
     return conversation
 

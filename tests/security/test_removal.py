@@ -1,18 +1,22 @@
 """Removal: support staff take a participant out of a conversation, or deactivate a user, and that user's
 open sockets stop receiving the conversation's events while everyone else's go on."""
 
+import threading
+import time
+
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
+from django.db import connection, connections, transaction
 from django.urls import reverse
 
 from accounts.models import User
 from config.errors import NotAllowed, NotFound
 from messaging import services
-from messaging.models import Participant
+from messaging.models import Message, Participant
 from realtime.consumers import CLOSE_UNAUTHENTICATED
 from realtime.publish import user_group
-from tests.conftest import make_user
+from tests.conftest import make_user, requires_postgres
 from tests.messaging.conftest import GroupListener, post_text, socket_thread_connections_closed  # noqa: F401
 from tests.realtime.sockets import assert_closed_with, assert_no_frame, connect_as, join, next_frame, request
 
@@ -229,3 +233,33 @@ async def test_saving_an_active_user_leaves_their_sockets_open(provider, convers
 
     assert (await join(bob, conversation.pk))["data"]["conversationId"] == conversation.pk
     await bob.disconnect()
+
+
+def _waiting_for_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+        return cursor.fetchone()[0] > 0
+
+
+def test_a_send_that_waited_behind_the_removal_is_refused(provider, staff, conversation):
+    requires_postgres()
+    outcome = {}
+
+    def send_as_bob():
+        try:
+            services.message_send(user=provider, conversation_id=conversation.pk, content="sneaking in")
+        except NotFound as refused:
+            outcome["refused"] = refused
+        finally:
+            connections.close_all()
+
+    sender = threading.Thread(target=send_as_bob)
+    with transaction.atomic():
+        services.participant_remove(conversation_id=conversation.pk, user_id=provider.pk, by=staff)
+        sender.start()
+        while not _waiting_for_a_lock():
+            time.sleep(0.01)
+    sender.join(timeout=10)
+
+    assert "refused" in outcome
+    assert not Message.objects.filter(conversation=conversation, content="sneaking in").exists()
