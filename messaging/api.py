@@ -18,7 +18,6 @@ from messaging.serializers import (
     MessagesPageSerializer,
     ReadMarkerSerializer,
 )
-from realtime.admission import send_admission
 
 # What _optional_int accepts: a non-negative 64-bit integer (ids start at 1).
 _INT64 = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
@@ -67,22 +66,21 @@ class MessageViewSet(viewsets.GenericViewSet):
         responses={201: MessageSerializer, 200: MessageSerializer, **errors(NotFound, Conflict, Unavailable)},
     )
     def create(self, request):
-        # Refused before parsing the body: past the bound, a 503 must cost next to nothing.
-        with send_admission.admit():
-            payload = MessageCreateInputSerializer(data=request.data)
-            payload.is_valid(raise_exception=True)
-            data = payload.validated_data
-            message, created = services.message_send(
-                user=request.user,
-                conversation_id=data["conversationId"],
-                content=data["content"],
-                type=data["type"],
-                client_message_id=data["clientMessageId"],
-                upload=data["file"],
-            )
-            return Response(
-                MessageSerializer(message).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
-            )
+        # Past SEND_MAX_IN_FLIGHT this request never gets here (realtime.admission.SendAdmissionMiddleware).
+        payload = MessageCreateInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        message, created = services.message_send(
+            user=request.user,
+            conversation_id=data["conversationId"],
+            content=data["content"],
+            type=data["type"],
+            client_message_id=data["clientMessageId"],
+            upload=data["file"],
+        )
+        return Response(
+            MessageSerializer(message).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
 
     @extend_schema(
         parameters=[

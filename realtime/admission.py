@@ -9,8 +9,11 @@ timeout passes, the answer is a 500 after the work was half done. Refusing early
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache as memoized
 
 from django.conf import settings
+from django.http import JsonResponse
+from django.urls import reverse
 
 from config.errors import Unavailable
 
@@ -34,27 +37,35 @@ class AdmissionBound:
         # Read on each admission so that a changed setting (tests' override_settings) applies at once.
         return getattr(settings, self.limit_setting)
 
+    def acquire(self) -> bool:
+        """Take a slot if one is free; a refusal is counted. Every True must be followed by ``release()``."""
+        with self._lock:
+            if self._in_flight < self.limit:
+                self._in_flight += 1
+                return True
+            self._rejected += 1
+            return False
+
+    def release(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    def refusal(self) -> Unavailable:
+        return Unavailable(
+            f"The server is at its limit of {self.limit} {self.what} in flight; retry in {RETRY_AFTER_SECONDS} s.",
+            code="overloaded",
+            retry_after=RETRY_AFTER_SECONDS,
+        )
+
     @contextmanager
     def admit(self) -> Iterator[None]:
         """Hold one slot for the ``with`` body, or raise ``Unavailable`` (503 + Retry-After) if none is free."""
-        limit = self.limit
-        with self._lock:
-            admitted = self._in_flight < limit
-            if admitted:
-                self._in_flight += 1
-            else:
-                self._rejected += 1
-        if not admitted:
-            raise Unavailable(
-                f"The server is at its limit of {limit} {self.what} in flight; retry in {RETRY_AFTER_SECONDS} s.",
-                code="overloaded",
-                retry_after=RETRY_AFTER_SECONDS,
-            )
+        if not self.acquire():
+            raise self.refusal()
         try:
             yield
         finally:
-            with self._lock:
-                self._in_flight -= 1
+            self.release()
 
     def snapshot(self) -> dict:
         with self._lock:
@@ -63,3 +74,33 @@ class AdmissionBound:
 
 # A send is in flight from admission through its commit and the publish that follows it.
 send_admission = AdmissionBound(what="message sends", limit_setting="SEND_MAX_IN_FLIGHT")
+
+
+class SendAdmissionMiddleware:
+    """Holds a send slot for the whole of ``POST /api/messages``, from the first middleware to the response.
+
+    Refusing here, first in MIDDLEWARE, costs no session or JWT lookup, no rate-limit round trip to Redis
+    and no body parsing: past the knee a refusal must be nearly free, or refusals themselves eat the CPU
+    the admitted sends need (docs/performance.md, "Overload").
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method != "POST" or request.path_info != _send_path():
+            return self.get_response(request)
+        if not send_admission.acquire():
+            refusal = send_admission.refusal()
+            response = JsonResponse(refusal.as_payload(), status=refusal.http_status)
+            response["Retry-After"] = str(refusal.retry_after)
+            return response
+        try:
+            return self.get_response(request)
+        finally:
+            send_admission.release()
+
+
+@memoized
+def _send_path() -> str:
+    return reverse("message-list")

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connections, transaction
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
 
 from messaging.models import Conversation, Message
 from realtime.admission import send_admission
@@ -39,6 +40,18 @@ def test_a_send_past_the_limit_is_answered_503_with_retry_after(api, client_user
         "code": "overloaded",
         "detail": "The server is at its limit of 1 message sends in flight; retry in 1 s.",
     }
+
+
+def test_a_refusal_costs_no_query_not_even_the_callers_lookup(
+    client_user, conversation, one_send_in_flight, django_assert_num_queries
+):
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(client_user)}")
+
+    with django_assert_num_queries(0):
+        response = api.post("/api/messages", {"conversationId": conversation.pk, "content": "hi"}, format="json")
+
+    assert response.status_code == 503
 
 
 def test_a_refused_send_writes_nothing(api, client_user, conversation, one_send_in_flight):
