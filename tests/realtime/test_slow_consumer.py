@@ -250,7 +250,7 @@ async def test_a_client_that_stops_reading_is_closed_while_another_gets_every_me
     assert len(slow.messages) < HALF  # dropped in the first half
     # By the second half the unread socket is gone. A server holding its stream grows by all of those
     # frames (daphne: 13.1 MiB for these 11.4); without any unread client, serving these 200 requests
-    # grew this one by 1.3-2.2 MiB (SQLite, PostgreSQL + Redis), and with one by 1.2-3.2 MiB.
+    # grew this one by 1.3-2.2 MiB (SQLite, PostgreSQL + Redis), and with one by 1.0-3.2 MiB.
     assert rss_end - rss_half < second_half_stream / 2
 
     async with open_socket(server, provider) as reconnected:
