@@ -10,6 +10,7 @@ const TYPING_EXPIRE_MS = 8000; // a receiver forgets a typist it has not heard f
 const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 30000;
 const CATCH_UP_RETRY_MS = 2000;
+const JOIN_REF = "join";
 const NEAR_BOTTOM_PX = 80;
 
 function element(tag, className, text) {
@@ -80,8 +81,13 @@ export class Chat {
   bindSocket() {
     this.socket.onOpen(() => {
       this.clearTypists();
-      this.socket.send("join", { conversationId: this.conversationId, after: this.anchorId() });
+      this.socket.send("join", { conversationId: this.conversationId, after: this.anchorId() }, JOIN_REF);
       for (const entry of this.pending.values()) if (entry.retryable) this.deliver(entry);
+    });
+    // A refused join (its rate limit, Redis away for a moment) would leave the page "Live" but deaf:
+    // come back when the server says, and join again with `after`.
+    this.socket.on("error", (error, frame) => {
+      if (frame.ref === JOIN_REF) this.socket.reconnectAfter(error.retryAfter ? error.retryAfter * 1000 : undefined);
     });
     this.socket.on("message:new", (message) => this.receive(message));
     this.socket.on("conversation:typing", (data) => this.onTyping(data));

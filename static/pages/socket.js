@@ -70,6 +70,22 @@ export class RealtimeSocket {
     });
   }
 
+  // Drop this connection and open another after `delayMs` (or the usual back-off): for a page whose
+  // subscription the server refused, while the socket itself is still fine.
+  reconnectAfter(delayMs) {
+    this.closeCurrent();
+    if (delayMs === undefined) {
+      this.scheduleReconnect();
+      return;
+    }
+    clearTimeout(this.retryTimer);
+    this.setStatus("reconnecting");
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.connect();
+    }, delayMs);
+  }
+
   dispatch(raw) {
     let frame;
     try {
@@ -95,14 +111,19 @@ export class RealtimeSocket {
 
   // The browser knows before TCP does: close at once rather than wait for a dead socket to time out.
   dropForOffline() {
+    this.closeCurrent();
+    this.setStatus("offline");
+    this.attempt = Math.max(this.attempt, 1);
+    this.scheduleReconnect();
+  }
+
+  // Forgotten first, so its close event schedules nothing.
+  closeCurrent() {
     if (this.ws !== null) {
       const ws = this.ws;
       this.ws = null;
       ws.close();
     }
-    this.setStatus("offline");
-    this.attempt = Math.max(this.attempt, 1);
-    this.scheduleReconnect();
   }
 
   reconnectNow() {

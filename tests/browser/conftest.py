@@ -97,3 +97,9 @@ def visit(server_url, browser):
     yield open_as
     for visitor in visitors:
         visitor.context.close()
+
+
+@pytest.fixture
+def both_logged_in(client_user, provider, project, visit):
+    """The client and the provider, each logged in in a browser context of their own."""
+    return visit(client_user), visit(provider)

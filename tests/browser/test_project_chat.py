@@ -19,11 +19,6 @@ def _send(visitor, text: str) -> None:
 
 
 @pytest.fixture
-def both_logged_in(client_user, provider, project, visit):
-    return visit(client_user), visit(provider)
-
-
-@pytest.fixture
 def both_on_project(both_logged_in, project):
     for visitor in both_logged_in:
         visitor.open_live(f"/projects/{project.pk}")
