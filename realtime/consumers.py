@@ -50,17 +50,18 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         self.joined_groups: set[str] = set()
         # conversation id -> (last forwarded isTyping, monotonic time of it); see messaging.consumers.typing
         self.typing_forwarded_at: dict[int, tuple[bool, float]] = {}
+        self.auth_expires_at = self.scope.get("auth_expires_at")
         await self.accept()
-        if self.user is None or not self.user.is_authenticated:
+        if not self.authenticated:
             # Accept-then-close is the only way to hand the client a close code it can read.
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        self.auth_expires_at = self.scope.get("auth_expires_at")
         await self.join_group(user_group(self.user.pk))
 
     async def disconnect(self, code):
         for group in list(getattr(self, "joined_groups", ())):
             await self.leave_group(group)
+        self.channel_layer.discard_channel(self.channel_name)
 
     def queue_frame(self, frame: dict) -> bool:
         """Hand ``frame`` to the writer; False if the outbox has no room for it."""
