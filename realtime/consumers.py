@@ -61,7 +61,6 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         for group in list(getattr(self, "joined_groups", ())):
             await self.leave_group(group)
-        self.channel_layer.discard_channel(self.channel_name)
 
     def queue_frame(self, frame: dict) -> bool:
         """Hand ``frame`` to the writer; False if the outbox has no room for it."""
@@ -143,7 +142,13 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             data["retryAfter"] = retry_after
         await self.send_event(events.ERROR, data, ref=ref)
 
+    @property
+    def authenticated(self) -> bool:
+        return self.user is not None and self.user.is_authenticated
+
     async def receive(self, text_data=None, bytes_data=None):
+        if not self.authenticated:
+            return  # a frame that raced the 4401 close
         if self.auth_expires_at is not None and time.time() >= self.auth_expires_at:
             await self.close_socket(CLOSE_AUTH_EXPIRED)
             return
