@@ -112,8 +112,13 @@ if REDIS_URL:
             "BACKEND": "realtime.layers.RedisChannelLayer",
             "CONFIG": {
                 # Above channels_redis's 5 s blocking poll: redis-py's default 5 s read timeout races it
-                # and kills the consumer running the receive loop (docs/performance.md, fix 1).
-                "hosts": [{"address": REDIS_URL, "socket_timeout": env_int("REDIS_SOCKET_TIMEOUT", 15)}],
+                # and kills the consumer running the receive loop (docs/performance.md, fix 1). Commands past
+                # max_connections wait for a free connection (realtime.layers.RedisChannelLayer.create_pool).
+                "hosts": [{
+                    "address": REDIS_URL,
+                    "socket_timeout": env_int("REDIS_SOCKET_TIMEOUT", 15),
+                    "max_connections": env_int("REDIS_MAX_CONNECTIONS", 100),
+                }],
                 "capacity": CHANNEL_LAYER_CAPACITY,
                 "group_expiry": CHANNEL_LAYER_GROUP_EXPIRY,
                 "prefix": env_str("CHANNEL_LAYER_PREFIX", "asgi"),

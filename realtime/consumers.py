@@ -61,6 +61,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         for group in list(getattr(self, "joined_groups", ())):
             await self.leave_group(group)
+        self.channel_layer.discard_channel(self.channel_name)
 
     def queue_frame(self, frame: dict) -> bool:
         """Hand ``frame`` to the writer; False if the outbox has no room for it."""

@@ -7,15 +7,15 @@ oldest message of a socket's local buffer without a word. Here each drop adds to
 ``publish_counters.dropped`` (GET /api/health) and logs a WARNING on logger ``realtime.layers``.
 """
 
-import collections
+import asyncio
 import contextvars
-import functools
 import logging
 
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer as StockInMemoryChannelLayer
 from channels_redis.core import BoundedQueue
 from channels_redis.core import RedisChannelLayer as StockRedisChannelLayer
+from redis.asyncio import BlockingConnectionPool
 
 from realtime.publish import publish_counters
 
@@ -45,6 +45,10 @@ class _CountsRefusedSends:
 class InMemoryChannelLayer(_CountsRefusedSends, StockInMemoryChannelLayer):
     """The stock in-memory layer, whose ``group_send`` swallows the ``ChannelFull`` counted above."""
 
+    def discard_channel(self, channel: str) -> None:
+        """Drop what is queued for the channel of a consumer that has ended; later sends to it expire."""
+        self.channels.pop(channel, None)
+
     async def group_send(self, group, message):
         # The stock group_send sends through tasks, which copy this context.
         token = _sending_to_group.set(group)
@@ -61,6 +65,33 @@ class _LocalBuffer(BoundedQueue):
         if self.full():
             _record_drops(1, "from a socket's local buffer (its consumer is not reading)")
         super().put_nowait(item)
+
+
+class _ReceiveBuffers(dict):
+    """The local buffers by channel, kept only for channels a consumer of this process still receives on.
+
+    channels_redis creates a channel's buffer on first use and deletes it when the channel's receive is
+    cancelled, i.e. when its consumer ends. A message already on its way to that channel (a group send
+    that read the group just before the socket's ``group_discard``) then made a new buffer that nobody
+    would read or delete: about 5 KB per socket in a connect/disconnect churn, without bound
+    (channels_redis issue 384; tests/reliability/test_churn_and_crash.py). Such a message now goes to a
+    buffer that is not kept.
+    """
+
+    def __init__(self, capacity: int, receiving: set[str]):
+        super().__init__()
+        self.capacity, self.receiving = capacity, receiving
+
+    def __missing__(self, channel: str) -> _LocalBuffer:
+        buffer = _LocalBuffer(self.capacity)
+        if channel in self.receiving:
+            self[channel] = buffer
+        return buffer
+
+    def __delitem__(self, channel: str) -> None:
+        # The receive being cancelled deletes its channel's buffer, which discard_channel may have taken first;
+        # a KeyError there would skip the cancelling of its lock-acquiring task and stall every receive.
+        self.pop(channel, None)
 
 
 OVER_CAPACITY_LINE = "%s of %s channels over capacity in group %s"
@@ -93,9 +124,43 @@ class RedisChannelLayer(_CountsRefusedSends, StockRedisChannelLayer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.receive_buffer = collections.defaultdict(functools.partial(_LocalBuffer, self.capacity))
+        # The channels this process handed to consumers whose receive has not been cancelled yet.
+        self.receiving_channels: set[str] = set()
+        self.receive_buffer = _ReceiveBuffers(self.capacity, self.receiving_channels)
         source = logging.getLogger("channels_redis.core")
         # The line is made only if INFO is enabled there; a LOG_LEVEL above INFO must not stop the count.
         # The filter swallows the line, and channels_redis.core logs nothing else at INFO.
         source.setLevel(logging.INFO)
         source.addFilter(_over_capacity_line)
+
+    async def new_channel(self, prefix="specific"):
+        channel = await super().new_channel(prefix)
+        self.receiving_channels.add(channel)
+        return channel
+
+    async def receive(self, channel):
+        try:
+            return await super().receive(channel)
+        except asyncio.CancelledError:
+            # A consumer's receive is cancelled only when the consumer ends (channels.utils.await_many_dispatch).
+            self.discard_channel(channel)
+            raise
+
+    def discard_channel(self, channel: str) -> None:
+        """Forget the channel of a consumer that has ended: what is buffered for it, and what arrives for it
+        later, is dropped. Its receive may have returned a message just as it ended, so the consumer says
+        so itself (RealtimeConsumer.disconnect)."""
+        self.receiving_channels.discard(channel)
+        self.receive_buffer.pop(channel, None)
+
+    def create_pool(self, index):
+        """A pool where a command waits for a free connection instead of failing.
+
+        The stock pool raises ``MaxConnectionsError`` once ``max_connections`` commands are in flight:
+        when hundreds of sockets closed at once, most of their disconnects' ``group_discard`` calls
+        failed and left the channels in their groups until ``group_expiry`` (docs/performance.md, fix 3;
+        tests/reliability/test_churn_and_crash.py). Waiting is bounded by the pool's 20 s ``timeout``.
+        Hosts are given by ``address`` (config/settings.py).
+        """
+        host = dict(self.hosts[index])
+        return BlockingConnectionPool.from_url(host.pop("address"), **host)
