@@ -146,6 +146,17 @@ class RedisChannelLayer(_CountsRefusedSends, StockRedisChannelLayer):
             self.discard_channel(channel)
             raise
 
+    async def _brpop_with_clean(self, index, channel, timeout):
+        message = await super()._brpop_with_clean(index, channel, timeout)
+        # redis-py writes each command through asyncio.wait_for, which on Python 3.11 returns normally when
+        # the task is cancelled just as the write completes (CPython gh-86296, fixed in 3.12). receive_single
+        # then polls again, forever: the consumer of a closed socket never ended, and uvicorn's shutdown waited
+        # for it. A message taken meanwhile stays in the backup queue, which the next poll puts back.
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError
+        return message
+
     def discard_channel(self, channel: str) -> None:
         """Forget the channel of a consumer that has ended: what is buffered for it, and what arrives for it
         later, is dropped. Its receive may have returned a message just as it ended, so the consumer says
