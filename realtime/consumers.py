@@ -12,6 +12,7 @@ import json
 import logging
 import time
 
+from autobahn.exception import Disconnected as DaphneDisconnected
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -79,8 +80,8 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
                 if self.outbox_room is not None and not self.outbox_room.done():
                     self.outbox_room.set_result(None)
                 await self.send_json(frame)
-        except OSError:
-            pass  # uvicorn's ClientDisconnected: the websocket.disconnect that follows cleans up
+        except (OSError, DaphneDisconnected):
+            pass  # the client went away (uvicorn's ClientDisconnected is an OSError); websocket.disconnect cleans up
         finally:
             self.writer = None
 
