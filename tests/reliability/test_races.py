@@ -14,7 +14,6 @@ from decimal import Decimal
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -28,43 +27,15 @@ from messaging.models import Message, Participant
 from projects import services as project_services
 from projects.models import Project, Proposal, ServiceRequest
 from realtime.publish import user_group
+from tests.concurrency import together
 from tests.conftest import make_user, requires_postgres
 from tests.messaging.conftest import fast_password_hashing  # noqa: F401 (autouse)
 from tests.realtime.sockets import connect_as, request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-JOIN_TIMEOUT_SECONDS = 120
 # How long a drained channel stays quiet before it counts as empty (everything was sent before).
 DRAIN_IDLE_SECONDS = 0.2
-
-
-def _together(calls: list[Callable[[], object]]) -> list[object]:
-    """Run each call on its own thread and connection, all released at once; return what each
-    returned, or the exception it raised, in call order.
-
-    A server error may surface on another thread's call than the one that hit it: Django's test client
-    hears every thread's got_request_exception. Any of them still fails the test.
-    """
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[object] = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            outcomes[index] = call()
-        except Exception as exc:  # an IntegrityError or a 500 is an outcome the test must see
-            outcomes[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=JOIN_TIMEOUT_SECONDS)
-    assert not any(thread.is_alive() for thread in threads), "a racing call never finished (deadlock?)"
-    return outcomes
 
 
 class _Countdown:
@@ -204,7 +175,7 @@ def test_mixed_transitions_racing_on_one_meeting_leave_one_valid_history_and_ann
         taps = [tap(user_group(client_user.pk)), tap(user_group(provider.pk))]
         calls = random.Random(round_number).sample(MEETING_CALLS, len(MEETING_CALLS))
 
-        responses = _together(
+        responses = together(
             [_rest(users[who], "patch", f"/api/meetings/{meeting.pk}/{transition}") for who, transition in calls]
         )
 
@@ -358,7 +329,7 @@ def test_read_markers_racing_from_rest_and_sockets_only_move_forward_and_announc
     ]
     countdown = _Countdown(len(workers))
 
-    *outcomes, polled = _together(
+    *outcomes, polled = together(
         [*map(countdown.watching, workers), _marker_polls(client_user, conversation, countdown)]
     )
 
@@ -428,7 +399,7 @@ def test_concurrent_sends_number_without_gaps_and_a_catch_up_reader_gets_each_on
     senders = [_posts((client_user, provider)[n % 2], conversation.pk, n) for n in range(SENDER_THREADS)]
     countdown = _Countdown(len(senders))
 
-    *sent, caught_up = _together([*map(countdown.watching, senders), _catch_up(provider, conversation.pk, countdown)])
+    *sent, caught_up = together([*map(countdown.watching, senders), _catch_up(provider, conversation.pk, countdown)])
 
     for outcome in [*sent, caught_up]:
         assert not isinstance(outcome, Exception), repr(outcome)
@@ -462,7 +433,7 @@ def test_accepts_racing_rejects_of_competing_proposals_make_at_most_one_project_
         calls = [(action, pk) for pk in proposals for action in PROPOSAL_CALLS]
         random.Random(round_number).shuffle(calls)
 
-        responses = _together([_rest(client_user, "post", f"/api/proposals/{pk}/{action}") for action, pk in calls])
+        responses = together([_rest(client_user, "post", f"/api/proposals/{pk}/{action}") for action, pk in calls])
 
         outcomes = [(action, pk, response) for (action, pk), response in zip(calls, responses)]
         for action, pk, response in outcomes:
