@@ -1,5 +1,7 @@
 """REST endpoints of the messaging module, as the spec names them."""
 
+import logging
+
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -18,6 +20,8 @@ from messaging.serializers import (
     MessagesPageSerializer,
     ReadMarkerSerializer,
 )
+
+logger = logging.getLogger(__name__)
 
 # What _optional_int accepts: a non-negative 64-bit integer (ids start at 1).
 _INT64 = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
@@ -125,8 +129,14 @@ class MessageViewSet(viewsets.GenericViewSet):
     @action(detail=True, url_path="file", url_name="file")
     def download(self, request, pk=None):
         message = selectors.message_file_for_member(user=request.user, message_id=_positive_int(pk, "id"))
+        try:
+            stored = message.file.open("rb")
+        except FileNotFoundError:
+            # The row outlived its file (storage restored without it, a manual delete): say so, not 500.
+            logger.warning("message %s: its file %s is missing from storage", message.pk, message.file.name)
+            raise NotFound("This file is no longer stored.", code="file_missing") from None
         response = FileResponse(
-            message.file.open("rb"), as_attachment=True, filename=message.file_name,
+            stored, as_attachment=True, filename=message.file_name,
             content_type=message.file_content_type or "application/octet-stream",
         )
         response["X-Content-Type-Options"] = "nosniff"

@@ -133,3 +133,13 @@ def test_files_are_not_served_from_a_public_media_url(client, client_user, conve
     stored = Message.objects.get(pk=_upload(api, client_user, conversation).data["id"]).file
 
     assert client.get(f"/media/{stored.name}").status_code == 404
+
+
+def test_download_of_a_file_missing_from_storage_is_404_not_a_server_error(api, client_user, conversation):
+    message = Message.objects.get(pk=_upload(api, client_user, conversation).data["id"])
+    message.file.storage.delete(message.file.name)
+
+    response = api.as_user(client_user).get(f"/api/messages/{message.pk}/file")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "file_missing"
