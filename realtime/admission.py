@@ -7,8 +7,6 @@ timeout passes, the answer is a 500 after the work was half done. Refusing early
 """
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cache as memoized
 
 from django.conf import settings
@@ -56,16 +54,6 @@ class AdmissionBound:
             code="overloaded",
             retry_after=RETRY_AFTER_SECONDS,
         )
-
-    @contextmanager
-    def admit(self) -> Iterator[None]:
-        """Hold one slot for the ``with`` body, or raise ``Unavailable`` (503 + Retry-After) if none is free."""
-        if not self.acquire():
-            raise self.refusal()
-        try:
-            yield
-        finally:
-            self.release()
 
     def snapshot(self) -> dict:
         with self._lock:

@@ -2,6 +2,7 @@
 GET /api/health shows sends in flight, the limit and the rejections."""
 
 import time
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -17,6 +18,16 @@ from tests.messaging.conftest import fresh_throttle_counts  # noqa: F401
 pytestmark = pytest.mark.django_db
 
 
+@contextmanager
+def _holding_a_slot():
+    """One send slot taken, as a concurrent request in flight takes it."""
+    assert send_admission.acquire()
+    try:
+        yield
+    finally:
+        send_admission.release()
+
+
 def _post(api, user, conversation, content="hello"):
     return api.as_user(user).post(
         "/api/messages", {"conversationId": conversation.pk, "content": content}, format="json"
@@ -27,7 +38,7 @@ def _post(api, user, conversation, content="hello"):
 def one_send_in_flight(settings):
     """A limit of one, held by a send in flight, as a concurrent request would hold it."""
     settings.SEND_MAX_IN_FLIGHT = 1
-    with send_admission.admit():
+    with _holding_a_slot():
         yield
 
 
@@ -62,7 +73,7 @@ def test_a_refused_send_writes_nothing(api, client_user, conversation, one_send_
 
 def test_the_slot_frees_once_the_send_in_flight_is_done(api, client_user, conversation, settings):
     settings.SEND_MAX_IN_FLIGHT = 1
-    with send_admission.admit():
+    with _holding_a_slot():
         refused = _post(api, client_user, conversation, "refused")
 
     accepted = _post(api, client_user, conversation, "accepted")
