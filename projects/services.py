@@ -70,8 +70,7 @@ def proposal_accept(*, proposal_id: int, user: User, terms_hash: str | None = No
         raise Conflict("This request has already been converted or closed.", code="request_not_open")
     if terms_hash is not None and terms_hash != proposal.terms_hash:
         raise Conflict("The proposal's terms differ from the ones you saw.", code="terms_changed")
-    proposal.status = Proposal.Status.ACCEPTED
-    proposal.accepted_at = timezone.now()
+    proposal.accept()
     proposal.save(update_fields=["status", "accepted_at"])
     return Project.objects.select_related("conversation").get(proposal=proposal)
 
@@ -95,12 +94,13 @@ def proposal_reject(*, proposal_id: int, user: User) -> Proposal:
 
 
 def project_create_for_accepted_proposal(*, proposal: Proposal) -> Project | None:
-    """Create the project, its locked terms and its conversation for an accepted proposal.
+    """Create the project, its locked terms and its conversation for a proposal that proposal_accept accepted.
 
     Called by the post_save receiver inside the accepting transaction; it opens no transaction
-    of its own beyond a savepoint, so anything raised here rolls the acceptance back too.
+    of its own beyond a savepoint, so anything raised here rolls the acceptance back too. Any other
+    save of a proposal (a later save of an accepted one, say) creates nothing.
     """
-    if proposal.status != Proposal.Status.ACCEPTED or Project.objects.filter(proposal=proposal).exists():
+    if not proposal.is_being_accepted:
         return None
     with transaction.atomic():
         service_request = proposal.request
