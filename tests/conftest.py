@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
@@ -124,3 +125,13 @@ def api():
             return self
 
     return PersonaClient()
+
+
+@pytest.fixture
+def staff_admin(client, staff):
+    """Django's test client logged in to the admin as the staff persona, with the model permissions support has."""
+    staff.user_permissions.set(
+        Permission.objects.filter(content_type__app_label__in=["accounts", "projects", "messaging", "meetings"])
+    )
+    client.force_login(staff)
+    return client
