@@ -195,8 +195,8 @@ def participant_remove(*, conversation_id: int, user_id: int, by) -> None:
     with transaction.atomic():
         # The conversation row lock orders the removal against sends, the project row lock against
         # meeting creation (which reads the members it invites under it); both statements take them.
-        conversation = Conversation.objects.select_for_update().select_related("project").filter(pk=conversation_id)
-        if conversation.first() is None:
+        locked = Conversation.objects.select_for_update().select_related("project").filter(pk=conversation_id)
+        if locked.first() is None:
             raise NotFound("No such conversation.", field="conversationId")
         removed, _ = Participant.objects.filter(conversation_id=conversation_id, user_id=user_id).delete()
         if not removed:

@@ -311,7 +311,9 @@ def test_a_removed_participant_is_refused_the_project_and_its_meetings_with_404(
 
 
 @pytest.mark.django_db
-def test_a_removed_participant_no_longer_lists_the_project_or_its_meetings(api, provider, staff, project, bobs_meetings):
+def test_a_removed_participant_no_longer_lists_the_project_or_its_meetings(
+    api, provider, staff, project, bobs_meetings
+):
     services.participant_remove(conversation_id=project.conversation.pk, user_id=provider.pk, by=staff)
     bob = api.as_user(provider)
 
