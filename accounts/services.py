@@ -44,6 +44,9 @@ def provider_set_status(*, provider_id: int, status: str) -> User:
         raise Conflict(f"The provider is already {status}.")
     provider.provider_status = status
     provider.save(update_fields=["provider_status"])
+    publish_on_commit(
+        [user_group(provider.pk)], events.ACCOUNT_PROVIDER_STATUS, {"userId": provider.pk, "providerStatus": status}
+    )
     return provider
 
 

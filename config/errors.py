@@ -41,6 +41,12 @@ class NotAllowed(DomainError):
     code = "forbidden"
 
 
+class ProviderSuspended(NotAllowed):
+    """A suspended provider's write or call; their reads go on (``accounts.suspension``)."""
+
+    code = "provider_suspended"
+
+
 class NotFound(DomainError):
     """Also what a non-member gets, so that existence is never revealed."""
 

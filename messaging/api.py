@@ -9,7 +9,7 @@ from rest_framework import parsers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.errors import Conflict, Invalid, NotFound, Unavailable
+from config.errors import Conflict, Invalid, NotFound, ProviderSuspended, Unavailable
 from config.ratelimit import ScopedRateThrottle
 from config.schema import errors
 from messaging import selectors, services
@@ -67,7 +67,10 @@ class MessageViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         request=MessageCreateInputSerializer,
-        responses={201: MessageSerializer, 200: MessageSerializer, **errors(NotFound, Conflict, Unavailable)},
+        responses={
+            201: MessageSerializer, 200: MessageSerializer,
+            **errors(NotFound, ProviderSuspended, Conflict, Unavailable),
+        },
     )
     def create(self, request):
         # Past SEND_MAX_IN_FLIGHT this request never gets here (realtime.admission.SendAdmissionMiddleware).

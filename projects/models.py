@@ -180,9 +180,6 @@ class Project(models.Model):
     def terms_verify(self) -> bool:
         return terms_hash_of(self.terms_snapshot) == self.terms_hash
 
-    def is_member(self, user) -> bool:
-        return user.is_authenticated and user.pk in (self.client_id, self.provider_id)
-
     def save(self, *args, **kwargs):
         if self.pk is not None:
             changed = _changed_fields(self, LOCKED_PROJECT_FIELDS)

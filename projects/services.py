@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.suspension import require_not_suspended
 from config.errors import Conflict, Invalid, NotAllowed, NotFound
 from messaging.services import conversation_create_for_project
 from projects import events
@@ -27,6 +28,7 @@ def proposal_submit(
 ) -> Proposal:
     if provider.role != User.Role.PROVIDER:
         raise NotAllowed("Only providers submit proposals.")
+    require_not_suspended(provider)
     if not provider.is_approved_provider:
         raise NotAllowed("Only approved providers submit proposals.", code="provider_not_approved")
     service_request = ServiceRequest.objects.select_for_update().filter(pk=request_id).first()
