@@ -1,7 +1,7 @@
 """Django settings, built from the environment with safe embedded defaults.
 
 No ``DATABASE_URL`` means a SQLite file, no ``REDIS_URL`` an in-memory channel layer;
-with ``DEBUG`` off the process refuses to start without a real secret and allowed hosts.
+with ``DEBUG`` off the process refuses to start without real keys and allowed hosts, and serves HTTPS only.
 """
 
 from datetime import timedelta
@@ -9,19 +9,32 @@ from pathlib import Path
 
 import dj_database_url
 
+from config.dev_secrets import dev_secret
 from config.env import ImproperlyConfiguredEnv, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", default=True)
-_DEV_SECRET = "insecure-dev-only-secret-key-change-me"
-SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET)
+# Without DEBUG the keys come from the environment. In development each checkout makes its own random keys
+# (config/dev_secrets.py, .dev-secrets/): a key in the repository would be valid on every installation.
+# JWTs have a key of their own, distinct from SECRET_KEY: simplejwt signs with the raw key (no salt, unlike
+# Django's own signing), and either key can be rotated without the other (rotating JWT_SIGNING_KEY logs out
+# every API client, rotating SECRET_KEY every browser session).
+DEV_SECRETS_DIR = BASE_DIR / ".dev-secrets"
+SECRET_KEY = env_str("SECRET_KEY") or (dev_secret(DEV_SECRETS_DIR, "SECRET_KEY") if DEBUG else "")
+JWT_SIGNING_KEY = env_str("JWT_SIGNING_KEY") or (dev_secret(DEV_SECRETS_DIR, "JWT_SIGNING_KEY") if DEBUG else "")
+# The development default of both keys until 2026-11-30: public in the repository's history.
+_PUBLISHED_DEV_SECRET = "insecure-dev-only-secret-key-change-me"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 
 if not DEBUG:
-    if SECRET_KEY == _DEV_SECRET or len(SECRET_KEY) < 32:
+    if SECRET_KEY == _PUBLISHED_DEV_SECRET or len(SECRET_KEY) < 32:
         raise ImproperlyConfiguredEnv(
             "DEBUG is off: set SECRET_KEY to a random string of at least 32 characters."
+        )
+    if JWT_SIGNING_KEY in (_PUBLISHED_DEV_SECRET, SECRET_KEY) or len(JWT_SIGNING_KEY) < 32:
+        raise ImproperlyConfiguredEnv(
+            "DEBUG is off: set JWT_SIGNING_KEY to a random string of at least 32 characters, other than SECRET_KEY."
         )
     if not ALLOWED_HOSTS:
         raise ImproperlyConfiguredEnv(
@@ -29,6 +42,18 @@ if not DEBUG:
         )
 
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# Production is HTTPS only: plain HTTP is redirected, HSTS is sent and cookies travel only over HTTPS
+# (`manage.py check --deploy` passes). Behind a proxy that terminates TLS, SECURE_PROXY_SSL_HEADER names the
+# header it sets to "https" (X-Forwarded-Proto); only where the proxy overwrites what clients send in it.
+_PROXY_SSL_HEADER = env_str("SECURE_PROXY_SSL_HEADER")
+if _PROXY_SSL_HEADER:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", default=True)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
 
 INSTALLED_APPS = [
     "daphne",
@@ -201,7 +226,7 @@ SPECTACULAR_SETTINGS = {
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 7)),
-    "SIGNING_KEY": SECRET_KEY,
+    "SIGNING_KEY": JWT_SIGNING_KEY,
 }
 
 # A WebSocket ticket replaces a JWT in the URL, where proxies and logs would keep it.
