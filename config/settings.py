@@ -6,6 +6,7 @@ with ``DEBUG`` off the process refuses to start without real keys and allowed ho
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 
@@ -79,10 +80,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "realtime.admission.SendAdmissionMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.security_headers.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.security_headers.PrivateResponsesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -271,6 +274,24 @@ AGORA_TOKEN_VERSION = env_str("AGORA_TOKEN_VERSION", "007")
 AGORA_TOKEN_TTL_SECONDS = 3600
 AGORA_SDK_URL = env_str("AGORA_SDK_URL", "https://download.agora.io/sdk/release/AgoraRTC_N-4.23.0.js")
 MEETING_MAX_DURATION_SECONDS = env_int("MEETING_MAX_DURATION_SECONDS", 4 * 3600)
+
+# Content-Security-Policy of every response (config.security_headers): the pages run only their own scripts
+# and styles (no inline code; Swagger UI's is served as a file too) plus the Agora SDK from AGORA_SDK_URL's
+# origin. They open /ws/ on their own origin ('self' covers ws: and wss: in CSP 3) and the SDK connects to
+# Agora's servers, whose edges listen on ports other than 443 (CSP_CONNECT_SRC).
+_AGORA_SDK = urlsplit(AGORA_SDK_URL)
+CSP_CONNECT_SRC = env_list("CSP_CONNECT_SRC", ["*.agora.io:*", "*.sd-rtn.com:*", "*.rtnsvc.com:*", "*.rtesvc.com:*"])
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'", *([f"{_AGORA_SDK.scheme}://{_AGORA_SDK.netloc}"] if _AGORA_SDK.netloc else [])],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "connect-src": ["'self'", *CSP_CONNECT_SRC],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
 
 # Every record of the process, servers' included, has tickets, tokens and session ids redacted.
 LOGGING_CONFIG = "config.log_redaction.configure_logging"
