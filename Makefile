@@ -22,6 +22,9 @@ run: install
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
+# Production whatever the shell says: with DEBUG off the settings refuse to start without real keys.
+serve: export DEBUG = false
+
 # websockets-sansio: a send waits while the client's transport is full, so a client that stops reading
 # holds up only its own socket (docs/realtime.md, close code 4408). The graceful-shutdown bound keeps
 # such a client from holding a restart. Django has no lifespan handler.
