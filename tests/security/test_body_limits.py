@@ -22,7 +22,7 @@ from bench.servers import ServerProcess
 from config.body_limits import message_body_max_bytes
 from tests.live import bearer, open_socket
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 KiB, MiB, GiB = 1024, 1024 * 1024, 1024 * 1024 * 1024
 FILLER = b"x" * (64 * KiB)
