@@ -74,9 +74,10 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws/"
         self.log_path = log_dir / f"{label}-{kind}-{self.port}.log"
+        ws_max_bytes = int(env.get("WS_MAX_FRAME_BYTES", WS_MAX_FRAME_BYTES_DEFAULT))
         with open(self.log_path, "wb") as log:
             self.popen = subprocess.Popen(
-                server_command(kind, APPS[app], self.port, int(env.get("WS_MAX_FRAME_BYTES", WS_MAX_FRAME_BYTES_DEFAULT)))
+                server_command(kind, APPS[app], self.port, ws_max_bytes)
                 + (VERBOSE_LOG_ARGS[kind] if verbose_logs else []),
                 cwd=REPO_ROOT, env=env,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,

@@ -190,8 +190,8 @@ def start_server(live_servers, server_tmp, tmp_path):
     """``start_server(kind)``: a server whose temporary files go to ``server_tmp``; start it after the
     fixtures that write rows."""
 
-    def start(kind: str, **env: str) -> ServerProcess:
-        return live_servers.start(kind=kind, env={"TMPDIR": str(server_tmp), "MEDIA_ROOT": str(tmp_path / "media"), **env})
+    def start(kind: str) -> ServerProcess:
+        return live_servers.start(kind=kind, env={"TMPDIR": str(server_tmp), "MEDIA_ROOT": str(tmp_path / "media")})
 
     return start
 
