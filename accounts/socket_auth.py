@@ -20,7 +20,7 @@ from accounts.services import ws_ticket_redeem
 
 
 @database_sync_to_async
-def _user_from_jwt(raw: str) -> tuple[User | AnonymousUser, int | None]:
+def user_from_jwt(raw: str) -> tuple[User | AnonymousUser, int | None]:
     try:
         token = AccessToken(raw)
     except TokenError:
@@ -36,7 +36,7 @@ def _user_from_ticket(ticket: str) -> User | AnonymousUser:
     return ws_ticket_redeem(ticket=ticket) or AnonymousUser()
 
 
-def _bearer(scope) -> str | None:
+def bearer_token(scope) -> str | None:
     for name, value in scope.get("headers", []):
         if name == b"authorization":
             scheme, _, credential = value.decode("latin-1").partition(" ")
@@ -84,11 +84,11 @@ class TokenOrTicketMiddleware:
 
     async def __call__(self, scope, receive, send):
         ticket = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("ticket", [None])[0]
-        bearer = _bearer(scope)
+        bearer = bearer_token(scope)
         if ticket is not None:
             scope = dict(scope, user=await _user_from_ticket(ticket), auth_method="ticket", auth_expires_at=None)
         elif bearer is not None:
-            user, expires_at = await _user_from_jwt(bearer)
+            user, expires_at = await user_from_jwt(bearer)
             scope = dict(scope, user=user, auth_method="jwt", auth_expires_at=expires_at)
         elif _from_the_sites_pages(scope):
             scope = dict(scope, auth_method="session", auth_expires_at=None)

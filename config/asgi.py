@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP to Django, ``/ws/`` through origin checks and authentication."""
+"""ASGI entry point: HTTP to Django through body limits, ``/ws/`` through origin checks and authentication."""
 
 import os
 
@@ -6,21 +6,24 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 from django.core.asgi import get_asgi_application  # noqa: E402
 
-from config.daphne_requests import leave_form_bodies_to_django  # noqa: E402
-
 django_http = get_asgi_application()
-leave_form_bodies_to_django()
+
+from config.daphne_requests import adapt_daphne_requests  # noqa: E402
+
+adapt_daphne_requests()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from accounts.socket_auth import SocketAuthMiddlewareStack  # noqa: E402
+from config.body_limits import BodyLimitMiddleware  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": ASGIStaticFilesHandler(django_http),
+        # Outermost, so that a body over its limit is refused before Django's handler reads it to a file.
+        "http": BodyLimitMiddleware(ASGIStaticFilesHandler(django_http)),
         "websocket": AllowedHostsOriginValidator(SocketAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

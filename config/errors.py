@@ -64,6 +64,13 @@ class Unavailable(DomainError):
     code = "unavailable"
 
 
+class BodyTooLarge(DomainError):
+    """A request body over its path's limit (config.body_limits), refused before it is read."""
+
+    http_status = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    code = "body_too_large"
+
+
 class RateLimited(DomainError):
     """Too many requests of one kind from one user; ``retry_after`` seconds from now one is admitted again."""
 

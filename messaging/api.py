@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.errors import Conflict, Invalid, NotFound, ProviderSuspended, Unavailable
+from config.parsers import JSONParser
 from config.ratelimit import ScopedRateThrottle
 from config.schema import errors
 from messaging import selectors, services
@@ -57,7 +58,7 @@ class ConversationViewSet(viewsets.GenericViewSet):
 
 class MessageViewSet(viewsets.GenericViewSet):
     serializer_class = MessageSerializer
-    parser_classes = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
+    parser_classes = [JSONParser, parsers.MultiPartParser, parsers.FormParser]
 
     def get_throttles(self):
         if self.action == "create":
