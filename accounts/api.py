@@ -5,13 +5,14 @@ from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView
 
 from accounts import services
 from accounts.models import User
 from accounts.serializers import RegisterInputSerializer, UserSerializer, WebSocketTicketSerializer
-from config.errors import Conflict
-from config.ratelimit import LoginAttemptThrottle, ScopedRateThrottle
+from config.errors import Conflict, RateLimited
+from config.ratelimit import ScopedRateThrottle
 from config.schema import errors
 
 
@@ -29,10 +30,11 @@ class RegisterView(APIView):
 
 
 class TokenView(TokenObtainPairView):
-    """simplejwt's token pair, with password attempts rate-limited per account name."""
+    """simplejwt's token pair; password attempts are limited in ``authenticate`` (accounts.login_guard)."""
 
-    throttle_classes = [LoginAttemptThrottle]
-    throttle_scope = "login"
+    @extend_schema(responses={200: TokenObtainPairSerializer, **errors(RateLimited)})
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
 
 
 class MeView(APIView):

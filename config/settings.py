@@ -155,6 +155,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Every login path authenticates through accounts.login_guard: password attempts limited per (account name,
+# client address) and per address, so guesses lock out the guesser's address, never the owner elsewhere,
+# and one address cannot spray a password across accounts. Failed attempts count; a success gives its back.
+AUTHENTICATION_BACKENDS = ["accounts.login_guard.LoginGuardBackend"]
+LOGIN_RATE_PER_ACCOUNT_AND_ADDRESS = env_str("LOGIN_RATE_PER_ACCOUNT_AND_ADDRESS", "5/15min")
+LOGIN_RATE_PER_ADDRESS = env_str("LOGIN_RATE_PER_ADDRESS", "30/15min")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -183,7 +189,6 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "message_send": env_str("THROTTLE_MESSAGE_SEND", "120/min"),
         "auth": env_str("THROTTLE_AUTH", "30/min"),
-        "login": env_str("THROTTLE_LOGIN", "10/min"),
     },
 }
 SPECTACULAR_SETTINGS = {
