@@ -217,6 +217,12 @@ WS_MAX_FRAME_BYTES = env_int("WS_MAX_FRAME_BYTES", 16 * 1024)
 SOCKET_SEND_QUEUE_MAX = env_int("SOCKET_SEND_QUEUE_MAX", 64)
 if SOCKET_SEND_QUEUE_MAX < 1:
     raise ImproperlyConfiguredEnv("SOCKET_SEND_QUEUE_MAX must be at least 1 (0 would mean unbounded).")
+# Open sockets per user across all processes (realtime.socket_slots); one more is closed with 4429. A slot is
+# given back on disconnect; a killed process's slots lapse one lease after it stopped renewing them.
+SOCKET_MAX_PER_USER = env_int("SOCKET_MAX_PER_USER", 20)
+SOCKET_SLOT_LEASE_SECONDS = env_int("SOCKET_SLOT_LEASE_SECONDS", 60)
+if SOCKET_MAX_PER_USER < 1 or SOCKET_SLOT_LEASE_SECONDS < 3:
+    raise ImproperlyConfiguredEnv("SOCKET_MAX_PER_USER must be at least 1 and SOCKET_SLOT_LEASE_SECONDS at least 3.")
 # How long a reply, a replayed frame or a close frame may wait for the client to read before the
 # socket counts as too slow (a join replaying a long history waits for room page by page).
 SOCKET_STALL_SECONDS = 10.0

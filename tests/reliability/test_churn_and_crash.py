@@ -41,8 +41,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # DEBUG keeps up to 9,000 queries per database connection, megabytes that would hide a leak or pass for one;
 # without DEBUG the server wants a secret of its own.
 SERVER_SECRET_KEY = "churn-and-crash-" + "x" * 32
+# Hundreds of sockets of the same two users: the per-user socket cap is lifted.
 PRODUCTION_LIKE = {
     **UNLIMITED_SOCKET_RATES, "DEBUG": "false", "SECRET_KEY": SERVER_SECRET_KEY, "ALLOWED_HOSTS": "127.0.0.1",
+    "SOCKET_MAX_PER_USER": "100000",
 }
 
 CHURN_CYCLES = 1000
