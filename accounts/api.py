@@ -44,6 +44,9 @@ class MeView(APIView):
 
 
 class WebSocketTicketView(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "ws_ticket"
+
     @extend_schema(request=None, responses={201: WebSocketTicketSerializer})
     def post(self, request):
         ticket, row = services.ws_ticket_issue(user=request.user)

@@ -189,6 +189,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "message_send": env_str("THROTTLE_MESSAGE_SEND", "120/min"),
         "auth": env_str("THROTTLE_AUTH", "30/min"),
+        # Socket tickets per user: with WS_TICKET_TTL_SECONDS this bounds the live tickets a user can hold.
+        "ws_ticket": env_str("THROTTLE_WS_TICKET", "30/min"),
     },
 }
 SPECTACULAR_SETTINGS = {
