@@ -191,6 +191,8 @@ REST_FRAMEWORK = {
         "auth": env_str("THROTTLE_AUTH", "30/min"),
         # Socket tickets per user: with WS_TICKET_TTL_SECONDS this bounds the live tickets a user can hold.
         "ws_ticket": env_str("THROTTLE_WS_TICKET", "30/min"),
+        # Meetings created or started per user: each invites or rings the other side.
+        "meeting_start": env_str("THROTTLE_MEETING_START", "30/h"),
     },
 }
 SPECTACULAR_SETTINGS = {

@@ -122,4 +122,5 @@ def test_guesses_at_one_account_leave_another_accounts_login_alone(client_user):
     for _ in range(PER_ACCOUNT_AND_ADDRESS):
         _attempt(API_TOKEN, "alice")
 
+    assert _attempt(API_TOKEN, "alice", PASSWORD) == "refused"
     assert _attempt(API_TOKEN, "dora", PASSWORD) == "admitted"
