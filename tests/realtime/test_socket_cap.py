@@ -15,7 +15,7 @@ from django.core.cache import caches
 from realtime.socket_slots import CLOSE_TOO_MANY_SOCKETS, user_key
 from tests.live import next_frame as live_frame
 from tests.live import open_socket, requires_redis
-from tests.realtime.sockets import FRAME_TIMEOUT, bearer, connect_as, request, socket
+from tests.realtime.sockets import FRAME_TIMEOUT, bearer, socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,19 +33,20 @@ def _redis_client():
 
 async def _counted(user):
     """A socket as ``user`` that has answered a frame, so its connect (and slot) is done."""
-    communicator = await connect_as(user)
-    assert (await request(communicator, "ping", {}))["data"]["code"] == "unknown_event"
+    communicator, closed = await _open(user)
+    assert closed is None
     return communicator
 
 
 async def _open(user):
-    """A socket as ``user`` and the first thing the server sends it: None while it stays open."""
+    """A socket as ``user`` and how the server answers its first frame: None if it stays open (it
+    replies), else the close it gets instead."""
     communicator = socket(bearer(user))
     connected, _ = await communicator.connect(timeout=FRAME_TIMEOUT)
     assert connected
-    if await communicator.receive_nothing(timeout=0.2):
-        return communicator, None
-    return communicator, await communicator.receive_output(timeout=FRAME_TIMEOUT)
+    await communicator.send_json_to({"event": "ping", "data": {}})
+    output = await communicator.receive_output(timeout=FRAME_TIMEOUT)
+    return communicator, (output if output["type"] == "websocket.close" else None)
 
 
 async def _disconnect_all(communicators) -> None:
@@ -67,21 +68,23 @@ async def test_one_socket_past_the_cap_is_closed_with_4429_and_a_reason(client_u
 
 async def test_a_closed_socket_gives_its_slot_back(client_user):
     first, second = [await _counted(client_user) for _ in range(CAP)]
+    refused, _ = await _open(client_user)
     await first.disconnect()
 
     third, closed = await _open(client_user)
 
     assert closed is None
-    await _disconnect_all([second, third])
+    await _disconnect_all([second, third, refused])
 
 
 async def test_another_users_sockets_do_not_count(client_user, provider):
     alices = [await _counted(client_user) for _ in range(CAP)]
+    alices_extra, alices_closed = await _open(client_user)
 
-    bobs_socket, closed = await _open(provider)
+    bobs_socket, bobs_closed = await _open(provider)
 
-    assert closed is None
-    await _disconnect_all([*alices, bobs_socket])
+    assert (alices_closed["code"], bobs_closed) == (CLOSE_TOO_MANY_SOCKETS, None)
+    await _disconnect_all([*alices, alices_extra, bobs_socket])
 
 
 # ---- Redis: one count for every process --------------------------------------------------------
@@ -104,9 +107,9 @@ async def test_with_redis_slots_whose_lease_ran_out_do_not_count(client_user):
     requires_redis()
     _redis_client().zadd(user_key(client_user.pk), {f"dead-process-socket-{n}": time.time() - 1 for n in range(CAP)})
 
-    sockets = [await _open(client_user) for _ in range(CAP)]
+    sockets = [await _open(client_user) for _ in range(CAP + 1)]
 
-    assert [closed for _, closed in sockets] == [None] * CAP
+    assert [closed and closed["code"] for _, closed in sockets] == [None] * CAP + [CLOSE_TOO_MANY_SOCKETS]
     await _disconnect_all([communicator for communicator, _ in sockets])
 
 
