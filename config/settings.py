@@ -245,6 +245,10 @@ if SEND_MAX_IN_FLIGHT < 1:
     raise ImproperlyConfiguredEnv("SEND_MAX_IN_FLIGHT must be at least 1.")
 
 MESSAGE_MAX_LENGTH = env_int("MESSAGE_MAX_LENGTH", 5000)
+# Free text a user submits beyond messages; longer is answered 400 on the field (nothing unbounded is stored).
+SERVICE_REQUEST_DESCRIPTION_MAX_LENGTH = env_int("SERVICE_REQUEST_DESCRIPTION_MAX_LENGTH", 10000)
+PROPOSAL_SCOPE_MAX_LENGTH = env_int("PROPOSAL_SCOPE_MAX_LENGTH", 10000)
+PASSWORD_MAX_LENGTH = env_int("PASSWORD_MAX_LENGTH", 1024)
 MESSAGE_PAGE_DEFAULT = env_int("MESSAGE_PAGE_DEFAULT", 50)
 MESSAGE_PAGE_MAX = env_int("MESSAGE_PAGE_MAX", 100)
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
