@@ -68,12 +68,12 @@ async def test_one_socket_past_the_cap_is_closed_with_4429_and_a_reason(client_u
 
 async def test_a_closed_socket_gives_its_slot_back(client_user):
     first, second = [await _counted(client_user) for _ in range(CAP)]
-    refused, _ = await _open(client_user)
+    refused, refusal = await _open(client_user)
     await first.disconnect()
 
     third, closed = await _open(client_user)
 
-    assert closed is None
+    assert (refusal["code"], closed) == (CLOSE_TOO_MANY_SOCKETS, None)
     await _disconnect_all([second, third, refused])
 
 
