@@ -55,13 +55,14 @@ class LoginGuardBackend(ModelBackend):
         if request is None or username is None or password is None:
             return super().authenticate(request, username=username, password=password, **kwargs)
         limits = _limits(str(username), client_address(request))
-        waits = [rate_spend(scope=scope, ident=ident, rate=rate) for scope, ident, rate in limits]
-        refused = [wait for wait in waits if wait is not None]
-        if refused:
-            retry_after = max(refused)
-            raise RateLimited(
-                f"Too many failed login attempts. Try again in {_in_words(retry_after)}.", retry_after=retry_after
-            )
+        for scope, ident, rate in limits:
+            # In order, stopping at the first refusal: an attempt refused for its account does not also use
+            # up its address's budget, so a flood at one account reaches the password check exactly the limit.
+            retry_after = rate_spend(scope=scope, ident=ident, rate=rate)
+            if retry_after is not None:
+                raise RateLimited(
+                    f"Too many failed login attempts. Try again in {_in_words(retry_after)}.", retry_after=retry_after
+                )
         user = super().authenticate(request, username=username, password=password, **kwargs)
         if user is not None:
             for scope, ident, rate in limits:
