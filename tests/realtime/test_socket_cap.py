@@ -2,15 +2,13 @@
 4429 and a reason; a closed socket gives its slot back, and a killed process's slots lapse by themselves."""
 
 import asyncio
-import time
-
-import pytest
-from websockets.exceptions import ConnectionClosed
-
 import json
+import time
 from contextlib import asynccontextmanager
 
+import pytest
 from django.core.cache import caches
+from websockets.exceptions import ConnectionClosed
 
 from realtime.socket_slots import CLOSE_TOO_MANY_SOCKETS, user_key
 from tests.live import next_frame as live_frame
@@ -131,7 +129,7 @@ LEASE_SECONDS = 3
 
 
 @pytest.fixture
-def two_servers(live_servers):  # noqa: F811 - the fixture comes from tests.conftest
+def two_servers(live_servers):
     requires_redis()
     env = {"SOCKET_MAX_PER_USER": str(CAP), "SOCKET_SLOT_LEASE_SECONDS": str(LEASE_SECONDS)}
     return [live_servers.start(env=env, label=label) for label in ("first", "second")]
