@@ -6,12 +6,13 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 
 from accounts import services
 from accounts.models import User
 from accounts.serializers import RegisterInputSerializer, UserSerializer, WebSocketTicketSerializer
-from config.errors import Conflict
-from config.ratelimit import AuthAddressThrottle, LoginAttemptThrottle
+from config.errors import Conflict, RateLimited
+from config.ratelimit import AuthAddressThrottle, ScopedRateThrottle
 from config.schema import errors
 
 
@@ -28,11 +29,14 @@ class RegisterView(APIView):
 
 
 class TokenView(jwt_views.TokenObtainPairView):
-    """simplejwt's token pair, with requests rate-limited per address and password attempts per account name."""
+    """simplejwt's token pair: requests limited per address before the body is parsed, password attempts
+    limited in ``authenticate`` (accounts.login_guard)."""
 
-    # The address is counted first, from the connection; the account name needs the (small) body parsed.
-    throttle_classes = [AuthAddressThrottle, LoginAttemptThrottle]
-    throttle_scope = "login"
+    throttle_classes = [AuthAddressThrottle]
+
+    @extend_schema(responses={200: TokenObtainPairSerializer, **errors(RateLimited)})
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
 
 
 class TokenRefreshView(jwt_views.TokenRefreshView):
@@ -48,6 +52,9 @@ class MeView(APIView):
 
 
 class WebSocketTicketView(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "ws_ticket"
+
     @extend_schema(request=None, responses={201: WebSocketTicketSerializer})
     def post(self, request):
         ticket, row = services.ws_ticket_issue(user=request.user)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from rest_framework import serializers
 
 from accounts.models import User
@@ -5,8 +6,11 @@ from accounts.models import User
 
 class RegisterInputSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
-    email = serializers.EmailField()
-    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+    # The column's length: a longer address would fail at the database instead of here.
+    email = serializers.EmailField(max_length=User._meta.get_field("email").max_length)
+    password = serializers.CharField(
+        write_only=True, style={"input_type": "password"}, max_length=settings.PASSWORD_MAX_LENGTH
+    )
     role = serializers.ChoiceField(choices=User.Role.choices)
 
 

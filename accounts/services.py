@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts import events
@@ -75,8 +76,14 @@ def user_disconnect_if_inactive(*, user: User) -> None:
         publish_on_commit([user_group(user.pk)], events.ACCOUNT_DEACTIVATED, {"userId": user.pk})
 
 
+@transaction.atomic
 def ws_ticket_issue(*, user: User) -> tuple[str, WebSocketTicket]:
-    """Return a fresh ticket (shown once to the caller) and its stored row."""
+    """Return a fresh ticket (shown once to the caller) and its stored row.
+
+    The user's spent and expired tickets go first: one indexed delete of a few rows (THROTTLE_WS_TICKET
+    bounds how many a user has), so a user's tickets never pile up however often they reconnect.
+    """
+    ws_tickets_purge(user=user)
     ticket = secrets.token_urlsafe(32)
     row = WebSocketTicket.objects.create(
         user=user,
@@ -86,8 +93,20 @@ def ws_ticket_issue(*, user: User) -> tuple[str, WebSocketTicket]:
     return ticket, row
 
 
+@transaction.atomic
+def ws_tickets_purge(*, user: User | None = None) -> int:
+    """Delete spent and expired tickets (of ``user``, or everyone's); return how many went."""
+    tickets = WebSocketTicket.objects.filter(Q(used_at__isnull=False) | Q(expires_at__lte=timezone.now()))
+    if user is not None:
+        tickets = tickets.filter(user=user)
+    deleted, _ = tickets.delete()
+    return deleted
+
+
+@transaction.atomic
 def ws_ticket_redeem(*, ticket: str) -> User | None:
-    """Spend a ticket: one conditional UPDATE, so two sockets racing on one ticket get one user."""
+    """Spend a ticket: one conditional UPDATE, so two sockets racing on one ticket get one user. The spent
+    row stays locked until the user is read, so a purge by a concurrent issue cannot delete it in between."""
     now = timezone.now()
     digest = WebSocketTicket.digest_of(ticket)
     spent = WebSocketTicket.objects.filter(digest=digest, used_at__isnull=True, expires_at__gt=now).update(

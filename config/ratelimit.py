@@ -57,6 +57,17 @@ def rate_spend(*, scope: str, ident: int | str, rate: Rate) -> int | None:
     return max(1, math.ceil((window + 1) * rate.seconds - now))
 
 
+def rate_refund(*, scope: str, ident: int | str, rate: Rate) -> None:
+    """Give back one request that ``rate_spend`` counted in the current window (a request that turned out
+    not to be what the limit is about, such as a login that succeeded). Nothing if the window has moved on."""
+    try:
+        cache.decr(f"rate:{scope}:{ident}:{int(time.time() // rate.seconds)}")
+    except ValueError:
+        pass  # the window closed since; its count is gone with it
+    except RedisError:
+        logger.warning("rate limiter unreachable; a %s request was not given back", scope)
+
+
 def _count_in_window(key: str, *, timeout: int) -> int:
     # incr is atomic in both backends; add opens the window, and if a request elsewhere opened it
     # first, ours is counted in the window that one opened.
@@ -113,10 +124,3 @@ class AuthAddressThrottle(ScopedRateThrottle):
         return self.get_ident(request)
 
 
-class LoginAttemptThrottle(ScopedRateThrottle):
-    """Counts password attempts per account name, not per address: guessing one account's password is
-    slowed wherever the guesses come from, and users behind one NAT or proxy don't share a budget."""
-
-    def ident(self, request) -> str:
-        username = request.data.get("username") if hasattr(request.data, "get") else None
-        return f"user:{str(username).strip().lower()[:150]}" if username else f"addr:{self.get_ident(request)}"

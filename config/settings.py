@@ -183,6 +183,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Every login path authenticates through accounts.login_guard: password attempts limited per (account name,
+# client address) and per address, so guesses lock out the guesser's address, never the owner elsewhere,
+# and one address cannot spray a password across accounts. Failed attempts count; a success gives its back.
+AUTHENTICATION_BACKENDS = ["accounts.login_guard.LoginGuardBackend"]
+LOGIN_RATE_PER_ACCOUNT_AND_ADDRESS = env_str("LOGIN_RATE_PER_ACCOUNT_AND_ADDRESS", "5/15min")
+LOGIN_RATE_PER_ADDRESS = env_str("LOGIN_RATE_PER_ADDRESS", "30/15min")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -217,7 +223,10 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "message_send": env_str("THROTTLE_MESSAGE_SEND", "120/min"),
         "auth": env_str("THROTTLE_AUTH", "30/min"),
-        "login": env_str("THROTTLE_LOGIN", "10/min"),
+        # Socket tickets per user: with WS_TICKET_TTL_SECONDS this bounds the live tickets a user can hold.
+        "ws_ticket": env_str("THROTTLE_WS_TICKET", "30/min"),
+        # Meetings created or started per user: each invites or rings the other side.
+        "meeting_start": env_str("THROTTLE_MEETING_START", "30/h"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -246,6 +255,12 @@ WS_MAX_FRAME_BYTES = env_int("WS_MAX_FRAME_BYTES", 16 * 1024)
 SOCKET_SEND_QUEUE_MAX = env_int("SOCKET_SEND_QUEUE_MAX", 64)
 if SOCKET_SEND_QUEUE_MAX < 1:
     raise ImproperlyConfiguredEnv("SOCKET_SEND_QUEUE_MAX must be at least 1 (0 would mean unbounded).")
+# Open sockets per user across all processes (realtime.socket_slots); one more is closed with 4429. A slot is
+# given back on disconnect; a killed process's slots lapse one lease after it stopped renewing them.
+SOCKET_MAX_PER_USER = env_int("SOCKET_MAX_PER_USER", 20)
+SOCKET_SLOT_LEASE_SECONDS = env_int("SOCKET_SLOT_LEASE_SECONDS", 60)
+if SOCKET_MAX_PER_USER < 1 or SOCKET_SLOT_LEASE_SECONDS < 3:
+    raise ImproperlyConfiguredEnv("SOCKET_MAX_PER_USER must be at least 1 and SOCKET_SLOT_LEASE_SECONDS at least 3.")
 # How long a reply, a replayed frame or a close frame may wait for the client to read before the
 # socket counts as too slow (a join replaying a long history waits for room page by page).
 SOCKET_STALL_SECONDS = 10.0
@@ -264,6 +279,10 @@ if SEND_MAX_IN_FLIGHT < 1:
     raise ImproperlyConfiguredEnv("SEND_MAX_IN_FLIGHT must be at least 1.")
 
 MESSAGE_MAX_LENGTH = env_int("MESSAGE_MAX_LENGTH", 5000)
+# Free text a user submits beyond messages; longer is answered 400 on the field (nothing unbounded is stored).
+SERVICE_REQUEST_DESCRIPTION_MAX_LENGTH = env_int("SERVICE_REQUEST_DESCRIPTION_MAX_LENGTH", 10000)
+PROPOSAL_SCOPE_MAX_LENGTH = env_int("PROPOSAL_SCOPE_MAX_LENGTH", 10000)
+PASSWORD_MAX_LENGTH = env_int("PASSWORD_MAX_LENGTH", 1024)
 MESSAGE_PAGE_DEFAULT = env_int("MESSAGE_PAGE_DEFAULT", 50)
 MESSAGE_PAGE_MAX = env_int("MESSAGE_PAGE_MAX", 100)
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth.views import LoginView
 from django.http import JsonResponse
 from django.urls import include, path
 from django.views.defaults import page_not_found
@@ -10,6 +11,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from accounts.forms import AdminLoginForm, LoginForm
 from realtime.views import health
 
 API_ROOT_LINKS = ["service-request-list", "proposal-list", "project-list", "conversation-list", "auth-me"]
@@ -32,6 +34,9 @@ def not_found(request, exception):
 
 handler404 = not_found
 
+# Refused login attempts (accounts.login_guard) appear as an error on each HTML login form.
+admin.site.login_form = AdminLoginForm
+
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -44,6 +49,9 @@ urlpatterns = [
     path("api/", include("projects.urls")),
     path("api/", include("messaging.urls")),
     path("api/", include("meetings.urls")),
+    path(
+        "api-auth/login/", LoginView.as_view(template_name="rest_framework/login.html", authentication_form=LoginForm)
+    ),
     path("api-auth/", include("rest_framework.urls")),
     path("", include("pages.urls")),
 ]

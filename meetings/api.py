@@ -6,6 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.errors import Conflict, NotAllowed, NotFound, ProviderSuspended, Unavailable
+from config.ratelimit import ScopedRateThrottle
 from config.schema import errors
 from meetings import selectors, services
 from meetings.serializers import (
@@ -18,6 +19,11 @@ from meetings.serializers import (
 
 class MeetingViewSet(viewsets.GenericViewSet):
     serializer_class = MeetingSerializer
+    throttle_scope = "meeting_start"
+
+    def get_throttles(self):
+        # Creating a meeting invites (an instant one rings) and starting one rings the other side: per user rate.
+        return [ScopedRateThrottle()] if self.action in ("create", "start") else []
 
     @extend_schema(
         request=MeetingCreateInputSerializer,

@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.conf import settings
 from rest_framework import serializers
 
 from accounts.serializers import UserBriefSerializer
@@ -18,7 +19,9 @@ class ServiceRequestSerializer(serializers.ModelSerializer):
 
 class ServiceRequestInputSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    description = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=settings.SERVICE_REQUEST_DESCRIPTION_MAX_LENGTH
+    )
     budget = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False, allow_null=True)
 
 
@@ -41,7 +44,7 @@ class ProposalSerializer(serializers.ModelSerializer):
 
 class ProposalInputSerializer(serializers.Serializer):
     price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
-    scope = serializers.CharField()
+    scope = serializers.CharField(max_length=settings.PROPOSAL_SCOPE_MAX_LENGTH)
     deadline = serializers.DateField()
     expiresAt = serializers.DateTimeField(required=False, allow_null=True, default=None)
 

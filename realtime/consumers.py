@@ -21,6 +21,7 @@ from config.errors import DomainError, Invalid
 from realtime import events
 from realtime.handlers import apply_socket_effect, handler_for
 from realtime.publish import user_group
+from realtime.socket_slots import CLOSE_TOO_MANY_SOCKETS, close_reason, socket_slot_give_back, socket_slot_take
 
 logger = logging.getLogger(__name__)
 
@@ -57,12 +58,15 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             # Accept-then-close is the only way to hand the client a close code it can read.
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        if not await socket_slot_take(self.user.pk, self.channel_name):
+            await self.close_socket(CLOSE_TOO_MANY_SOCKETS, close_reason())
         await self.join_group(user_group(self.user.pk))
 
     async def disconnect(self, code):
         for group in list(getattr(self, "joined_groups", ())):
             await self.leave_group(group)
         self.channel_layer.discard_channel(self.channel_name)
+        await socket_slot_give_back(self.channel_name)
 
     def queue_frame(self, frame: dict) -> bool:
         """Hand ``frame`` to the writer; False if the outbox has no room for it."""

@@ -14,7 +14,6 @@ from bench.servers import free_port
 from config.ratelimit import Rate
 from messaging.models import Message
 from realtime.handlers import socket_handler
-from tests.conftest import PASSWORD
 from tests.live import bearer, next_frame, open_socket, requires_redis
 from tests.live import join as live_join
 from tests.messaging.conftest import alice_and_bob, post_text, socket_thread_connections_closed  # noqa: F401
@@ -304,42 +303,19 @@ async def test_the_socket_rate_holds_across_a_users_sockets_on_two_processes(
             await next_frame(bob, timeout=0.5)
 
 
-@pytest.fixture
-def login_rate(settings):
-    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "login": "3/h"}
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
-
-
-def _login(api, username: str, password: str = "wrong-password"):
-    return api.post("/api/auth/token", {"username": username, "password": password}, format="json")
-
-
-def test_password_guesses_at_one_account_are_answered_429_with_retry_after(api, client_user, login_rate):
-    answers = [_login(api, "alice").status_code for _ in range(3)]
-
-    refused = _login(api, "alice", PASSWORD)
-
-    assert answers == [401, 401, 401]
-    assert refused.status_code == 429
-    assert int(refused["Retry-After"]) >= 1
-    assert refused.json()["code"] == "rate_limited"
-
-
-def test_guesses_at_one_account_leave_another_accounts_login_alone(api, client_user, provider, login_rate):
-    for _ in range(4):
-        _login(api, "alice")
-
-    assert _login(api, "bob", PASSWORD).status_code == 200
-
 
 # ---- the auth endpoints, per address -------------------------------------------------------------
 
 
 @pytest.fixture
 def auth_rate(settings):
-    """Three requests an hour to the auth endpoints from one address, and no per-account login limit."""
-    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "auth": "3/h", "login": "1000/h"}
+    """Three requests an hour to the auth endpoints from one address."""
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "auth": "3/h"}
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+
+
+def _login(api, username: str, password: str = "wrong-password"):
+    return api.post("/api/auth/token", {"username": username, "password": password}, format="json")
 
 
 def _refresh(api, body='{"refresh": "not-a-token"}'):
