@@ -3,3 +3,9 @@
 # Pushed to a deactivated user's personal group; its effect (accounts.consumers) closes each socket
 # with 4401 before it could be forwarded, so clients see the close code, never this event.
 ACCOUNT_DEACTIVATED = "account:deactivated"
+# Pushed to the user's group when a password change, a logout everywhere or a reused refresh token revokes
+# every credential of theirs: each socket closes with 4401, as for a deactivation.
+CREDENTIALS_REVOKED = "account:credentials_revoked"
+# Pushed to the user's group when one session logs out, with ``{"session": <SHA-256 of its key>}``: the
+# sockets opened with that session close with 4401; the others drop it unseen.
+SESSION_ENDED = "account:session_ended"

@@ -1,5 +1,7 @@
 from rest_framework import serializers
+from rest_framework_simplejwt import serializers as jwt_serializers
 
+from accounts import services, tokens
 from accounts.models import User
 
 
@@ -30,3 +32,34 @@ class UserBriefSerializer(serializers.ModelSerializer):
 class WebSocketTicketSerializer(serializers.Serializer):
     ticket = serializers.CharField()
     expiresAt = serializers.DateTimeField()
+
+
+class TokenObtainPairSerializer(jwt_serializers.TokenObtainPairSerializer):
+    @classmethod
+    def get_token(cls, user):
+        return tokens.refresh_token_for(user)
+
+
+class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
+    """simplejwt's rotation (the presented token is blacklisted, a new one answered), refusing revoked tokens."""
+
+    def validate(self, attrs):
+        services.refresh_token_check(raw=attrs["refresh"])
+        return super().validate(attrs)
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class LogoutInputSerializer(serializers.Serializer):
+    refresh = serializers.CharField(required=False, help_text="The refresh token to revoke.")
+    everywhere = serializers.BooleanField(
+        default=False, help_text="Revoke every token, ticket and session of the user and close all their sockets."
+    )
+
+
+class PasswordChangeInputSerializer(serializers.Serializer):
+    currentPassword = serializers.CharField(write_only=True, style={"input_type": "password"})
+    newPassword = serializers.CharField(write_only=True, style={"input_type": "password"})

@@ -1,18 +1,28 @@
-"""Writes on users: registration, provider approval, WebSocket tickets, cutting off a deactivated user."""
+"""Writes on users: registration, provider approval, WebSocket tickets, cutting off a deactivated user,
+and ending sessions: logout, password change, revoking every credential of a user."""
 
+import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
+from rest_framework_simplejwt.state import token_backend
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import events
-from accounts.models import User, WebSocketTicket
+from accounts.models import User, WebSocketTicket, session_digest
+from accounts.tokens import GENERATION_CLAIM
 from config.errors import Conflict, Invalid, NotFound
 from realtime.publish import publish_on_commit, user_group
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -58,19 +68,26 @@ def user_disconnect_if_inactive(*, user: User) -> None:
         publish_on_commit([user_group(user.pk)], events.ACCOUNT_DEACTIVATED, {"userId": user.pk})
 
 
-def ws_ticket_issue(*, user: User) -> tuple[str, WebSocketTicket]:
-    """Return a fresh ticket (shown once to the caller) and its stored row."""
+def ws_ticket_issue(
+    *, user: User, credential_expires_at: datetime | None = None, session_key: str | None = None
+) -> tuple[str, WebSocketTicket]:
+    """Return a fresh ticket (shown once to the caller) and its stored row, bound to the credential that
+    asked for it: its socket closes when that credential expires, or when that session logs out."""
     ticket = secrets.token_urlsafe(32)
     row = WebSocketTicket.objects.create(
         user=user,
         digest=WebSocketTicket.digest_of(ticket),
         expires_at=timezone.now() + timedelta(seconds=settings.WS_TICKET_TTL_SECONDS),
+        credentials_generation=user.credentials_generation,
+        credential_expires_at=credential_expires_at,
+        session_digest=session_digest(session_key) if session_key else "",
     )
     return ticket, row
 
 
-def ws_ticket_redeem(*, ticket: str) -> User | None:
-    """Spend a ticket: one conditional UPDATE, so two sockets racing on one ticket get one user."""
+def ws_ticket_redeem(*, ticket: str) -> WebSocketTicket | None:
+    """Spend a ticket: one conditional UPDATE, so two sockets racing on one ticket get one user. A ticket
+    minted before its user's credentials were revoked is spent but refused."""
     now = timezone.now()
     digest = WebSocketTicket.digest_of(ticket)
     spent = WebSocketTicket.objects.filter(digest=digest, used_at__isnull=True, expires_at__gt=now).update(
@@ -78,4 +95,91 @@ def ws_ticket_redeem(*, ticket: str) -> User | None:
     )
     if not spent:
         return None
-    return User.objects.filter(ws_tickets__digest=digest, is_active=True).first()
+    return (
+        WebSocketTicket.objects.select_related("user")
+        .filter(digest=digest, user__is_active=True, user__credentials_generation=F("credentials_generation"))
+        .first()
+    )
+
+
+@transaction.atomic
+def credentials_revoke(*, user_id: int, generation: int | None = None) -> bool:
+    """Every token, ticket and session the user holds stops working (their generation goes up by one) and,
+    once committed, every open socket of theirs closes with 4401 (``accounts.consumers``).
+
+    With ``generation``, only if the user is still at it: a token of a generation already revoked revokes
+    nothing more. True if revoked.
+    """
+    users = User.objects.filter(pk=user_id)
+    if generation is not None:
+        users = users.filter(credentials_generation=generation)
+    if not users.update(credentials_generation=F("credentials_generation") + 1):
+        return False
+    publish_on_commit([user_group(user_id)], events.CREDENTIALS_REVOKED, {"userId": user_id})
+    return True
+
+
+@transaction.atomic
+def password_change(*, user_id: int, current_password: str, new_password: str) -> User:
+    """Set a new password and revoke every credential issued before it; the caller gets fresh ones."""
+    user = User.objects.select_for_update().get(pk=user_id)
+    if not user.check_password(current_password):
+        raise Invalid("The current password is not correct.", field="currentPassword")
+    try:
+        validate_password(new_password, user)
+    except ValidationError as exc:
+        raise Invalid(" ".join(exc.messages), field="newPassword") from exc
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    credentials_revoke(user_id=user.pk)
+    user.refresh_from_db(fields=["credentials_generation"])
+    return user
+
+
+def refresh_token_revoke(*, user: User, raw: str) -> None:
+    """Logout of one client: its refresh token is blacklisted (its access tokens live out their minutes)."""
+    try:
+        token = RefreshToken(raw)
+    except TokenError as exc:
+        raise Invalid(str(exc), field="refresh") from exc
+    if token.get("user_id") != str(user.pk):
+        raise Invalid("This refresh token is not yours.", field="refresh")
+    token.blacklist()
+
+
+def refresh_token_check(*, raw: str) -> None:
+    """Refuse (``TokenError``: 401) a refresh token that is bad or of a revoked generation.
+
+    A refresh token that verifies but is blacklisted (rotated or logged out) was presented twice: someone
+    else holds a copy, and there is no telling which holder is the user. Every credential of the user is
+    revoked, so both must log in again.
+    """
+    try:
+        token = RefreshToken(raw)
+    except TokenError:
+        _revoke_if_reused(raw)
+        raise
+    if not User.objects.filter(pk=token.get("user_id"), credentials_generation=token.get(GENERATION_CLAIM, 0)).exists():
+        raise TokenError("Token was revoked")
+
+
+def _revoke_if_reused(raw: str) -> None:
+    try:
+        payload = token_backend.decode(raw, verify=True)
+    except TokenBackendError:
+        return  # tampered with, or expired
+    if payload.get("token_type") != "refresh":
+        return
+    if not BlacklistedToken.objects.filter(token__jti=payload.get("jti")).exists():
+        return
+    user_id = int(payload["user_id"])
+    if credentials_revoke(user_id=user_id, generation=payload.get(GENERATION_CLAIM, 0)):
+        logger.warning("a revoked refresh token of user %s was presented again: all their credentials revoked", user_id)
+
+
+def session_end(*, user: User | None, session_key: str | None) -> None:
+    """A session logs out: once committed, the sockets opened with it (its cookie, or tickets it asked for)
+    close with 4401; the user's other sockets stay open."""
+    if user is None or not session_key:
+        return
+    publish_on_commit([user_group(user.pk)], events.SESSION_ENDED, {"session": session_digest(session_key)})
