@@ -153,6 +153,17 @@ async def test_a_ticket_issued_before_a_logout_everywhere_cannot_open_a_socket(c
     await assert_closed_with(communicator, CLOSE_UNAUTHENTICATED)
 
 
+async def test_a_session_revoked_by_a_logout_everywhere_cannot_open_a_socket(client_user):
+    api, _ = await sync_to_async(_jwt_client)(client_user)
+    browser = await database_sync_to_async(signed_in_browser)(client_user)
+    await sync_to_async(api.post)("/api/auth/logout", {"everywhere": True}, format="json")
+
+    communicator = socket(session_cookie(browser))
+    await communicator.connect()
+
+    await assert_closed_with(communicator, CLOSE_UNAUTHENTICATED)
+
+
 # Long enough for a loaded machine to log in and connect before the token expires.
 SHORT_ACCESS_LIFETIME = timedelta(seconds=3)
 
