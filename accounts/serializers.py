@@ -41,11 +41,10 @@ class TokenObtainPairSerializer(jwt_serializers.TokenObtainPairSerializer):
 
 
 class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
-    """simplejwt's rotation (the presented token is blacklisted, a new one answered), refusing revoked tokens."""
+    """Rotation with reuse detection (``accounts.services.refresh_token_rotate``)."""
 
     def validate(self, attrs):
-        services.refresh_token_check(raw=attrs["refresh"])
-        return super().validate(attrs)
+        return services.refresh_token_rotate(raw=attrs["refresh"])
 
 
 class TokenPairSerializer(serializers.Serializer):

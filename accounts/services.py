@@ -8,13 +8,14 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
 from rest_framework_simplejwt.state import token_backend
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts import events
 from accounts.models import User, WebSocketTicket, session_digest
@@ -147,20 +148,48 @@ def refresh_token_revoke(*, user: User, raw: str) -> None:
     token.blacklist()
 
 
-def refresh_token_check(*, raw: str) -> None:
-    """Refuse (``TokenError``: 401) a refresh token that is bad or of a revoked generation.
+def refresh_token_rotate(*, raw: str) -> dict[str, str]:
+    """simplejwt's rotation: a new access and refresh token, and the refresh token presented is blacklisted.
+    Refused (``TokenError``: 401): a bad token, one of a revoked generation, and a blacklisted one.
 
     A refresh token that verifies but is blacklisted (rotated or logged out) was presented twice: someone
     else holds a copy, and there is no telling which holder is the user. Every credential of the user is
-    revoked, so both must log in again.
+    revoked, so both must log in again. Blacklisting is one INSERT against the token's unique row, so of two
+    rotations of one token racing, one wins and the other counts as the reuse it is.
     """
     try:
-        token = RefreshToken(raw)
+        refresh = RefreshToken(raw)
     except TokenError:
         _revoke_if_reused(raw)
         raise
-    if not User.objects.filter(pk=token.get("user_id"), credentials_generation=token.get(GENERATION_CLAIM, 0)).exists():
+    generation = refresh.get(GENERATION_CLAIM, 0)
+    user = User.objects.filter(pk=refresh.get("user_id"), is_active=True, credentials_generation=generation).first()
+    if user is None:
         raise TokenError("Token was revoked")
+    if not _blacklist_first(refresh, user):
+        _revoke_reused(user_id=user.pk, generation=generation)
+        raise TokenError("Token is blacklisted")
+    answer = {"access": str(refresh.access_token)}
+    refresh.set_jti()
+    refresh.set_exp()
+    refresh.set_iat()
+    refresh.outstand()
+    answer["refresh"] = str(refresh)
+    return answer
+
+
+def _blacklist_first(refresh: RefreshToken, user: User) -> bool:
+    """Blacklist ``refresh``; False if it already was."""
+    outstanding, _ = OutstandingToken.objects.get_or_create(
+        jti=refresh["jti"],
+        defaults={"user": user, "token": str(refresh), "expires_at": datetime_from_epoch(refresh["exp"])},
+    )
+    try:
+        with transaction.atomic():
+            BlacklistedToken.objects.create(token=outstanding)
+    except IntegrityError:
+        return False
+    return True
 
 
 def _revoke_if_reused(raw: str) -> None:
@@ -172,8 +201,11 @@ def _revoke_if_reused(raw: str) -> None:
         return
     if not BlacklistedToken.objects.filter(token__jti=payload.get("jti")).exists():
         return
-    user_id = int(payload["user_id"])
-    if credentials_revoke(user_id=user_id, generation=payload.get(GENERATION_CLAIM, 0)):
+    _revoke_reused(user_id=int(payload["user_id"]), generation=payload.get(GENERATION_CLAIM, 0))
+
+
+def _revoke_reused(*, user_id: int, generation: int) -> None:
+    if credentials_revoke(user_id=user_id, generation=generation):
         logger.warning("a revoked refresh token of user %s was presented again: all their credentials revoked", user_id)
 
 

@@ -205,7 +205,7 @@ SIMPLE_JWT = {
     "SIGNING_KEY": SECRET_KEY,
     # Each refresh answers a new refresh token and blacklists the one presented; presenting a blacklisted
     # one again means two holders, so it revokes every credential of the user (docs/realtime.md, "Ending
-    # sessions"). Tokens carry the user's credentials generation (accounts.serializers).
+    # sessions"; accounts.services.refresh_token_rotate). Tokens carry the user's credentials generation.
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "TOKEN_OBTAIN_SERIALIZER": "accounts.serializers.TokenObtainPairSerializer",

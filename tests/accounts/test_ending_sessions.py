@@ -1,10 +1,12 @@
 """Ending sessions over REST: logout (one refresh token, the caller's session, or everywhere), password
 change, and refresh-token rotation with reuse detection. Sockets closing with them: tests/realtime."""
 
+import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from tests.conftest import PASSWORD
+from tests.concurrency import together
+from tests.conftest import PASSWORD, requires_postgres
 from tests.messaging.conftest import fast_password_hashing  # noqa: F401
 
 NEW_PASSWORD = "a-different-passphrase-58"
@@ -198,3 +200,14 @@ def test_reusing_a_refresh_token_revoked_by_a_password_change_revokes_nothing_mo
 
     assert _me_status(new["access"]) == 200
 
+
+@pytest.mark.django_db(transaction=True)
+def test_of_racing_refreshes_of_one_token_one_wins_and_the_rest_count_as_reuse(client_user):
+    requires_postgres()
+    pair = _login(client_user)
+
+    answers = together([lambda: _refresh(pair["refresh"]) for _ in range(6)])
+
+    assert sorted(answer.status_code for answer in answers) == [200] + 5 * [401]
+    (won,) = [answer.json() for answer in answers if answer.status_code == 200]
+    assert _refresh(won["refresh"]).status_code == 401
