@@ -6,9 +6,12 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from django.contrib.auth.signals import user_logged_out
         from django.db.models.signals import post_save
 
-        from accounts import consumers, receivers  # noqa: F401 - consumers registers the socket effects
+        # consumers registers the socket effects, schema the OpenAPI descriptions of the JWT classes
+        from accounts import consumers, receivers, schema  # noqa: F401
         from accounts.models import User
 
         post_save.connect(receivers.user_saved, sender=User, dispatch_uid="accounts.user_saved_disconnects_inactive")
+        user_logged_out.connect(receivers.user_logged_out, dispatch_uid="accounts.user_logged_out_closes_sockets")

@@ -7,3 +7,9 @@ ACCOUNT_DEACTIVATED = "account:deactivated"
 # Pushed to a provider's personal group when support staff change their status; its effect
 # (accounts.consumers) updates the socket's user, so socket writes see a suspension at once.
 ACCOUNT_PROVIDER_STATUS = "account:provider_status"
+# Pushed to the user's group when a password change, a logout everywhere or a reused refresh token revokes
+# every credential of theirs: each socket closes with 4401, as for a deactivation.
+CREDENTIALS_REVOKED = "account:credentials_revoked"
+# Pushed to the user's group when one session logs out, with ``{"session": <SHA-256 of its key>}``: the
+# sockets opened with that session close with 4401; the others drop it unseen.
+SESSION_ENDED = "account:session_ended"

@@ -4,6 +4,7 @@ import hashlib
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.crypto import salted_hmac
 
 
 class User(AbstractUser):
@@ -21,6 +22,11 @@ class User(AbstractUser):
     provider_status = models.CharField(
         max_length=16, choices=ProviderStatus.choices, blank=True, default="",
         help_text="Only providers have one; only approved providers may have proposals accepted.",
+    )
+    credentials_generation = models.PositiveIntegerField(
+        default=0,
+        help_text="Raised by a password change or a logout everywhere: tokens, tickets and sessions of an "
+        "earlier generation are refused.",
     )
 
     class Meta:
@@ -40,6 +46,19 @@ class User(AbstractUser):
     def is_suspended_provider(self) -> bool:
         return self.role == self.Role.PROVIDER and self.provider_status == self.ProviderStatus.SUSPENDED
 
+    def _get_session_auth_hash(self, secret=None):
+        """Django's HMAC of the password, with the credentials generation mixed in, so that raising it
+        ends every session as a password change does (Django checks this hash on each request and each
+        socket's handshake). Generation 0 keeps Django's own hash: sessions from before it stay valid.
+
+        Overridden here because both ``get_session_auth_hash`` and its SECRET_KEY_FALLBACKS twin call it.
+        """
+        if not self.credentials_generation:
+            return super()._get_session_auth_hash(secret=secret)
+        key_salt = "accounts.User.get_session_auth_hash"
+        value = f"{self.password}:{self.credentials_generation}"
+        return salted_hmac(key_salt, value, secret=secret, algorithm="sha256").hexdigest()
+
 
 class WebSocketTicket(models.Model):
     """A single-use, short-lived credential for opening ``/ws/``; only its hash is stored."""
@@ -49,7 +68,18 @@ class WebSocketTicket(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)
+    # A ticket stands in for the credential that asked for it: it is refused after a revocation, and its
+    # socket closes when that credential expires (the access token's expiry or the session's) or, for a
+    # session's, when that session logs out.
+    credentials_generation = models.PositiveIntegerField(default=0)
+    credential_expires_at = models.DateTimeField(null=True, blank=True)
+    session_digest = models.CharField(max_length=64, blank=True, default="")
 
     @staticmethod
     def digest_of(ticket: str) -> str:
         return hashlib.sha256(ticket.encode()).hexdigest()
+
+
+def session_digest(session_key: str) -> str:
+    """What names a session in pushed events and ticket rows: the key itself is a bearer credential."""
+    return hashlib.sha256(session_key.encode()).hexdigest()

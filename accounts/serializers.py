@@ -1,6 +1,8 @@
 from django.conf import settings
 from rest_framework import serializers
+from rest_framework_simplejwt import serializers as jwt_serializers
 
+from accounts import services, tokens
 from accounts.models import User
 
 
@@ -34,3 +36,33 @@ class UserBriefSerializer(serializers.ModelSerializer):
 class WebSocketTicketSerializer(serializers.Serializer):
     ticket = serializers.CharField()
     expiresAt = serializers.DateTimeField()
+
+
+class TokenObtainPairSerializer(jwt_serializers.TokenObtainPairSerializer):
+    @classmethod
+    def get_token(cls, user):
+        return tokens.refresh_token_for(user)
+
+
+class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
+    """Rotation with reuse detection (``accounts.services.refresh_token_rotate``)."""
+
+    def validate(self, attrs):
+        return services.refresh_token_rotate(raw=attrs["refresh"])
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class LogoutInputSerializer(serializers.Serializer):
+    refresh = serializers.CharField(required=False, help_text="The refresh token to revoke.")
+    everywhere = serializers.BooleanField(
+        default=False, help_text="Revoke every token, ticket and session of the user and close all their sockets."
+    )
+
+
+class PasswordChangeInputSerializer(serializers.Serializer):
+    currentPassword = serializers.CharField(write_only=True, style={"input_type": "password"})
+    newPassword = serializers.CharField(write_only=True, style={"input_type": "password"})

@@ -1,19 +1,29 @@
-"""Writes on users: registration, provider approval, WebSocket tickets, cutting off a deactivated user."""
+"""Writes on users: registration, provider approval, WebSocket tickets, cutting off a deactivated user,
+and ending sessions: logout, password change, revoking every credential of a user."""
 
+import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Q
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
+from rest_framework_simplejwt.state import token_backend
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts import events
-from accounts.models import User, WebSocketTicket
+from accounts.models import User, WebSocketTicket, session_digest
+from accounts.tokens import GENERATION_CLAIM
 from config.errors import Conflict, Invalid, NotFound
 from realtime.publish import publish_on_commit, user_group
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -77,8 +87,11 @@ def user_disconnect_if_inactive(*, user: User) -> None:
 
 
 @transaction.atomic
-def ws_ticket_issue(*, user: User) -> tuple[str, WebSocketTicket]:
-    """Return a fresh ticket (shown once to the caller) and its stored row.
+def ws_ticket_issue(
+    *, user: User, credential_expires_at: datetime | None = None, session_key: str | None = None
+) -> tuple[str, WebSocketTicket]:
+    """Return a fresh ticket (shown once to the caller) and its stored row, bound to the credential that
+    asked for it: its socket closes when that credential expires, or when that session logs out.
 
     The user's spent and expired tickets go first: one indexed delete of a few rows (THROTTLE_WS_TICKET
     bounds how many a user has), so a user's tickets never pile up however often they reconnect.
@@ -89,6 +102,9 @@ def ws_ticket_issue(*, user: User) -> tuple[str, WebSocketTicket]:
         user=user,
         digest=WebSocketTicket.digest_of(ticket),
         expires_at=timezone.now() + timedelta(seconds=settings.WS_TICKET_TTL_SECONDS),
+        credentials_generation=user.credentials_generation,
+        credential_expires_at=credential_expires_at,
+        session_digest=session_digest(session_key) if session_key else "",
     )
     return ticket, row
 
@@ -104,9 +120,10 @@ def ws_tickets_purge(*, user: User | None = None) -> int:
 
 
 @transaction.atomic
-def ws_ticket_redeem(*, ticket: str) -> User | None:
+def ws_ticket_redeem(*, ticket: str) -> WebSocketTicket | None:
     """Spend a ticket: one conditional UPDATE, so two sockets racing on one ticket get one user. The spent
-    row stays locked until the user is read, so a purge by a concurrent issue cannot delete it in between."""
+    row stays locked until its user is read, so a purge by a concurrent issue cannot delete it in between.
+    A ticket minted before its user's credentials were revoked is spent but refused."""
     now = timezone.now()
     digest = WebSocketTicket.digest_of(ticket)
     spent = WebSocketTicket.objects.filter(digest=digest, used_at__isnull=True, expires_at__gt=now).update(
@@ -114,4 +131,122 @@ def ws_ticket_redeem(*, ticket: str) -> User | None:
     )
     if not spent:
         return None
-    return User.objects.filter(ws_tickets__digest=digest, is_active=True).first()
+    return (
+        WebSocketTicket.objects.select_related("user")
+        .filter(digest=digest, user__is_active=True, user__credentials_generation=F("credentials_generation"))
+        .first()
+    )
+
+
+@transaction.atomic
+def credentials_revoke(*, user_id: int, generation: int | None = None) -> bool:
+    """Every token, ticket and session the user holds stops working (their generation goes up by one) and,
+    once committed, every open socket of theirs closes with 4401 (``accounts.consumers``).
+
+    With ``generation``, only if the user is still at it: a token of a generation already revoked revokes
+    nothing more. True if revoked.
+    """
+    users = User.objects.filter(pk=user_id)
+    if generation is not None:
+        users = users.filter(credentials_generation=generation)
+    if not users.update(credentials_generation=F("credentials_generation") + 1):
+        return False
+    publish_on_commit([user_group(user_id)], events.CREDENTIALS_REVOKED, {"userId": user_id})
+    return True
+
+
+@transaction.atomic
+def password_change(*, user_id: int, current_password: str, new_password: str) -> User:
+    """Set a new password and revoke every credential issued before it; the caller gets fresh ones."""
+    user = User.objects.select_for_update().get(pk=user_id)
+    if not user.check_password(current_password):
+        raise Invalid("The current password is not correct.", field="currentPassword")
+    try:
+        validate_password(new_password, user)
+    except ValidationError as exc:
+        raise Invalid(" ".join(exc.messages), field="newPassword") from exc
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    credentials_revoke(user_id=user.pk)
+    user.refresh_from_db(fields=["credentials_generation"])
+    return user
+
+
+def refresh_token_revoke(*, user: User, raw: str) -> None:
+    """Logout of one client: its refresh token is blacklisted (its access tokens live out their minutes)."""
+    try:
+        token = RefreshToken(raw)
+    except TokenError as exc:
+        raise Invalid(str(exc), field="refresh") from exc
+    if token.get("user_id") != str(user.pk):
+        raise Invalid("This refresh token is not yours.", field="refresh")
+    token.blacklist()
+
+
+def refresh_token_rotate(*, raw: str) -> dict[str, str]:
+    """simplejwt's rotation: a new access and refresh token, and the refresh token presented is blacklisted.
+    Refused (``TokenError``: 401): a bad token, one of a revoked generation, and a blacklisted one.
+
+    A refresh token that verifies but is blacklisted (rotated or logged out) was presented twice: someone
+    else holds a copy, and there is no telling which holder is the user. Every credential of the user is
+    revoked, so both must log in again. Blacklisting is one INSERT against the token's unique row, so of two
+    rotations of one token racing, one wins and the other counts as the reuse it is.
+    """
+    try:
+        refresh = RefreshToken(raw)
+    except TokenError:
+        _revoke_if_reused(raw)
+        raise
+    generation = refresh.get(GENERATION_CLAIM, 0)
+    user = User.objects.filter(pk=refresh.get("user_id"), is_active=True, credentials_generation=generation).first()
+    if user is None:
+        raise TokenError("Token was revoked")
+    if not _blacklist_first(refresh, user):
+        _revoke_reused(user_id=user.pk, generation=generation)
+        raise TokenError("Token is blacklisted")
+    answer = {"access": str(refresh.access_token)}
+    refresh.set_jti()
+    refresh.set_exp()
+    refresh.set_iat()
+    refresh.outstand()
+    answer["refresh"] = str(refresh)
+    return answer
+
+
+def _blacklist_first(refresh: RefreshToken, user: User) -> bool:
+    """Blacklist ``refresh``; False if it already was."""
+    outstanding, _ = OutstandingToken.objects.get_or_create(
+        jti=refresh["jti"],
+        defaults={"user": user, "token": str(refresh), "expires_at": datetime_from_epoch(refresh["exp"])},
+    )
+    try:
+        with transaction.atomic():
+            BlacklistedToken.objects.create(token=outstanding)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _revoke_if_reused(raw: str) -> None:
+    try:
+        payload = token_backend.decode(raw, verify=True)
+    except TokenBackendError:
+        return  # tampered with, or expired
+    if payload.get("token_type") != "refresh":
+        return
+    if not BlacklistedToken.objects.filter(token__jti=payload.get("jti")).exists():
+        return
+    _revoke_reused(user_id=int(payload["user_id"]), generation=payload.get(GENERATION_CLAIM, 0))
+
+
+def _revoke_reused(*, user_id: int, generation: int) -> None:
+    if credentials_revoke(user_id=user_id, generation=generation):
+        logger.warning("a revoked refresh token of user %s was presented again: all their credentials revoked", user_id)
+
+
+def session_end(*, user: User | None, session_key: str | None) -> None:
+    """A session logs out: once committed, the sockets opened with it (its cookie, or tickets it asked for)
+    close with 4401; the user's other sockets stay open."""
+    if user is None or not session_key:
+        return
+    publish_on_commit([user_group(user.pk)], events.SESSION_ENDED, {"session": session_digest(session_key)})

@@ -3,6 +3,9 @@
 A presented credential that does not check out leaves the socket anonymous even if a
 session cookie came along, so a stale token never falls back to someone else's session.
 A session cookie counts only on a handshake from the site's own pages (``_from_the_sites_pages``).
+The scope also says when the credential expires (``auth_expires_at``, a JWT's or the one a
+ticket was bound to) and which session opened the socket (``auth_session``, a digest), so
+that the socket closes with them.
 """
 
 from urllib.parse import parse_qs
@@ -15,7 +18,8 @@ from django.middleware.csrf import CsrfViewMiddleware
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts.models import User
+from accounts import tokens
+from accounts.models import User, session_digest
 from accounts.services import ws_ticket_redeem
 
 
@@ -26,14 +30,18 @@ def user_from_jwt(raw: str) -> tuple[User | AnonymousUser, int | None]:
     except TokenError:
         return AnonymousUser(), None
     user = User.objects.filter(pk=token.get("user_id"), is_active=True).first()
-    if user is None:
+    if user is None or not tokens.is_current(token, user):
         return AnonymousUser(), None
     return user, int(token["exp"])
 
 
 @database_sync_to_async
-def _user_from_ticket(ticket: str) -> User | AnonymousUser:
-    return ws_ticket_redeem(ticket=ticket) or AnonymousUser()
+def _user_from_ticket(ticket: str) -> tuple[User | AnonymousUser, int | None, str | None]:
+    row = ws_ticket_redeem(ticket=ticket)
+    if row is None:
+        return AnonymousUser(), None, None
+    expires_at = int(row.credential_expires_at.timestamp()) if row.credential_expires_at else None
+    return row.user, expires_at, row.session_digest or None
 
 
 def bearer_token(scope) -> str | None:
@@ -86,14 +94,17 @@ class TokenOrTicketMiddleware:
         ticket = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("ticket", [None])[0]
         bearer = bearer_token(scope)
         if ticket is not None:
-            scope = dict(scope, user=await _user_from_ticket(ticket), auth_method="ticket", auth_expires_at=None)
+            user, expires_at, session = await _user_from_ticket(ticket)
+            scope = dict(scope, user=user, auth_method="ticket", auth_expires_at=expires_at, auth_session=session)
         elif bearer is not None:
             user, expires_at = await user_from_jwt(bearer)
-            scope = dict(scope, user=user, auth_method="jwt", auth_expires_at=expires_at)
+            scope = dict(scope, user=user, auth_method="jwt", auth_expires_at=expires_at, auth_session=None)
         elif _from_the_sites_pages(scope):
-            scope = dict(scope, auth_method="session", auth_expires_at=None)
+            session_key = scope["session"].session_key
+            session = session_digest(session_key) if session_key else None
+            scope = dict(scope, auth_method="session", auth_expires_at=None, auth_session=session)
         else:
-            scope = dict(scope, user=AnonymousUser(), auth_method="session", auth_expires_at=None)
+            scope = dict(scope, user=AnonymousUser(), auth_method="session", auth_expires_at=None, auth_session=None)
         return await self.inner(scope, receive, send)
 
 

@@ -53,6 +53,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         # conversation id -> (last forwarded isTyping, monotonic time of it); see messaging.consumers.typing
         self.typing_forwarded_at: dict[int, tuple[bool, float]] = {}
         self.auth_expires_at = self.scope.get("auth_expires_at")
+        self.auth_expiry_timer: asyncio.Task | None = None
         await self.accept()
         if not self.authenticated:
             # Accept-then-close is the only way to hand the client a close code it can read.
@@ -61,8 +62,12 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         if not await socket_slot_take(self.user.pk, self.channel_name):
             await self.close_socket(CLOSE_TOO_MANY_SOCKETS, close_reason())
         await self.join_group(user_group(self.user.pk))
+        if self.auth_expires_at is not None:
+            self.auth_expiry_timer = asyncio.create_task(self.expire_with_credential())
 
     async def disconnect(self, code):
+        if getattr(self, "auth_expiry_timer", None) is not None:
+            self.auth_expiry_timer.cancel()
         for group in list(getattr(self, "joined_groups", ())):
             await self.leave_group(group)
         self.channel_layer.discard_channel(self.channel_name)
@@ -116,6 +121,18 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         except TimeoutError:
             logger.info("the socket of user %s did not take its close frame (%s)", self.user.pk, code)
         raise StopConsumer
+
+    async def expire_with_credential(self) -> None:
+        """An idle socket too closes when its credential expires: the timer posts to the socket's own channel,
+        so the close runs in the consumer between its other events."""
+        await asyncio.sleep(self.auth_expires_at - time.time())
+        try:
+            await self.channel_layer.send(self.channel_name, {"type": "auth.expired"})
+        except Exception:
+            logger.warning("could not close user %s's socket at its credential's expiry", self.user.pk, exc_info=True)
+
+    async def auth_expired(self, message) -> None:
+        await self.close_socket(CLOSE_AUTH_EXPIRED)
 
     async def close_too_slow(self) -> None:
         logger.warning("closing the socket of user %s: %s frames queued unread", self.user.pk, len(self.outbox))
@@ -202,7 +219,8 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     async def realtime_event(self, message):
         if message.get("exclude_user_id") == self.user.pk:
             return
-        await apply_socket_effect(self, message["event"], message["data"])
+        if not await apply_socket_effect(self, message["event"], message["data"]):
+            return
         if not self.queue_frame({"event": message["event"], "data": message["data"]}):
             await self.close_too_slow()
 

@@ -18,7 +18,7 @@ SocketHandler = Callable[..., Awaitable[dict | None]]
 SocketEffect = Callable[..., Awaitable[None]]
 
 _handlers: dict[str, SocketHandler] = {}
-_effects: dict[str, SocketEffect] = {}
+_effects: dict[str, tuple[SocketEffect, bool]] = {}
 
 # Counting is one or two cache round trips; off the thread the database calls queue on.
 _spend = sync_to_async(rate_spend, thread_sensitive=False)
@@ -63,21 +63,24 @@ def registered_events() -> list[str]:
     return sorted(_handlers)
 
 
-def socket_effect(event: str) -> Callable[[SocketEffect], SocketEffect]:
+def socket_effect(event: str, *, forward: bool = True) -> Callable[[SocketEffect], SocketEffect]:
     """Run ``func(consumer, data)`` on every socket a pushed ``event`` reaches, before forwarding it: how
     the server changes a live socket's state, e.g. makes it leave a group its user was removed from. An
-    effect that closes the socket ends it there, and the event is not forwarded."""
+    effect that closes the socket ends it there, and the event is not forwarded; with ``forward=False``
+    it is never forwarded (an event meant for the server's side of the socket only)."""
 
     def register(func: SocketEffect) -> SocketEffect:
         if event in _effects:
             raise RuntimeError(f"Pushed event {event!r} already has an effect")
-        _effects[event] = func
+        _effects[event] = (func, forward)
         return func
 
     return register
 
 
-async def apply_socket_effect(consumer, event: str, data: dict) -> None:
-    effect = _effects.get(event)
+async def apply_socket_effect(consumer, event: str, data: dict) -> bool:
+    """Run the event's effect, if it has one; False if the event is not to be forwarded to the client."""
+    effect, forward = _effects.get(event, (None, True))
     if effect is not None:
         await effect(consumer, data)
+    return forward

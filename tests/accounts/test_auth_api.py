@@ -58,7 +58,7 @@ def test_ws_ticket_is_single_use(api, client_user):
     response = api.as_user(client_user).post("/api/auth/ws-ticket")
     assert response.status_code == 201
     ticket = response.json()["ticket"]
-    assert ws_ticket_redeem(ticket=ticket) == client_user
+    assert ws_ticket_redeem(ticket=ticket).user == client_user
     assert ws_ticket_redeem(ticket=ticket) is None
 
 

@@ -1,6 +1,8 @@
 """Sockets on the real ASGI application, opened as a persona, and the frames they read."""
 
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken
 
 from config.asgi import application
@@ -12,6 +14,17 @@ FRAME_TIMEOUT = 3.0
 
 def bearer(user) -> tuple[bytes, bytes]:
     return (b"authorization", f"Bearer {AccessToken.for_user(user)}".encode())
+
+
+def signed_in_browser(user) -> Client:
+    """A browser holding a session of ``user``, as the login page leaves it."""
+    browser = Client()
+    browser.force_login(user)
+    return browser
+
+
+def session_cookie(browser: Client) -> tuple[bytes, bytes]:
+    return (b"cookie", f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}".encode())
 
 
 def socket(*headers: tuple[bytes, bytes], path: str = "/ws/", origin=ALLOWED_ORIGIN) -> WebsocketCommunicator:

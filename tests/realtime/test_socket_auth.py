@@ -8,8 +8,6 @@ from datetime import timedelta
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.conf import settings
-from django.test import Client
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -17,7 +15,17 @@ from accounts import services as account_services
 from accounts.models import WebSocketTicket
 from config.asgi import application
 from realtime.consumers import CLOSE_AUTH_EXPIRED, CLOSE_UNAUTHENTICATED
-from tests.realtime.sockets import HOST, assert_closed_with, bearer, connect_as, join, request, socket
+from tests.realtime.sockets import (
+    HOST,
+    assert_closed_with,
+    bearer,
+    connect_as,
+    join,
+    request,
+    session_cookie,
+    signed_in_browser,
+    socket,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -101,9 +109,7 @@ async def test_an_expired_ticket_is_closed_with_4401(client_user):
 
 
 def _session_cookie(user) -> tuple[bytes, bytes]:
-    browser = Client()
-    browser.force_login(user)
-    return (b"cookie", f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}".encode())
+    return session_cookie(signed_in_browser(user))
 
 
 async def test_a_session_cookie_authenticates(client_user, conversation):

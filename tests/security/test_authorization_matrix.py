@@ -108,6 +108,10 @@ def own_refresh_token(world: World, user: User | None) -> dict:
     return {"refresh": "not-a-token" if user is None else str(RefreshToken.for_user(user))}
 
 
+def password_change(world: World, user: User | None) -> dict:
+    return {"currentPassword": PASSWORD, "newPassword": "a-different-passphrase-58"}
+
+
 def registration(world: World, user: User | None) -> dict:
     username = f"newcomer-{user.pk if user else 0}"
     return {"username": username, "email": f"{username}@example.org", "password": PASSWORD, "role": "client"}
@@ -137,6 +141,8 @@ ENDPOINTS = [
     row("POST", "/api/auth/token", SIGNED_IN, payload=own_credentials),
     row("POST", "/api/auth/token/refresh", SIGNED_IN, payload=own_refresh_token),
     row("GET", "/api/auth/me", SIGNED_IN),
+    row("POST", "/api/auth/logout", (401, 204, 204, 204, 204), payload=own_refresh_token),
+    row("POST", "/api/auth/password", SIGNED_IN, payload=password_change),
     row("POST", "/api/auth/ws-ticket", (401, 201, 201, 201, 201)),
     # Approving and suspending providers is support staff's job.
     row("POST", "/api/providers/{pk}/approve", (401, 403, 403, 403, 200),

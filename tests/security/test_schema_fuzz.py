@@ -9,6 +9,7 @@ Figures (operations, requests, statuses) are printed for docs/reliability.md.
 
 import collections
 import json
+import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -112,7 +113,7 @@ def response_statuses(har_path: Path) -> collections.Counter:
 # uvicorn serves in production (make serve), daphne in development (make run) and the other live tests.
 @pytest.mark.parametrize("server_kind", ["uvicorn", "daphne"])
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(
-    server_kind, client_user, examples, media_root, live_servers, tmp_path
+    server_kind, client_user, outsider, examples, media_root, live_servers, tmp_path
 ):
     server = live_servers.start(kind=server_kind, env={
         **PRODUCTION_SERVER_ENV,
@@ -126,9 +127,11 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
 
     run = subprocess.run(
         [str(Path(sys.executable).parent / "st"), "--config-file", str(CONFIG), "run", str(schema_path),
-         "--url", server.url, "--header", f"Authorization: Bearer {production_access_token(client_user)}",
-         "--no-color", "--report", "har", "--report-har-path", str(har_path)],
+         "--url", server.url, "--no-color", "--report", "har", "--report-har-path", str(har_path)],
         cwd=tmp_path, capture_output=True, text=True, timeout=RUN_SECONDS_MAX,
+        # The tokens schemathesis.toml sends: the client's, and the outsider's for the operations that revoke it.
+        env={**os.environ, "FUZZ_ACCESS_TOKEN": production_access_token(client_user),
+             "FUZZ_REVOCABLE_ACCESS_TOKEN": production_access_token(outsider)},
     )
 
     statuses = response_statuses(har_path) if har_path.exists() else collections.Counter()
