@@ -33,7 +33,7 @@ def _expired_ticket(user) -> WebSocketTicket:
 
 def _spent_ticket(user) -> WebSocketTicket:
     ticket, row = ws_ticket_issue(user=user)
-    assert ws_ticket_redeem(ticket=ticket) == user
+    assert ws_ticket_redeem(ticket=ticket).user == user
     return row
 
 
