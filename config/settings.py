@@ -127,6 +127,16 @@ else:
             "NAME": env_str("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
         }
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite has one write lock per file. A DEFERRED transaction that read first and then writes cannot wait
+    # for it (SQLITE_BUSY at once: "database is locked", a 500); IMMEDIATE takes it at BEGIN, where the busy
+    # timeout applies, so concurrent writers queue. WAL lets reads go on beside the writer; with it
+    # synchronous=NORMAL is safe: a process crash loses nothing, a power cut at most the last commits.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        transaction_mode="IMMEDIATE",
+        timeout=20,
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    )
 
 REDIS_URL = env_str("REDIS_URL")
 # The channel layer is at-most-once: the database is the record and clients catch up by
