@@ -4,6 +4,7 @@ No ``DATABASE_URL`` means a SQLite file, no ``REDIS_URL`` an in-memory channel l
 with ``DEBUG`` off the process refuses to start without real keys and allowed hosts, and serves HTTPS only.
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -230,6 +231,14 @@ REST_FRAMEWORK = {
         "login": env_str("THROTTLE_LOGIN", "10/min"),
     },
 }
+# Proxies whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated; none by default): limits
+# counted per address use config.client_address, which reads the header only from these, or anyone could
+# choose their own address by sending it.
+try:
+    TRUSTED_PROXIES = [ipaddress.ip_network(item, strict=False) for item in env_list("TRUSTED_PROXIES", [])]
+except ValueError as exc:
+    raise ImproperlyConfiguredEnv(f"TRUSTED_PROXIES must be IP addresses or CIDRs: {exc}") from exc
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Collaboration module API",
     "DESCRIPTION": "Projects from accepted proposals, their conversations and Agora meetings.",
