@@ -31,14 +31,12 @@ serve: export DEBUG = false
 
 # websockets-sansio: a send waits while the client's transport is full, so a client that stops reading
 # holds up only its own socket (docs/realtime.md, close code 4408). The graceful-shutdown bound keeps
-# such a client from holding a restart. Django has no lifespan handler. --no-proxy-headers: uvicorn would
-# believe X-Forwarded-For from 127.0.0.1; the app reads it from TRUSTED_PROXIES only (config/client_address.py).
+# such a client from holding a restart. Django has no lifespan handler.
 serve: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput
 	$(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) \
-		--ws websockets-sansio --lifespan off --timeout-graceful-shutdown 10 --ws-max-size $(WS_MAX_FRAME_BYTES) \
-		--no-proxy-headers
+		--ws websockets-sansio --lifespan off --timeout-graceful-shutdown 10 --ws-max-size $(WS_MAX_FRAME_BYTES)
 
 test: install
 	$(BIN)/python -m pytest

@@ -32,11 +32,10 @@ def server_command(kind: str, app: str, port: int, ws_max_bytes: int) -> list[st
                 app]
     if kind == "uvicorn":
         # As `make serve` runs it, one process per worker: h11 (no httptools or uvloop in requirements.txt)
-        # and websockets-sansio, pinned because its send waits for the transport (docs/realtime.md); the
-        # client address left to the app (TRUSTED_PROXIES), as uvicorn would believe X-Forwarded-For from loopback.
+        # and websockets-sansio, pinned because its send waits for the transport (docs/realtime.md).
         return [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
                 "--ws", "websockets-sansio", "--lifespan", "off", "--no-access-log", "--log-level", "warning",
-                "--ws-max-size", str(ws_max_bytes), "--no-proxy-headers"]
+                "--ws-max-size", str(ws_max_bytes)]
     raise ValueError(f"unknown server {kind!r}")
 
 
