@@ -31,8 +31,8 @@ def make_run_server(live_servers, tmp_path, request):
 
 
 def _http(server, username: str) -> httpx.Client:
-    """A client of ``server`` logged in with the demo password (one client per racing thread: httpx's
-    pool is thread-safe, but one connection per call keeps the requests truly concurrent)."""
+    """A client of ``server`` logged in as ``username`` with the demo password. The racing threads share it:
+    an httpx client is thread-safe and opens a connection for each request in flight."""
     with httpx.Client(base_url=server.url, timeout=HTTP_SECONDS) as anonymous:
         tokens = anonymous.post("/api/auth/token", json={"username": username, "password": DEMO_PASSWORD})
     tokens.raise_for_status()
