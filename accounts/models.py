@@ -3,11 +3,40 @@
 import hashlib
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.validators import ASCIIUsernameValidator
 from django.db import models
 from django.utils.crypto import salted_hmac
+from django.db.models.functions import Lower, Replace
+
+from config.invisible_text import without_invisible
+
+# Unicode's confusables (UTS #39, confusables.txt) among the characters an ASCII username may hold:
+# 0 → O, 1 → l, I → l, m → rn. Applied to the lower-cased name, where I is i.
+_USERNAME_LOOKALIKES = (("0", "o"), ("1", "l"), ("i", "l"), ("m", "rn"))
+
+
+def _username_lookalike_key():
+    """The username as it looks: lower-cased, with each confusable replaced by what it is confused with."""
+    key = Lower("username")
+    for character, lookalike in _USERNAME_LOOKALIKES:
+        key = Replace(key, models.Value(character), models.Value(lookalike))
+    return key
 
 
 class User(AbstractUser):
+    # ASCII only: a username is what people type to log in and read to know who wrote, so it admits no
+    # homoglyphs from other scripts, no invisible or bidi characters and no width variants; names in any
+    # script belong in first and last name. Registration applies NFKC first (fullwidth letters become ASCII).
+    username_validator = ASCIIUsernameValidator()
+    username = models.CharField(
+        "username",
+        max_length=150,
+        unique=True,
+        help_text="150 characters or fewer: ASCII letters, digits and @/./+/-/_ only.",
+        validators=[username_validator],
+        error_messages={"unique": "A user with that username already exists."},
+    )
+
     class Role(models.TextChoices):
         CLIENT = "client", "Client"
         PROVIDER = "provider", "Provider"
@@ -31,12 +60,23 @@ class User(AbstractUser):
 
     class Meta:
         constraints = [
+            # No two usernames that differ only in case or in confusable characters (alice, Alice, ALlCE).
+            models.UniqueConstraint(
+                _username_lookalike_key(),
+                name="user_username_lookalike_uniq",
+                violation_error_message="This username is taken, or looks like one that is.",
+            ),
             models.CheckConstraint(
                 name="user_provider_status_only_for_providers",
                 condition=(models.Q(role="provider") & ~models.Q(provider_status=""))
                 | (models.Q(role="client") & models.Q(provider_status="")),
             ),
         ]
+
+    def clean(self):
+        super().clean()
+        self.first_name = without_invisible(self.first_name)
+        self.last_name = without_invisible(self.last_name)
 
     @property
     def is_approved_provider(self) -> bool:

@@ -26,21 +26,29 @@ from realtime.publish import publish_on_commit, user_group
 logger = logging.getLogger(__name__)
 
 
-@transaction.atomic
 def user_register(*, username: str, email: str, password: str, role: str) -> User:
     if role not in User.Role.values:
         raise Invalid(f"Role must be one of {', '.join(User.Role.values)}.", field="role")
-    if User.objects.filter(username__iexact=username).exists():
-        raise Invalid("This username is taken.", field="username")
-    user = User(username=username, email=email, role=role)
+    # NFKC, as the login form applies it: fullwidth or compatibility letters become the ASCII ones.
+    user = User(username=User.normalize_username(username), email=email, role=role)
+    if role == User.Role.PROVIDER:
+        user.provider_status = User.ProviderStatus.PENDING
+    try:
+        User.username_validator(user.username)
+        user.validate_constraints()
+    except ValidationError as exc:
+        raise Invalid(" ".join(exc.messages), field="username") from exc
     try:
         validate_password(password, user)
     except ValidationError as exc:
         raise Invalid(" ".join(exc.messages), field="password") from exc
-    if role == User.Role.PROVIDER:
-        user.provider_status = User.ProviderStatus.PENDING
     user.set_password(password)
-    user.save()
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:
+        # A look-alike registered between the check and the save: the unique index decided.
+        raise Invalid("This username is taken, or looks like one that is.", field="username") from exc
     return user
 
 

@@ -18,6 +18,8 @@ from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
+from config.client_address import client_address
+
 logger = logging.getLogger(__name__)
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -84,7 +86,7 @@ class ScopedRateThrottle(BaseThrottle):
     processes cannot slip past the limit together (DRF's read-modify-write history lets them).
 
     The view's ``throttle_scope`` names its rate in ``DEFAULT_THROTTLE_RATES``; users are counted by id,
-    anonymous callers by address.
+    anonymous callers by address (``config.client_address``).
     """
 
     def __init__(self):
@@ -105,6 +107,10 @@ class ScopedRateThrottle(BaseThrottle):
 
     def ident(self, request) -> int | str:
         return request.user.pk if request.user and request.user.is_authenticated else self.get_ident(request)
+
+    def get_ident(self, request) -> str:
+        # DRF's reads X-Forwarded-For from anyone unless NUM_PROXIES is set, so the sender picks the key.
+        return client_address(request)
 
     def wait(self) -> int | None:
         return self.retry_after

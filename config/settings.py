@@ -4,6 +4,7 @@ No ``DATABASE_URL`` means a SQLite file, no ``REDIS_URL`` an in-memory channel l
 with ``DEBUG`` off the process refuses to start without real keys and allowed hosts, and serves HTTPS only.
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -128,6 +129,16 @@ else:
             "NAME": env_str("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
         }
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite has one write lock per file. A DEFERRED transaction that read first and then writes cannot wait
+    # for it (SQLITE_BUSY at once: "database is locked", a 500); IMMEDIATE takes it at BEGIN, where the busy
+    # timeout applies, so concurrent writers queue. WAL lets reads go on beside the writer; with it
+    # synchronous=NORMAL is safe: a process crash loses nothing, a power cut at most the last commits.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        transaction_mode="IMMEDIATE",
+        timeout=20,
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    )
 
 REDIS_URL = env_str("REDIS_URL")
 # The channel layer is at-most-once: the database is the record and clients catch up by
@@ -230,6 +241,14 @@ REST_FRAMEWORK = {
         "meeting_start": env_str("THROTTLE_MEETING_START", "30/h"),
     },
 }
+# Proxies whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated; none by default): limits
+# counted per address use config.client_address, which reads the header only from these, or anyone could
+# choose their own address by sending it.
+try:
+    TRUSTED_PROXIES = [ipaddress.ip_network(item, strict=False) for item in env_list("TRUSTED_PROXIES", [])]
+except ValueError as exc:
+    raise ImproperlyConfiguredEnv(f"TRUSTED_PROXIES must be IP addresses or CIDRs: {exc}") from exc
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Collaboration module API",
     "DESCRIPTION": "Projects from accepted proposals, their conversations and Agora meetings.",

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.suspension import require_not_suspended
 from config.errors import Conflict, Invalid, NotAllowed, NotFound
+from config.invisible_text import shows_nothing
 from messaging import events
 from messaging.models import Conversation, Message, Participant
 from messaging.serializers import MessageSerializer, ReadMarkerSerializer
@@ -52,7 +53,7 @@ def _validate_body(*, type: str, content: str, upload: UploadedFile | None) -> N
     if type == Message.Type.TEXT:
         if upload is not None:
             raise Invalid("A text message carries no file; send type 'file'.", field="file")
-        if not content.strip():
+        if shows_nothing(content):
             raise Invalid("A text message cannot be empty.", field="content")
     elif type == Message.Type.FILE:
         if upload is None:

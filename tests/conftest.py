@@ -28,6 +28,11 @@ def pytest_configure(config):
     database = settings.DATABASES["default"]
     if database["ENGINE"] == "django.db.backends.postgresql":
         database.setdefault("TEST", {})["NAME"] = f"test_{database['NAME']}_{os.getpid()}"
+    else:
+        # pytest-django runs each test inside a transaction of its own connection; IMMEDIATE would hold SQLite's
+        # write lock for the whole test, and a socket consumer writing from its thread would wait it out. Server
+        # processes the tests start (tests/live.py) run the settings' IMMEDIATE, and the concurrency tests there.
+        database["OPTIONS"]["transaction_mode"] = "DEFERRED"
     run_prefix = f"test-{uuid.uuid4().hex[:8]}"
     settings.CHANNEL_LAYERS["default"].setdefault("CONFIG", {})
     if "hosts" in settings.CHANNEL_LAYERS["default"]["CONFIG"]:

@@ -15,6 +15,7 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import sys
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -63,10 +64,13 @@ def _database_env(tmp_path: Path) -> dict[str, str]:
     return {"SQLITE_PATH": str(snapshot)}
 
 
-def server_env(tmp_path: Path, overrides: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of a server process serving this test's rows and this run's channel layer."""
+def server_env(
+    tmp_path: Path, overrides: dict[str, str] | None = None, sqlite_path: Path | None = None
+) -> dict[str, str]:
+    """The environment of a server process serving this test's rows (or the SQLite file ``sqlite_path``)
+    and this run's channel layer."""
     env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "SQLITE_PATH"}}
-    env.update(_database_env(tmp_path))
+    env.update({"SQLITE_PATH": str(sqlite_path)} if sqlite_path else _database_env(tmp_path))
     env.update(DJANGO_SETTINGS_MODULE="config.settings", MEDIA_ROOT=str(tmp_path / "media"), DEBUG="true")
     layer = settings.CHANNEL_LAYERS["default"].get("CONFIG", {})
     if "prefix" in layer:
@@ -75,6 +79,17 @@ def server_env(tmp_path: Path, overrides: dict[str, str] | None = None) -> dict[
         env["CACHE_KEY_PREFIX"] = settings.CACHES["default"]["KEY_PREFIX"]
     env.update(overrides or {})
     return env
+
+
+def make_run_database(path: Path) -> Path:
+    """A SQLite file prepared as ``make run`` prepares ``db.sqlite3``: migrated, with the demo data."""
+    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    env.update(SQLITE_PATH=str(path), DJANGO_SETTINGS_MODULE="config.settings")
+    for command in (["migrate", "--noinput"], ["seed_demo"]):
+        subprocess.run(
+            [sys.executable, "manage.py", *command], cwd=settings.BASE_DIR, env=env, check=True, capture_output=True
+        )
+    return path
 
 
 class LiveServers:
@@ -86,10 +101,10 @@ class LiveServers:
 
     def start(
         self, *, kind: str = "daphne", env: dict[str, str] | None = None, label: str = "server",
-        verbose_logs: bool = False,
+        verbose_logs: bool = False, sqlite_path: Path | None = None,
     ) -> ServerProcess:
         process = ServerProcess(
-            kind=kind, app="ours", env=server_env(self.tmp_path, env), log_dir=self.log_dir,
+            kind=kind, app="ours", env=server_env(self.tmp_path, env, sqlite_path), log_dir=self.log_dir,
             label=f"{label}{len(self.processes)}", verbose_logs=verbose_logs,
         )
         self.processes.append(process)

@@ -104,3 +104,9 @@ def test_urls_mean_postgresql_and_redis_layer():
     result = _import_settings({"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test",
                                "REDIS_URL": "redis://127.0.0.1:6379/0"})
     assert result.stdout.split() == ["django.db.backends.postgresql", "realtime.layers.RedisChannelLayer"]
+
+
+def test_trusted_proxies_that_are_not_addresses_refuse_the_start():
+    result = _import_settings({"TRUSTED_PROXIES": "10.0.0.0/8, proxy.internal"})
+    assert result.returncode != 0
+    assert "TRUSTED_PROXIES" in result.stderr

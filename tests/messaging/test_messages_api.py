@@ -161,7 +161,11 @@ def test_send_broadcasts_message_new_after_commit(
     assert conversation_listener.next_event() == {"event": "message:new", "data": response.data}
 
 
-@pytest.mark.parametrize("content", ["", "   \n  "])
+@pytest.mark.parametrize(
+    "content",
+    ["", "   \n  ", "\u200b\u200d", "\u202e \u2066\u2069\u200f", "\ufeff\u2060\n", "\u3164\u2800\u115f"],
+    ids=["nothing", "whitespace", "zero-width", "bidi-controls", "bom-and-word-joiner", "blank-letters"],
+)
 def test_send_refuses_an_empty_text(api, client_user, conversation, content):
     response = api.as_user(client_user).post(
         "/api/messages", {"conversationId": conversation.pk, "content": content}, format="json"
@@ -170,6 +174,16 @@ def test_send_refuses_an_empty_text(api, client_user, conversation, content):
     assert response.status_code == 400
     assert "content" in response.data
     assert not Message.objects.exists()
+
+
+def test_send_keeps_invisible_characters_inside_a_visible_text(api, client_user, conversation):
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # one emoji, joined by zero-width joiners
+    response = api.as_user(client_user).post(
+        "/api/messages", {"conversationId": conversation.pk, "content": family}, format="json"
+    )
+
+    assert response.status_code == 201
+    assert Message.objects.get().content == family
 
 
 def test_send_refuses_an_over_long_text(api, client_user, conversation, settings):
