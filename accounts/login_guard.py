@@ -19,17 +19,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 
+from config.client_address import client_address
 from config.errors import RateLimited
 from config.ratelimit import Rate, rate_refund, rate_spend
 
 ACCOUNT_AND_ADDRESS_SCOPE = "login_account_address"
 ADDRESS_SCOPE = "login_address"
-
-
-def client_address(request) -> str:
-    """The address a login attempt comes from. Repoint to ``config.client_address.client_address``
-    (TRUSTED_PROXIES) once that lands."""
-    return request.META.get("REMOTE_ADDR", "") if request is not None else ""
 
 
 def _account_key(username: str) -> str:

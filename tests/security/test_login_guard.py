@@ -2,6 +2,7 @@
 limit per (account, address) or per address an attempt is refused even with the right password, while
 the owner logging in from another address is admitted."""
 
+import ipaddress
 import json
 
 import pytest
@@ -125,3 +126,20 @@ def test_guesses_at_one_account_leave_another_accounts_login_alone(client_user):
 
     assert _attempt(API_TOKEN, "alice", PASSWORD) == "refused"
     assert _attempt(API_TOKEN, "dora", PASSWORD) == "admitted"
+
+
+def test_behind_a_trusted_proxy_attempts_count_by_the_address_the_proxy_saw(settings, client_user):
+    proxy = "192.0.2.10"
+    settings.TRUSTED_PROXIES = [ipaddress.ip_network(proxy)]
+
+    def through_proxy(seen: str, password: str = "wrong-password") -> str:
+        response = Client(REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=seen).post(
+            API_TOKEN, json.dumps({"username": "alice", "password": password}), content_type="application/json"
+        )
+        return {200: "admitted", 401: "wrong", 429: "refused"}[response.status_code]
+
+    for _ in range(PER_ACCOUNT_AND_ADDRESS):
+        through_proxy(STRANGER)
+
+    assert through_proxy(STRANGER, PASSWORD) == "refused"
+    assert through_proxy(OWNER_AT_HOME, PASSWORD) == "admitted"
