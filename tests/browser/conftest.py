@@ -3,6 +3,7 @@ by Playwright. Redis is used when ``REDIS_URL`` is set; otherwise the one server
 in-memory layer."""
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,13 @@ def visit(server_url, browser):
 def both_logged_in(client_user, provider, project, visit):
     """The client and the provider, each logged in in a browser context of their own."""
     return visit(client_user), visit(provider)
+
+
+def wait_for_value(page, expression: str, expected, timeout_seconds: float = 10.0) -> None:
+    """Poll ``expression`` until it equals ``expected``. ``page.wait_for_function`` would build its predicate
+    with ``eval`` inside the page whenever it has to poll, which the pages' Content-Security-Policy refuses;
+    ``page.evaluate`` runs through DevTools, which the policy does not apply to."""
+    deadline = time.monotonic() + timeout_seconds
+    while (value := page.evaluate(expression)) != expected:
+        assert time.monotonic() < deadline, f"{expression} is {value!r}, expected {expected!r}"
+        page.wait_for_timeout(50)

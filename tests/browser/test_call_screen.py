@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from meetings import services as meeting_services
 from meetings.agora import rtc_uid_for_user
+from tests.browser.conftest import wait_for_value
 from tests.meetings.conftest import AGORA_APP_CERTIFICATE, AGORA_APP_ID
 
 pytestmark = [pytest.mark.browser]
@@ -64,7 +65,7 @@ def test_the_call_screen_joins_with_our_token_shows_tiles_mutes_and_renews(clien
     assert invitee.page.evaluate("fakeAgora.microphone.muted") is True
 
     invitee.page.evaluate("fakeAgora.emit('token-privilege-will-expire')")
-    invitee.page.wait_for_function("fakeAgora.calls.renewToken.length === 1")
+    wait_for_value(invitee.page, "fakeAgora.calls.renewToken.length", 1)
     assert invitee.page.evaluate("fakeAgora.calls.renewToken[0]").startswith("007")
     invitee.screenshot("call-in-progress")
 
