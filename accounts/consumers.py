@@ -1,7 +1,7 @@
 """Socket effects of the accounts module: a deactivated user's open sockets close."""
 
 from accounts import events
-from realtime.consumers import CLOSE_UNAUTHENTICATED
+from realtime.session import CLOSE_UNAUTHENTICATED
 from realtime.handlers import socket_effect
 
 
