@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP to Django, ``/ws/`` through origin checks and authentication."""
+"""ASGI entry point: HTTP to Django, ``/ws/`` and ``/socket.io/`` through origin checks and authentication."""
 
 import os
 
@@ -14,13 +14,14 @@ leave_form_bodies_to_django()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
 from accounts.socket_auth import SocketAuthMiddlewareStack  # noqa: E402
-from realtime.routing import websocket_urlpatterns  # noqa: E402
+from realtime.routing import http_urlpatterns, websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": ASGIStaticFilesHandler(django_http),
+        "http": URLRouter([*http_urlpatterns, re_path(r"", ASGIStaticFilesHandler(django_http))]),
         "websocket": AllowedHostsOriginValidator(SocketAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

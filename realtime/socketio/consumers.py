@@ -9,7 +9,6 @@ from urllib.parse import parse_qs
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from realtime import events
 from realtime.socketio import protocol
 from realtime.socketio.session import CLOSE_PROTOCOL_ERROR, CLOSE_TOO_LARGE, SocketIOSession
 
@@ -50,8 +49,6 @@ class SocketIOConsumer(SocketIOSession, AsyncWebsocketConsumer):
     async def receive(self, text_data=None, bytes_data=None):
         packet = text_data if text_data is not None else bytes_data
         if oversized(packet):
-            error = {"code": "frame_too_large", "message": f"Packets are limited to {settings.WS_MAX_FRAME_BYTES} bytes."}
-            await self.write_frame(self.frame_for(events.ERROR, error))
             await self.close_socket(CLOSE_TOO_LARGE)
         try:
             await self.receive_engine_packet(packet)

@@ -187,10 +187,13 @@ class SocketIOSession(SocketSession):
 
     async def close_transport(self, code: int, reason: str | None) -> None:
         """Deactivation (4401) first tells the client it was disconnected, so it does not reconnect by itself;
-        after any other close it reconnects and catches up."""
+        after any other close it reconnects and catches up. An oversized packet is named before the close."""
         farewell = []
         if code == CLOSE_UNAUTHENTICATED and self.connected:
             farewell.append(protocol.MESSAGE + SocketIOPacket(protocol.DISCONNECT).encode())
+        elif code == CLOSE_TOO_LARGE:
+            message = f"Packets are limited to {settings.WS_MAX_FRAME_BYTES} bytes (maxPayload)."
+            farewell.append(self.frame_for(events.ERROR, {"code": "frame_too_large", "message": message}))
         await self.close_engine(code, reason, farewell)
 
     async def close_engine(self, code: int, reason: str | None, farewell: list[str]) -> None:
