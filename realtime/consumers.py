@@ -8,7 +8,6 @@ dispatch, close) is ``realtime.session.SocketSession``, shared with the Socket.I
 """
 
 import json
-import logging
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -22,8 +21,6 @@ from realtime.session import (  # noqa: F401 - the close codes are part of this 
     CLOSE_UNAUTHENTICATED,
     SocketSession,
 )
-
-logger = logging.getLogger(__name__)
 
 
 class RealtimeConsumer(SocketSession, AsyncJsonWebsocketConsumer):

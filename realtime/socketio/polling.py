@@ -192,9 +192,12 @@ class PollingSession(SocketIOSession):
         if message["body"] is None:
             await self.answer(message["reply"], status=413, error=PAYLOAD_TOO_LARGE)
             await self.close_socket(CLOSE_TOO_LARGE)
+        if self.upgraded:
+            await self.answer(message["reply"], status=400, error=BAD_REQUEST)  # the WebSocket carries the session
+            return
         try:
-            if self.post_reply is not None or self.upgraded:
-                raise protocol.ProtocolError("one POST at a time, and none after the upgrade")
+            if self.post_reply is not None:
+                raise protocol.ProtocolError("one POST at a time")
             packets = [
                 base64.b64decode(packet[1:], validate=True) if packet.startswith("b") else packet
                 for packet in protocol.decode_payload(message["body"])
@@ -362,54 +365,64 @@ class UpgradeConsumer(AsyncWebsocketConsumer):
             await self.to_owner("socketio.relay_closed")
 
 
-def _origin_allowed(scope, _validator=AllowedHostsOriginValidator(None)) -> bool:
-    """A browser's request from another site carries its Origin: refused as ``/ws/`` refuses it. Browsers
-    leave Origin out of a same-origin GET, and other clients carry no session cookie to abuse."""
+def _origin(scope, _validator=AllowedHostsOriginValidator(None)) -> tuple[bool, bytes | None]:
+    """Whether the request may go on, and the Origin to allow it for (CORS). A browser's request from
+    another site carries its Origin, which must be an allowed host as on ``/ws/``. Browsers leave Origin
+    out of a same-origin GET, and other clients carry no session cookie to abuse."""
     for name, value in scope.get("headers", []):
         if name == b"origin":
-            return _validator.valid_origin(urlparse(value.decode("latin-1")))
-    return True
+            return _validator.valid_origin(urlparse(value.decode("latin-1"))), value
+    return True, None
 
 
 async def socketio_polling(scope, receive, send):
-    """An HTTP request on ``/socket.io/``: the handshake, or a GET/POST relayed to the session's owner."""
-    response = await _polling_response(scope, receive)
-    if response is None:
-        return  # the client went away before its request was complete
+    """An HTTP request on ``/socket.io/``: the handshake, or a GET/POST relayed to the session's owner.
+
+    A page served from another allowed host (a frontend on its own domain) gets the CORS headers that let
+    its socket.io-client read the answers and send its cookies."""
+    allowed, origin = _origin(scope)
+    headers = [(b"cache-control", b"no-store")]
+    if allowed and origin is not None:
+        headers += [(b"access-control-allow-origin", origin), (b"access-control-allow-credentials", b"true"),
+                    (b"vary", b"Origin")]
+    if not allowed:
+        response = _refused(FORBIDDEN, 403)
+    elif scope["method"] == "OPTIONS":
+        headers += [(b"access-control-allow-methods", b"GET, POST"),
+                    (b"access-control-allow-headers", b"Content-Type, Authorization")]
+        response = 204, "", b"text/plain"
+    else:
+        response = await _polling_response(scope, receive)
+        if response is None:
+            return  # the client went away before its request was complete
     status, body, content_type = response
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", content_type), (b"cache-control", b"no-store")],
-    })
+    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", content_type), *headers]})
     await send({"type": "http.response.body", "body": body.encode()})
+
+
+def _refused(error, status=400) -> tuple[int, str, bytes]:
+    return status, json.dumps({"code": error[0], "message": error[1]}), b"application/json"
 
 
 async def _polling_response(scope, receive) -> tuple[int, str, bytes] | None:
     text = b"text/plain; charset=UTF-8"
-
-    def refused(error, status=400) -> tuple[int, str, bytes]:
-        return status, json.dumps({"code": error[0], "message": error[1]}), b"application/json"
-
-    if not _origin_allowed(scope):
-        return refused(FORBIDDEN, 403)
     query = engine_query(scope)
     if query is None or query["transport"] != "polling":
-        return refused(TRANSPORT_UNKNOWN)
+        return _refused(TRANSPORT_UNKNOWN)
     method, layer = scope["method"], get_channel_layer()
     if "sid" not in query:
         if method != "GET":
-            return refused(BAD_HANDSHAKE_METHOD)
+            return _refused(BAD_HANDSHAKE_METHOD)
         return 200, await PollingSession(scope, layer).open(), text
     if method not in ("GET", "POST"):
-        return refused(BAD_REQUEST)
+        return _refused(BAD_REQUEST)
     try:
         body = await _read_body(receive)
     except ConnectionAbortedError:
         return None
     owner = await owner_channel(query["sid"])
     if owner is None:
-        return refused(SESSION_UNKNOWN)
+        return _refused(SESSION_UNKNOWN)
     reply = await layer.new_channel()
     if method == "GET":
         await layer.send(owner, {"type": "socketio.poll", "reply": reply})
@@ -421,7 +434,7 @@ async def _polling_response(scope, receive) -> tuple[int, str, bytes] | None:
         async with asyncio.timeout(session_lifetime() + settings.SOCKET_STALL_SECONDS):
             response = await layer.receive(reply)
     except TimeoutError:
-        return refused(SESSION_UNKNOWN)
+        return _refused(SESSION_UNKNOWN)
     return response["status"], response["body"], text if response["status"] == 200 else b"application/json"
 
 

@@ -83,3 +83,27 @@ async def http(method: str, path: str, body: bytes = b"", *headers: tuple[bytes,
     communicator = HttpCommunicator(application, method, path, body=body, headers=[HOST, *headers])
     response = await communicator.get_response(timeout=timeout)
     return response["status"], response["body"].decode()
+
+
+async def handshake() -> tuple[str, dict]:
+    status, body = await http("GET", POLLING_PATH)
+    assert status == 200 and body.startswith("0"), (status, body)
+    opened = json.loads(body[1:])
+    return f"{POLLING_PATH}&sid={opened['sid']}", opened
+
+
+async def post(path: str, body: str, *headers) -> tuple[int, str]:
+    return await http("POST", path, body.encode(), *headers)
+
+
+async def connected_session(user) -> str:
+    """A polling session connected to ``/`` with the user's JWT; returns its request path."""
+    path, _ = await handshake()
+    assert await post(path, connect_packet(token_auth(user))) == (200, "ok")
+    status, body = await http("GET", path)
+    assert status == 200 and body.startswith("40{"), body
+    return path
+
+
+async def close(path: str) -> None:
+    assert await post(path, "1") == (200, "ok")

@@ -5,50 +5,32 @@ import json
 
 import pytest
 from channels.layers import get_channel_layer
+from channels.testing import HttpCommunicator
+
+from config.asgi import application
 
 from realtime.publish import group_message, user_group
 from tests.realtime.socketio_frames import (
     POLLING_PATH,
     WEBSOCKET_PATH,
+    close,
     connect_packet,
+    connected_session,
     decode_ack,
     decode_event,
     emit_packet,
+    handshake,
     http,
     next_packet,
+    post,
     session_cookie_async,
     sio_websocket,
-    token_auth,
 )
-from tests.realtime.sockets import ALLOWED_ORIGIN, assert_no_frame
+from tests.realtime.sockets import ALLOWED_ORIGIN, HOST, assert_no_frame
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 RS = "\x1e"
-
-
-async def handshake() -> tuple[str, dict]:
-    status, body = await http("GET", POLLING_PATH)
-    assert status == 200 and body.startswith("0"), (status, body)
-    opened = json.loads(body[1:])
-    return f"{POLLING_PATH}&sid={opened['sid']}", opened
-
-
-async def post(path: str, body: str, *headers) -> tuple[int, str]:
-    return await http("POST", path, body.encode(), *headers)
-
-
-async def connected_session(user) -> str:
-    """A polling session connected to ``/`` with the user's JWT; returns its request path."""
-    path, _ = await handshake()
-    assert await post(path, connect_packet(token_auth(user))) == (200, "ok")
-    status, body = await http("GET", path)
-    assert status == 200 and body.startswith("40{"), body
-    return path
-
-
-async def close(path: str) -> None:
-    assert await post(path, "1") == (200, "ok")
 
 
 async def test_the_handshake_offers_the_websocket_upgrade():
@@ -262,3 +244,34 @@ async def test_a_websocket_for_an_unknown_session_is_refused():
     connected, _ = await websocket.connect()
 
     assert not connected
+
+
+async def test_a_page_on_another_allowed_host_gets_cors_headers_for_its_origin():
+    communicator = HttpCommunicator(application, "GET", POLLING_PATH, headers=[HOST, ALLOWED_ORIGIN])
+
+    response = await communicator.get_response(timeout=3)
+
+    headers = dict(response["headers"])
+    assert headers[b"access-control-allow-origin"] == ALLOWED_ORIGIN[1]
+    assert headers[b"access-control-allow-credentials"] == b"true"
+    await close(f"{POLLING_PATH}&sid={json.loads(response['body'][1:])['sid']}")
+
+
+async def test_a_cors_preflight_from_an_allowed_host_is_answered():
+    communicator = HttpCommunicator(application, "OPTIONS", POLLING_PATH, headers=[HOST, ALLOWED_ORIGIN])
+
+    response = await communicator.get_response(timeout=3)
+
+    assert response["status"] == 204
+    assert b"POST" in dict(response["headers"])[b"access-control-allow-methods"]
+
+
+async def test_a_post_after_the_upgrade_gets_400_and_the_session_goes_on(client_user, conversation):
+    path = await connected_session(client_user)
+    websocket, _ = await upgrade(path, path.rsplit("=", 1)[1])
+
+    assert (await post(path, emit_packet("leave", {"conversationId": conversation.pk})))[0] == 400
+
+    await websocket.send_to(text_data=emit_packet("leave", {"conversationId": conversation.pk}, ack_id=1))
+    assert decode_ack(await next_packet(websocket), 1) == [{"conversationId": conversation.pk}]
+    await websocket.disconnect()
