@@ -104,6 +104,7 @@ class PollingSession(SocketIOSession):
         self.upgraded = False  # the relay carries the session
         self.relay_wrote: asyncio.Future | None = None
         self.inbox: asyncio.Queue = asyncio.Queue()
+        self.pushes_waiting = 0  # pushed events in the inbox, behind a handler that may be waiting for the client
         self.run_task: asyncio.Task | None = None
         self.ended = False
 
@@ -150,6 +151,7 @@ class PollingSession(SocketIOSession):
                         self.post_reply = None
                         await self.close_socket(CLOSE_PROTOCOL_ERROR)
                 elif kind == "push":
+                    self.pushes_waiting -= 1
                     await self.realtime_event(item)
                 elif kind == "posted":
                     await self.answer(self.post_reply, body="ok")
@@ -171,6 +173,12 @@ class PollingSession(SocketIOSession):
     # Messages on the owner's channel.
 
     async def push_received(self, message) -> None:
+        """Pushes waiting behind a handler count against the outbox's bound, as they would wait in a
+        consumer's channel: a session whose client stopped polling in the middle of a join replay holds
+        no more than that."""
+        if self.pushes_waiting + len(self.outbox) >= settings.SOCKET_SEND_QUEUE_MAX:
+            await self.close_too_slow()
+        self.pushes_waiting += 1
         self.inbox.put_nowait(("push", message))
 
     async def socketio_poll(self, message) -> None:

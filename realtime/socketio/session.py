@@ -49,7 +49,7 @@ class SocketIOSession(SocketSession):
             "pingInterval": settings.SOCKETIO_PING_INTERVAL_SECONDS * 1000,
             "pingTimeout": settings.SOCKETIO_PING_TIMEOUT_SECONDS * 1000,
             "maxPayload": settings.WS_MAX_FRAME_BYTES,
-        })
+        }, separators=(",", ":"))
 
     async def stop_engine(self) -> None:
         heartbeat, self.heartbeat = getattr(self, "heartbeat", None), None

@@ -22,7 +22,7 @@ from tests.realtime.socketio_frames import (
     sio_websocket,
     token_auth,
 )
-from tests.realtime.test_slow_consumer import ClientReadingOnDemand, push_to_conversation
+from tests.realtime.test_slow_consumer import ClientReadingOnDemand, push_to_conversation, send_text
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -92,4 +92,23 @@ async def test_deactivating_the_user_ends_a_polling_session_with_disconnect_then
     await sync_to_async(_deactivate)(client_user)
 
     assert await waiting == (200, "41\x1e1")
+    assert (await http("GET", path))[0] == 400
+
+
+async def test_pushes_waiting_behind_a_replay_for_a_client_that_stopped_polling_are_bounded(
+    client_user, provider, conversation, settings
+):
+    settings.SOCKET_SEND_QUEUE_MAX = 2
+    settings.SOCKET_STALL_SECONDS = 60  # the replay alone would wait this long
+    for number in range(5):
+        await send_text(client_user, conversation, f"message {number}")
+    path = await connected_session(provider)
+    replaying = asyncio.create_task(
+        http("POST", path, emit_packet("join", {"conversationId": conversation.pk, "after": 0}, ack_id=1).encode())
+    )
+    await asyncio.sleep(0.2)
+
+    await push_to_conversation(conversation, settings.SOCKET_SEND_QUEUE_MAX + 1)
+
+    assert await replaying == (200, "ok")
     assert (await http("GET", path))[0] == 400
