@@ -8,6 +8,7 @@ from channels.layers import get_channel_layer
 from channels.testing import HttpCommunicator
 
 from config.asgi import application
+from config.log_redaction import redact
 
 from realtime.publish import group_message, user_group
 from tests.realtime.socketio_frames import (
@@ -275,3 +276,9 @@ async def test_a_post_after_the_upgrade_gets_400_and_the_session_goes_on(client_
     await websocket.send_to(text_data=emit_packet("leave", {"conversationId": conversation.pk}, ack_id=1))
     assert decode_ack(await next_packet(websocket), 1) == [{"conversationId": conversation.pk}]
     await websocket.disconnect()
+
+
+def test_a_sessions_sid_is_kept_out_of_log_lines():
+    line = '127.0.0.1:5 - "GET /socket.io/?EIO=4&transport=polling&sid=GiwAI84UC6D_yg7_pFGn HTTP/1.1" 200'
+
+    assert "GiwAI84UC6D_yg7_pFGn" not in redact(line)
