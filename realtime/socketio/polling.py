@@ -32,13 +32,16 @@ import math
 from urllib.parse import urlparse
 
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.exceptions import ChannelFull, StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 
+from accounts.models import User
 from realtime.session import CLOSE_TOO_SLOW
 from realtime.socketio import protocol
 from realtime.socketio.consumers import engine_query, oversized
@@ -90,6 +93,22 @@ def owner_channel(sid: str) -> str | None:
         return None
 
 
+@database_sync_to_async
+def _active_user(user_id: int | None) -> User | AnonymousUser:
+    user = User.objects.filter(pk=user_id, is_active=True).first() if user_id is not None else None
+    return user or AnonymousUser()
+
+
+def _request_credential(scope) -> dict:
+    """What the socket middleware found on a request, in a form the channel layer can carry."""
+    user = scope.get("user")
+    return {
+        "user_id": user.pk if user is not None and user.is_authenticated else None,
+        "auth_method": scope.get("auth_method"),
+        "auth_expires_at": scope.get("auth_expires_at"),
+    }
+
+
 class PollingSession(SocketIOSession):
     """The owner of a long-polling session: its own channel, read by ``run`` until the session ends."""
 
@@ -99,6 +118,7 @@ class PollingSession(SocketIOSession):
         self.start_outbox()
         self.pending_get: str | None = None  # the reply channel of a GET waiting for packets
         self.post_reply: str | None = None  # the reply channel of the POST being handled
+        self.post_credential: dict = {}  # what the socket middleware found on that POST
         self.relay: str | None = None  # the WebSocket that may take the session over (one at a time)
         self.probed = False  # the relay has probed: GETs get a noop while the client pauses polling
         self.upgraded = False  # the relay carries the session
@@ -214,6 +234,7 @@ class PollingSession(SocketIOSession):
             await self.answer(message["reply"], status=400, error=BAD_REQUEST)
             await self.close_socket(CLOSE_PROTOCOL_ERROR)
         self.post_reply = message["reply"]
+        self.post_credential = message["credential"]
         for packet in packets:
             await self.take_packet(packet)
         self.inbox.put_nowait(("posted", None))
@@ -293,6 +314,14 @@ class PollingSession(SocketIOSession):
 
     async def to_relay(self, packets: list[str]) -> None:
         await self.channel_layer.send(self.relay, {"type": "socketio.packets", "packets": packets})
+
+    async def request_credential(self) -> dict:
+        """A CONNECT comes in a POST, which may land on any process: the session cookie (or header) that
+        counts is the one of that POST, checked there by the socket middleware (Origin rule included), not
+        the handshake's. A same-origin page's GET carries no Origin; its POSTs always do."""
+        credential = dict(self.post_credential)
+        credential["user"] = await _active_user(credential.pop("user_id", None))
+        return credential
 
     async def pong_received(self) -> None:
         await super().pong_received()
@@ -436,7 +465,9 @@ async def _polling_response(scope, receive) -> tuple[int, str, bytes] | None:
         await layer.send(owner, {"type": "socketio.poll", "reply": reply})
     else:
         text_body = None if body is None else body.decode(errors="replace")  # None: past maxPayload
-        await layer.send(owner, {"type": "socketio.post", "reply": reply, "body": text_body})
+        await layer.send(
+            owner, {"type": "socketio.post", "reply": reply, "body": text_body, "credential": _request_credential(scope)}
+        )
     try:
         # The owner answers a GET within a ping interval; past the session's lifetime it is gone.
         async with asyncio.timeout(session_lifetime() + settings.SOCKET_STALL_SECONDS):

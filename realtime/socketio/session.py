@@ -168,8 +168,18 @@ class SocketIOSession(SocketSession):
         ticket, token = auth.get("ticket"), auth.get("token")
         if not isinstance(ticket, (str, type(None))) or not isinstance(token, (str, type(None))):
             ticket, token = "", None  # a credential of the wrong type is a bad ticket
-        self.scope = dict(self.scope, **await socket_credential(ticket=ticket, token=token))
+        if ticket is None and token is None:
+            credential = await self.request_credential()
+        else:
+            credential = await socket_credential(ticket=ticket, token=token)
+        self.scope = dict(self.scope, **credential)
         await self.connect()
+
+    async def request_credential(self) -> dict:
+        """The credential of the request that carried the CONNECT, as the socket middleware found it (the
+        session cookie, under its Origin rule, or an ``Authorization`` header). Over a WebSocket that is
+        the handshake, already in the scope."""
+        return {}
 
     async def leave_namespace(self) -> None:
         self.connected = False

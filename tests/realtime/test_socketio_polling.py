@@ -76,14 +76,23 @@ async def test_an_event_posted_with_an_ack_id_gets_its_ack_on_the_next_get(clien
     await close(path)
 
 
-async def test_connect_with_the_session_cookie_over_polling_is_accepted(client_user):
-    cookie = await session_cookie_async(client_user)
-    status, body = await http("GET", POLLING_PATH, b"", cookie)
-    path = f"{POLLING_PATH}&sid={json.loads(body[1:])['sid']}"
+async def test_connect_posted_with_the_session_cookie_is_accepted(client_user):
+    path, _ = await handshake()
 
-    assert await post(path, connect_packet(), cookie, ALLOWED_ORIGIN) == (200, "ok")
+    assert await post(path, connect_packet(), await session_cookie_async(client_user), ALLOWED_ORIGIN) == (200, "ok")
 
     assert (await http("GET", path))[1].startswith("40{")
+    await close(path)
+
+
+async def test_the_handshakes_session_cookie_does_not_authenticate_a_connect_posted_without_it(client_user):
+    """The credential is the one of the request carrying the CONNECT, checked with that request's Origin."""
+    status, body = await http("GET", POLLING_PATH, b"", await session_cookie_async(client_user))
+    path = f"{POLLING_PATH}&sid={json.loads(body[1:])['sid']}"
+
+    await post(path, connect_packet(), ALLOWED_ORIGIN)
+
+    assert await http("GET", path) == (200, '44{"message":"unauthenticated","data":{"code":"credential_missing"}}')
     await close(path)
 
 
