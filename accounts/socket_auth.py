@@ -51,19 +51,14 @@ class TokenOrTicketMiddleware:
     async def __call__(self, scope, receive, send):
         ticket = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("ticket", [None])[0]
         bearer = _bearer(scope)
-        scope = dict(scope, **await socket_credential(ticket=ticket, token=bearer))
+        if ticket is not None:
+            scope = dict(scope, user=await _user_from_ticket(ticket), auth_method="ticket", auth_expires_at=None)
+        elif bearer is not None:
+            user, expires_at = await _user_from_jwt(bearer)
+            scope = dict(scope, user=user, auth_method="jwt", auth_expires_at=expires_at)
+        else:
+            scope = dict(scope, auth_method="session", auth_expires_at=None)
         return await self.inner(scope, receive, send)
-
-
-async def socket_credential(*, ticket: str | None, token: str | None) -> dict:
-    """The scope entries for a socket that presents ``ticket`` or ``token``; without either, the session
-    user the session middleware put in the scope stays. Socket.IO presents them in its CONNECT packet."""
-    if ticket is not None:
-        return {"user": await _user_from_ticket(ticket), "auth_method": "ticket", "auth_expires_at": None}
-    if token is not None:
-        user, expires_at = await _user_from_jwt(token)
-        return {"user": user, "auth_method": "jwt", "auth_expires_at": expires_at}
-    return {"auth_method": "session", "auth_expires_at": None}
 
 
 def SocketAuthMiddlewareStack(inner):  # noqa: N802 - named like Channels' AuthMiddlewareStack

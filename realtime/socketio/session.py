@@ -11,10 +11,11 @@ import asyncio
 import json
 import secrets
 import time
+from urllib.parse import urlencode
 
 from django.conf import settings
 
-from accounts.socket_auth import socket_credential
+from accounts.socket_auth import TokenOrTicketMiddleware
 from realtime import events
 from realtime.session import CLOSE_UNAUTHENTICATED, SocketSession
 from realtime.socketio import protocol
@@ -30,6 +31,23 @@ UNAUTHENTICATED_CODES = {"ticket": "ticket_invalid", "jwt": "token_invalid", "se
 
 def new_sid() -> str:
     return secrets.token_urlsafe(15)
+
+
+async def credential_presented(scope, *, ticket, token) -> dict:
+    """What the socket middleware makes of a ticket or token given in a CONNECT packet: it is run on the
+    scope as if the ticket had come in the query and the token in an ``Authorization`` header, so a
+    Socket.IO credential is checked exactly as a ``/ws/`` one (expiry, revocation, whatever it checks)."""
+    headers = [(name, value) for name, value in scope.get("headers", []) if name != b"authorization"]
+    if token is not None:
+        headers.append((b"authorization", f"Bearer {token}".encode()))
+    query = urlencode({"ticket": ticket}) if ticket is not None else ""
+    resolved = {}
+
+    async def keep(scope, receive, send):
+        resolved.update(scope)
+
+    await TokenOrTicketMiddleware(keep)(dict(scope, headers=headers, query_string=query.encode()), None, None)
+    return {key: resolved[key] for key in ("user", "auth_method", "auth_expires_at") if key in resolved}
 
 
 class SocketIOSession(SocketSession):
@@ -166,12 +184,10 @@ class SocketIOSession(SocketSession):
 
     async def connect_namespace(self, auth: dict) -> None:
         ticket, token = auth.get("ticket"), auth.get("token")
-        if not isinstance(ticket, (str, type(None))) or not isinstance(token, (str, type(None))):
-            ticket, token = "", None  # a credential of the wrong type is a bad ticket
         if ticket is None and token is None:
             credential = await self.request_credential()
         else:
-            credential = await socket_credential(ticket=ticket, token=token)
+            credential = await credential_presented(self.scope, ticket=ticket, token=token)
         self.scope = dict(self.scope, **credential)
         await self.connect()
 

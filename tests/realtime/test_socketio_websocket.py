@@ -90,7 +90,7 @@ async def test_connect_with_the_session_cookie_is_accepted(client_user):
         (None, "credential_missing"),
         ({"token": "not-a-token"}, "token_invalid"),
         ({"ticket": "no-such-ticket"}, "ticket_invalid"),
-        ({"token": 12}, "ticket_invalid"),
+        ({"token": 12}, "token_invalid"),
     ],
 )
 async def test_connect_without_a_valid_credential_gets_connect_error_unauthenticated(auth, code):
