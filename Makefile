@@ -7,6 +7,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
+# The largest WebSocket message the servers take: the application's frame limit (WS_MAX_FRAME_BYTES, whose
+# default in config/settings.py this repeats), so a larger one is refused before it is buffered.
+WS_MAX_FRAME_BYTES ?= 16384
 
 $(BIN)/daphne: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +23,11 @@ install: $(BIN)/daphne
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
+	$(BIN)/daphne -b $(HOST) -p $(PORT) --websocket-max-message-size $(WS_MAX_FRAME_BYTES) \
+		--websocket-max-frame-size $(WS_MAX_FRAME_BYTES) config.asgi:application
+
+# Production whatever the shell says: with DEBUG off the settings refuse to start without real keys.
+serve: export DEBUG = false
 
 # websockets-sansio: a send waits while the client's transport is full, so a client that stops reading
 # holds up only its own socket (docs/realtime.md, close code 4408). The graceful-shutdown bound keeps
@@ -29,7 +36,7 @@ serve: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput
 	$(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) \
-		--ws websockets-sansio --lifespan off --timeout-graceful-shutdown 10
+		--ws websockets-sansio --lifespan off --timeout-graceful-shutdown 10 --ws-max-size $(WS_MAX_FRAME_BYTES)
 
 test: install
 	$(BIN)/python -m pytest

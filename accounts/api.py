@@ -5,20 +5,19 @@ from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.views import TokenObtainPairView
+from rest_framework_simplejwt import views as jwt_views
 
 from accounts import services
 from accounts.models import User
 from accounts.serializers import RegisterInputSerializer, UserSerializer, WebSocketTicketSerializer
 from config.errors import Conflict
-from config.ratelimit import LoginAttemptThrottle, ScopedRateThrottle
+from config.ratelimit import AuthAddressThrottle, LoginAttemptThrottle
 from config.schema import errors
 
 
 class RegisterView(APIView):
     permission_classes = [permissions.AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "auth"
+    throttle_classes = [AuthAddressThrottle]
 
     @extend_schema(request=RegisterInputSerializer, responses={201: UserSerializer})
     def post(self, request):
@@ -28,11 +27,18 @@ class RegisterView(APIView):
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
-class TokenView(TokenObtainPairView):
-    """simplejwt's token pair, with password attempts rate-limited per account name."""
+class TokenView(jwt_views.TokenObtainPairView):
+    """simplejwt's token pair, with requests rate-limited per address and password attempts per account name."""
 
-    throttle_classes = [LoginAttemptThrottle]
+    # The address is counted first, from the connection; the account name needs the (small) body parsed.
+    throttle_classes = [AuthAddressThrottle, LoginAttemptThrottle]
     throttle_scope = "login"
+
+
+class TokenRefreshView(jwt_views.TokenRefreshView):
+    """simplejwt's refresh, rate-limited per address: it needs no account, so anyone can call it."""
+
+    throttle_classes = [AuthAddressThrottle]
 
 
 class MeView(APIView):

@@ -36,6 +36,10 @@ class User(AbstractUser):
     def is_approved_provider(self) -> bool:
         return self.role == self.Role.PROVIDER and self.provider_status == self.ProviderStatus.APPROVED
 
+    @property
+    def is_suspended_provider(self) -> bool:
+        return self.role == self.Role.PROVIDER and self.provider_status == self.ProviderStatus.SUSPENDED
+
 
 class WebSocketTicket(models.Model):
     """A single-use, short-lived credential for opening ``/ws/``; only its hash is stored."""

@@ -44,7 +44,24 @@ def provider_set_status(*, provider_id: int, status: str) -> User:
         raise Conflict(f"The provider is already {status}.")
     provider.provider_status = status
     provider.save(update_fields=["provider_status"])
+    publish_on_commit(
+        [user_group(provider.pk)], events.ACCOUNT_PROVIDER_STATUS, {"userId": provider.pk, "providerStatus": status}
+    )
     return provider
+
+
+@transaction.atomic
+def user_set_active(*, user_id: int, is_active: bool) -> User:
+    """Deactivate or reactivate an account; a deactivation closes the user's sockets (``user_disconnect_if_inactive``,
+    through the post_save receiver) once it commits."""
+    user = User.objects.select_for_update().filter(pk=user_id).first()
+    if user is None:
+        raise NotFound("No user with this id.")
+    if user.is_active == is_active:
+        raise Conflict(f"The user is already {'active' if is_active else 'inactive'}.")
+    user.is_active = is_active
+    user.save(update_fields=["is_active"])
+    return user
 
 
 def user_disconnect_if_inactive(*, user: User) -> None:

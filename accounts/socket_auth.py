@@ -2,6 +2,7 @@
 
 A presented credential that does not check out leaves the socket anonymous even if a
 session cookie came along, so a stale token never falls back to someone else's session.
+A session cookie counts only on a handshake from the site's own pages (``_from_the_sites_pages``).
 """
 
 from urllib.parse import parse_qs
@@ -9,6 +10,8 @@ from urllib.parse import parse_qs
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from django.contrib.auth.models import AnonymousUser
+from django.http import HttpRequest
+from django.middleware.csrf import CsrfViewMiddleware
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -17,7 +20,7 @@ from accounts.services import ws_ticket_redeem
 
 
 @database_sync_to_async
-def _user_from_jwt(raw: str) -> tuple[User | AnonymousUser, int | None]:
+def user_from_jwt(raw: str) -> tuple[User | AnonymousUser, int | None]:
     try:
         token = AccessToken(raw)
     except TokenError:
@@ -33,13 +36,44 @@ def _user_from_ticket(ticket: str) -> User | AnonymousUser:
     return ws_ticket_redeem(ticket=ticket) or AnonymousUser()
 
 
-def _bearer(scope) -> str | None:
+def bearer_token(scope) -> str | None:
     for name, value in scope.get("headers", []):
         if name == b"authorization":
             scheme, _, credential = value.decode("latin-1").partition(" ")
             if scheme.lower() == "bearer" and credential:
                 return credential.strip()
     return None
+
+
+class _Handshake(HttpRequest):
+    """A socket's opening request (WebSocket handshake or, for other transports, HTTP) as Django's origin
+    check reads a request: headers in META, the server's address, its scheme."""
+
+    def __init__(self, scope):
+        super().__init__()
+        server_name, server_port = scope.get("server") or ("unknown", 0)
+        self.META.update(SERVER_NAME=server_name, SERVER_PORT=str(server_port))
+        for name, value in scope.get("headers", []):
+            self.META["HTTP_" + name.decode("latin-1").upper().replace("-", "_")] = value.decode("latin-1")
+        self.socket_scheme = "https" if scope.get("scheme") in ("https", "wss") else "http"
+
+    def _get_scheme(self) -> str:
+        return self.socket_scheme
+
+
+def _from_the_sites_pages(scope) -> bool:
+    """Whether the handshake's ``Origin`` is the site itself (the scheme, host and port the socket was opened
+    on, with SECURE_PROXY_SSL_HEADER behind a proxy) or one of CSRF_TRUSTED_ORIGINS.
+
+    A browser sends the session cookie with a handshake from any page, even one on another port or scheme of
+    the same host, and the origin check at the door only compares the host; Django's own CSRF origin rule,
+    applied here, is what lets a cookie-authenticated POST through too.
+    """
+    handshake = _Handshake(scope)
+    if "HTTP_ORIGIN" not in handshake.META:
+        return False
+    # The check CsrfViewMiddleware runs on every unsafe request; a fresh instance reads the current settings.
+    return CsrfViewMiddleware(lambda request: None)._origin_verified(handshake)
 
 
 class TokenOrTicketMiddleware:
@@ -50,14 +84,16 @@ class TokenOrTicketMiddleware:
 
     async def __call__(self, scope, receive, send):
         ticket = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("ticket", [None])[0]
-        bearer = _bearer(scope)
+        bearer = bearer_token(scope)
         if ticket is not None:
             scope = dict(scope, user=await _user_from_ticket(ticket), auth_method="ticket", auth_expires_at=None)
         elif bearer is not None:
-            user, expires_at = await _user_from_jwt(bearer)
+            user, expires_at = await user_from_jwt(bearer)
             scope = dict(scope, user=user, auth_method="jwt", auth_expires_at=expires_at)
-        else:
+        elif _from_the_sites_pages(scope):
             scope = dict(scope, auth_method="session", auth_expires_at=None)
+        else:
+            scope = dict(scope, user=AnonymousUser(), auth_method="session", auth_expires_at=None)
         return await self.inner(scope, receive, send)
 
 

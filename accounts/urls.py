@@ -1,5 +1,4 @@
 from django.urls import path
-from rest_framework_simplejwt.views import TokenRefreshView
 
 from accounts import api
 from config.routers import ApiRouter
@@ -10,7 +9,7 @@ router.register("providers", api.ProviderViewSet, basename="provider")
 urlpatterns = [
     path("auth/register", api.RegisterView.as_view(), name="auth-register"),
     path("auth/token", api.TokenView.as_view(), name="auth-token"),
-    path("auth/token/refresh", TokenRefreshView.as_view(), name="auth-token-refresh"),
+    path("auth/token/refresh", api.TokenRefreshView.as_view(), name="auth-token-refresh"),
     path("auth/me", api.MeView.as_view(), name="auth-me"),
     path("auth/ws-ticket", api.WebSocketTicketView.as_view(), name="auth-ws-ticket"),
     *router.urls,

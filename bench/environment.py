@@ -67,6 +67,8 @@ def server_environment(*, database: str, redis_url: str, run_id: str) -> dict[st
         "CHANNEL_LAYER_PREFIX": f"bench-{run_id}-{os.getpid()}",
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(48),
+        "JWT_SIGNING_KEY": secrets.token_urlsafe(48),
+        "SECURE_SSL_REDIRECT": "false",  # plain HTTP on the loopback
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "THROTTLE_MESSAGE_SEND": UNTHROTTLED,
         # Under ASGI every request runs in a thread of its own, so a persistent connection (the default

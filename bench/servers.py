@@ -11,6 +11,9 @@ from pathlib import Path
 
 APPS = {"ours": "config.asgi:application", "relay": "bench.relay_asgi:application"}
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The servers' WebSocket message limit is the application's frame limit, as in the Makefile (which
+# repeats config/settings.py's default the same way).
+WS_MAX_FRAME_BYTES_DEFAULT = 16 * 1024
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -20,15 +23,19 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def server_command(kind: str, app: str, port: int) -> list[str]:
+def server_command(kind: str, app: str, port: int, ws_max_bytes: int) -> list[str]:
+    """As `make run` (daphne) and `make serve` (uvicorn) run them, WebSocket message limit included."""
     if kind == "daphne":
         # -v 0: no access log, as uvicorn runs with --no-access-log; both log warnings.
-        return [str(Path(sys.executable).parent / "daphne"), "-v", "0", "-b", "127.0.0.1", "-p", str(port), app]
+        return [str(Path(sys.executable).parent / "daphne"), "-v", "0", "-b", "127.0.0.1", "-p", str(port),
+                "--websocket-max-message-size", str(ws_max_bytes), "--websocket-max-frame-size", str(ws_max_bytes),
+                app]
     if kind == "uvicorn":
         # As `make serve` runs it, one process per worker: h11 (no httptools or uvloop in requirements.txt)
         # and websockets-sansio, pinned because its send waits for the transport (docs/realtime.md).
         return [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-                "--ws", "websockets-sansio", "--lifespan", "off", "--no-access-log", "--log-level", "warning"]
+                "--ws", "websockets-sansio", "--lifespan", "off", "--no-access-log", "--log-level", "warning",
+                "--ws-max-size", str(ws_max_bytes)]
     raise ValueError(f"unknown server {kind!r}")
 
 
@@ -67,9 +74,11 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws/"
         self.log_path = log_dir / f"{label}-{kind}-{self.port}.log"
+        ws_max_bytes = int(env.get("WS_MAX_FRAME_BYTES", WS_MAX_FRAME_BYTES_DEFAULT))
         with open(self.log_path, "wb") as log:
             self.popen = subprocess.Popen(
-                server_command(kind, APPS[app], self.port) + (VERBOSE_LOG_ARGS[kind] if verbose_logs else []),
+                server_command(kind, APPS[app], self.port, ws_max_bytes)
+                + (VERBOSE_LOG_ARGS[kind] if verbose_logs else []),
                 cwd=REPO_ROOT, env=env,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )

@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP to Django, ``/ws/`` and ``/socket.io/`` through origin checks and authentication."""
+"""ASGI entry point: HTTP to Django through body limits, ``/ws/`` and ``/socket.io/`` through origin checks and
+authentication."""
 
 import os
 
@@ -6,10 +7,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 from django.core.asgi import get_asgi_application  # noqa: E402
 
-from config.daphne_requests import leave_form_bodies_to_django  # noqa: E402
-
 django_http = get_asgi_application()
-leave_form_bodies_to_django()
+
+from config.daphne_requests import adapt_daphne_requests  # noqa: E402
+
+adapt_daphne_requests()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
@@ -17,11 +19,17 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 from django.urls import re_path  # noqa: E402
 
 from accounts.socket_auth import SocketAuthMiddlewareStack  # noqa: E402
+from config.body_limits import BodyLimitMiddleware  # noqa: E402
 from realtime.routing import http_urlpatterns, websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": URLRouter([*http_urlpatterns, re_path(r"", ASGIStaticFilesHandler(django_http))]),
+        # Socket.IO's long-polling requests first: they hold their bodies to maxPayload themselves.
+        # The body limits are outermost for Django, so that a body over its limit is refused before
+        # Django's handler reads it to a file.
+        "http": URLRouter([
+            *http_urlpatterns, re_path(r"", BodyLimitMiddleware(ASGIStaticFilesHandler(django_http))),
+        ]),
         "websocket": AllowedHostsOriginValidator(SocketAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

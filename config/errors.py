@@ -41,6 +41,12 @@ class NotAllowed(DomainError):
     code = "forbidden"
 
 
+class ProviderSuspended(NotAllowed):
+    """A suspended provider's write or call; their reads go on (``accounts.suspension``)."""
+
+    code = "provider_suspended"
+
+
 class NotFound(DomainError):
     """Also what a non-member gets, so that existence is never revealed."""
 
@@ -56,6 +62,13 @@ class Conflict(DomainError):
 class Unavailable(DomainError):
     http_status = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "unavailable"
+
+
+class BodyTooLarge(DomainError):
+    """A request body over its path's limit (config.body_limits), refused before it is read."""
+
+    http_status = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    code = "body_too_large"
 
 
 class RateLimited(DomainError):

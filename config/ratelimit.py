@@ -80,7 +80,7 @@ class ScopedRateThrottle(BaseThrottle):
         self.retry_after: int | None = None
 
     def allow_request(self, request, view) -> bool:
-        scope = getattr(view, "throttle_scope", None)
+        scope = self.scope_for(view)
         if not scope:
             return True
         ident = self.ident(request)
@@ -89,11 +89,28 @@ class ScopedRateThrottle(BaseThrottle):
         )
         return self.retry_after is None
 
+    def scope_for(self, view) -> str | None:
+        return getattr(view, "throttle_scope", None)
+
     def ident(self, request) -> int | str:
         return request.user.pk if request.user and request.user.is_authenticated else self.get_ident(request)
 
     def wait(self) -> int | None:
         return self.retry_after
+
+
+class AuthAddressThrottle(ScopedRateThrottle):
+    """The auth endpoints' requests per address, all together in the ``auth`` scope (``THROTTLE_AUTH``).
+
+    Counted from the connection alone, before the body is parsed: a caller without an account or a token
+    gets a bounded number of parses from one address, however large or deep its bodies.
+    """
+
+    def scope_for(self, view) -> str:
+        return "auth"
+
+    def ident(self, request) -> str:
+        return self.get_ident(request)
 
 
 class LoginAttemptThrottle(ScopedRateThrottle):

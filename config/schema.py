@@ -43,6 +43,7 @@ STATUS_DESCRIPTIONS = {
     403: "Not allowed: the caller's role or the object's rules forbid this (or a session's CSRF check failed).",
     404: "No such object, or not one the caller takes part in: existence is never revealed to outsiders.",
     409: "The object's current state does not allow this (`code` names the state).",
+    413: "The body is over this path's limit (`code: body_too_large`); it was refused before it was read.",
     429: "Too many requests: retry after `Retry-After` seconds.",
     503: "Temporarily unavailable (`code` says why): retry after `Retry-After` seconds when it is given.",
 }
@@ -122,6 +123,8 @@ class AutoSchema(SpectacularAutoSchema):
         # A path value that a regex route passes untyped (no ``<id:...>`` converter) is the view's to validate.
         if "requestBody" in operation or query or (in_path and "(?P<" in self.path_regex):
             statuses.add(400)
+        if "requestBody" in operation:
+            statuses.add(413)  # config.body_limits
         if in_path or any(parameter["name"] == "page" for parameter in parameters):
             statuses.add(404)
         if self._may_forbid():

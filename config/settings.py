@@ -1,27 +1,41 @@
 """Django settings, built from the environment with safe embedded defaults.
 
 No ``DATABASE_URL`` means a SQLite file, no ``REDIS_URL`` an in-memory channel layer;
-with ``DEBUG`` off the process refuses to start without a real secret and allowed hosts.
+with ``DEBUG`` off the process refuses to start without real keys and allowed hosts, and serves HTTPS only.
 """
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 
+from config.dev_secrets import dev_secret
 from config.env import ImproperlyConfiguredEnv, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", default=True)
-_DEV_SECRET = "insecure-dev-only-secret-key-change-me"
-SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET)
+# Without DEBUG the keys come from the environment. In development each checkout makes its own random keys
+# (config/dev_secrets.py, .dev-secrets/): a key in the repository would be valid on every installation.
+# JWTs have a key of their own, distinct from SECRET_KEY: simplejwt signs with the raw key (no salt, unlike
+# Django's own signing), and either key can be rotated without the other (rotating JWT_SIGNING_KEY logs out
+# every API client, rotating SECRET_KEY every browser session).
+DEV_SECRETS_DIR = BASE_DIR / ".dev-secrets"
+SECRET_KEY = env_str("SECRET_KEY") or (dev_secret(DEV_SECRETS_DIR, "SECRET_KEY") if DEBUG else "")
+JWT_SIGNING_KEY = env_str("JWT_SIGNING_KEY") or (dev_secret(DEV_SECRETS_DIR, "JWT_SIGNING_KEY") if DEBUG else "")
+# The development default of both keys until 2026-11-30: public in the repository's history.
+_PUBLISHED_DEV_SECRET = "insecure-dev-only-secret-key-change-me"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 
 if not DEBUG:
-    if SECRET_KEY == _DEV_SECRET or len(SECRET_KEY) < 32:
+    if SECRET_KEY == _PUBLISHED_DEV_SECRET or len(SECRET_KEY) < 32:
         raise ImproperlyConfiguredEnv(
             "DEBUG is off: set SECRET_KEY to a random string of at least 32 characters."
+        )
+    if JWT_SIGNING_KEY in (_PUBLISHED_DEV_SECRET, SECRET_KEY) or len(JWT_SIGNING_KEY) < 32:
+        raise ImproperlyConfiguredEnv(
+            "DEBUG is off: set JWT_SIGNING_KEY to a random string of at least 32 characters, other than SECRET_KEY."
         )
     if not ALLOWED_HOSTS:
         raise ImproperlyConfiguredEnv(
@@ -29,6 +43,18 @@ if not DEBUG:
         )
 
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# Production is HTTPS only: plain HTTP is redirected, HSTS is sent and cookies travel only over HTTPS
+# (`manage.py check --deploy` passes). Behind a proxy that terminates TLS, SECURE_PROXY_SSL_HEADER names the
+# header it sets to "https" (X-Forwarded-Proto); only where the proxy overwrites what clients send in it.
+_PROXY_SSL_HEADER = env_str("SECURE_PROXY_SSL_HEADER")
+if _PROXY_SSL_HEADER:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", default=True)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
 
 INSTALLED_APPS = [
     "daphne",
@@ -54,10 +80,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "realtime.admission.SendAdmissionMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.security_headers.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.security_headers.PrivateResponsesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -180,6 +208,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
+    # DRF's, with nesting too deep for the interpreter answered 400 instead of 500 (config.parsers).
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_RATES": {
         "message_send": env_str("THROTTLE_MESSAGE_SEND", "120/min"),
         "auth": env_str("THROTTLE_AUTH", "30/min"),
@@ -201,7 +235,7 @@ SPECTACULAR_SETTINGS = {
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 7)),
-    "SIGNING_KEY": SECRET_KEY,
+    "SIGNING_KEY": JWT_SIGNING_KEY,
 }
 
 # A WebSocket ticket replaces a JWT in the URL, where proxies and logs would keep it.
@@ -244,6 +278,11 @@ UPLOAD_ALLOWED_CONTENT_TYPES = env_list(
     ["image/png", "image/jpeg", "image/gif", "application/pdf", "text/plain", "application/zip"],
 )
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
+# Request bodies past their path's limit are refused with 413 before they are read (config.body_limits):
+# the auth endpoints take a few KiB, a send what MESSAGE_MAX_LENGTH needs, an upload UPLOAD_MAX_BYTES and
+# its message; every other body (JSON API, admin and page forms) REQUEST_BODY_MAX_BYTES.
+AUTH_BODY_MAX_BYTES = env_int("AUTH_BODY_MAX_BYTES", 4 * 1024)
+REQUEST_BODY_MAX_BYTES = env_int("REQUEST_BODY_MAX_BYTES", 64 * 1024)
 TYPING_FORWARD_INTERVAL_SECONDS = 2.0
 
 AGORA_APP_ID = env_str("AGORA_APP_ID")
@@ -252,6 +291,24 @@ AGORA_TOKEN_VERSION = env_str("AGORA_TOKEN_VERSION", "007")
 AGORA_TOKEN_TTL_SECONDS = 3600
 AGORA_SDK_URL = env_str("AGORA_SDK_URL", "https://download.agora.io/sdk/release/AgoraRTC_N-4.23.0.js")
 MEETING_MAX_DURATION_SECONDS = env_int("MEETING_MAX_DURATION_SECONDS", 4 * 3600)
+
+# Content-Security-Policy of every response (config.security_headers): the pages run only their own scripts
+# and styles (no inline code; Swagger UI's is served as a file too) plus the Agora SDK from AGORA_SDK_URL's
+# origin. They open /ws/ on their own origin ('self' covers ws: and wss: in CSP 3) and the SDK connects to
+# Agora's servers, whose edges listen on ports other than 443 (CSP_CONNECT_SRC).
+_AGORA_SDK = urlsplit(AGORA_SDK_URL)
+CSP_CONNECT_SRC = env_list("CSP_CONNECT_SRC", ["*.agora.io:*", "*.sd-rtn.com:*", "*.rtnsvc.com:*", "*.rtesvc.com:*"])
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'", *([f"{_AGORA_SDK.scheme}://{_AGORA_SDK.netloc}"] if _AGORA_SDK.netloc else [])],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "connect-src": ["'self'", *CSP_CONNECT_SRC],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
 
 # Every record of the process, servers' included, has tickets, tokens and session ids redacted.
 LOGGING_CONFIG = "config.log_redaction.configure_logging"

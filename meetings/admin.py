@@ -1,4 +1,5 @@
-"""Support staff see meetings, their participants' answers and session times; changes go through the API."""
+"""Support staff see meetings, their participants' answers and session times; changes go through the API, whose
+services tell the participants' sockets, so nothing here changes or deletes a meeting."""
 
 from datetime import timedelta
 
@@ -40,4 +41,8 @@ class MeetingAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         # A meeting is created through the API, which invites the members and rings their sockets.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # It is cancelled or ended through the API, which tells the participants; a deleted one would ring on.
         return False

@@ -5,7 +5,7 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.errors import Conflict, NotAllowed, NotFound, Unavailable
+from config.errors import Conflict, NotAllowed, NotFound, ProviderSuspended, Unavailable
 from config.schema import errors
 from meetings import selectors, services
 from meetings.serializers import (
@@ -20,7 +20,8 @@ class MeetingViewSet(viewsets.GenericViewSet):
     serializer_class = MeetingSerializer
 
     @extend_schema(
-        request=MeetingCreateInputSerializer, responses={201: MeetingSerializer, **errors(NotFound, Conflict)}
+        request=MeetingCreateInputSerializer,
+        responses={201: MeetingSerializer, **errors(NotFound, ProviderSuspended, Conflict)},
     )
     def create(self, request):
         payload = MeetingCreateInputSerializer(data=request.data)
@@ -53,28 +54,28 @@ class MeetingViewSet(viewsets.GenericViewSet):
         meeting = selectors.meeting_for_member(user=request.user, meeting_id=int(pk))
         return Response(MeetingSerializer(meeting).data)
 
-    @extend_schema(request=None, responses={200: MeetingSerializer, **errors(Conflict)})
+    @extend_schema(request=None, responses={200: MeetingSerializer, **errors(ProviderSuspended, Conflict)})
     @action(detail=True, methods=["patch"])
     def start(self, request, pk=None):
         return Response(MeetingSerializer(services.meeting_start(user=request.user, meeting_id=int(pk))).data)
 
-    @extend_schema(request=None, responses={200: MeetingSerializer, **errors(Conflict)})
+    @extend_schema(request=None, responses={200: MeetingSerializer, **errors(ProviderSuspended, Conflict)})
     @action(detail=True, methods=["patch"])
     def end(self, request, pk=None):
         return Response(MeetingSerializer(services.meeting_end(user=request.user, meeting_id=int(pk))).data)
 
-    @extend_schema(request=None, responses={200: MeetingSerializer, **errors(Conflict)})
+    @extend_schema(request=None, responses={200: MeetingSerializer, **errors(ProviderSuspended, Conflict)})
     @action(detail=True, methods=["patch"])
     def cancel(self, request, pk=None):
         return Response(MeetingSerializer(services.meeting_cancel(user=request.user, meeting_id=int(pk))).data)
 
-    @extend_schema(request=None, responses={200: MeetingSerializer, **errors(Conflict)})
+    @extend_schema(request=None, responses={200: MeetingSerializer, **errors(ProviderSuspended, Conflict)})
     @action(detail=True, methods=["patch"])
     def accept(self, request, pk=None):
         services.meeting_accept(user=request.user, meeting_id=int(pk))
         return self.retrieve(request, pk)
 
-    @extend_schema(request=None, responses={200: MeetingSerializer, **errors(Conflict)})
+    @extend_schema(request=None, responses={200: MeetingSerializer, **errors(ProviderSuspended, Conflict)})
     @action(detail=True, methods=["patch"])
     def decline(self, request, pk=None):
         services.meeting_decline(user=request.user, meeting_id=int(pk))

@@ -5,6 +5,7 @@ from django.db.models.functions import Coalesce
 
 from config.errors import NotFound
 from meetings.models import Meeting, MeetingParticipant
+from projects.selectors import projects_of
 
 _UPCOMING = [Meeting.Status.ACTIVE, Meeting.Status.PENDING]
 
@@ -16,13 +17,19 @@ def _with_details(meetings: QuerySet[Meeting]) -> QuerySet[Meeting]:
     )
 
 
+def meetings_taking_part(*, user) -> QuerySet[Meeting]:
+    """The meetings ``user`` takes part in, of projects they are still a member of: one whom support
+    staff removed from a project no longer has its meetings."""
+    return Meeting.objects.filter(participants__user=user, project__in=projects_of(user=user))
+
+
 def meetings_of(*, user, status: str | None = None, project_id: int | None = None) -> QuerySet[Meeting]:
     """The caller's meetings, as host or invitee, upcoming first.
 
     Running meetings come first (earliest started first), then pending ones by their scheduled time
     (unscheduled ones after), then completed and cancelled ones, the latest first.
     """
-    meetings = Meeting.objects.filter(participants__user=user)
+    meetings = meetings_taking_part(user=user)
     if status is not None:
         meetings = meetings.filter(status=status)
     if project_id is not None:
@@ -55,7 +62,7 @@ def meeting_detail(*, meeting_id: int) -> Meeting:
 
 def meeting_for_member(*, user, meeting_id: int) -> Meeting:
     """The meeting with its participants, or 404 for anyone who does not take part in it."""
-    meeting = _with_details(Meeting.objects.filter(pk=meeting_id, participants__user=user)).first()
+    meeting = _with_details(meetings_taking_part(user=user).filter(pk=meeting_id)).first()
     if meeting is None:
         raise NotFound("No such meeting.")
     return meeting

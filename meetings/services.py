@@ -11,9 +11,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.suspension import require_not_suspended
 from config.errors import Conflict, Invalid, NotAllowed, NotFound, Unavailable
 from meetings import agora, events, selectors
 from meetings.models import Meeting, MeetingParticipant
+from projects import selectors as project_selectors
 from projects.models import Project
 from realtime.publish import publish_on_commit, user_group
 
@@ -34,7 +36,9 @@ def meeting_create(
 ) -> Meeting:
     """Schedule a meeting (PENDING) or start one at once (``instant``: ACTIVE); the other members are invited.
 
-    The project row is locked so the meeting cannot slip in while the project is being closed.
+    The project row is locked so the meeting cannot slip in while the project is being closed, nor its
+    invitations past a removal: participant_remove takes the same lock, so the members read under it
+    are the ones after any removal that came first.
     """
     if not title.strip():
         raise Invalid("A meeting needs a title.", field="title")
@@ -44,8 +48,10 @@ def meeting_create(
     if scheduled_for is not None and scheduled_for <= now:
         raise Invalid("scheduledFor must be in the future.", field="scheduledFor")
     project = Project.objects.select_for_update().filter(pk=project_id).first()
-    if project is None or not project.is_member(user):
+    members = project_selectors.project_member_ids(project=project) if project is not None else []
+    if user.pk not in members:
         raise NotFound("No such project.", field="projectId")
+    require_not_suspended(user)
     _require_project_active(project)
     meeting = Meeting.objects.create(
         project=project,
@@ -59,11 +65,7 @@ def meeting_create(
     MeetingParticipant.objects.bulk_create(
         [
             MeetingParticipant(meeting=meeting, user_id=user.pk, status=Invitation.ACCEPTED, answered_at=now),
-            *(
-                MeetingParticipant(meeting=meeting, user_id=member_id)
-                for member_id in (project.client_id, project.provider_id)
-                if member_id != user.pk
-            ),
+            *(MeetingParticipant(meeting=meeting, user_id=member_id) for member_id in members if member_id != user.pk),
         ]
     )
     return _announce(meeting, events.MEETING_INVITE, invitees_only=True)
@@ -72,6 +74,7 @@ def meeting_create(
 @transaction.atomic
 def meeting_start(*, user, meeting_id: int) -> Meeting:
     meeting = _participation(user=user, meeting_id=meeting_id, lock=True).meeting
+    require_not_suspended(user)
     _require_host(meeting, user, "start")
     _require_status(meeting, Status.PENDING, "started")
     _require_project_active(meeting.project)
@@ -85,6 +88,7 @@ def meeting_start(*, user, meeting_id: int) -> Meeting:
 def meeting_end(*, user, meeting_id: int) -> Meeting:
     """Complete the meeting now, or at its maximum duration if that ran out before anyone ended it."""
     meeting = _participation(user=user, meeting_id=meeting_id, lock=True).meeting
+    require_not_suspended(user)
     _require_host(meeting, user, "end")
     _require_status(meeting, Status.ACTIVE, "ended")
     return _meeting_complete(meeting, ended_at=min(timezone.now(), _latest_end(meeting)))
@@ -93,6 +97,7 @@ def meeting_end(*, user, meeting_id: int) -> Meeting:
 @transaction.atomic
 def meeting_cancel(*, user, meeting_id: int) -> Meeting:
     meeting = _participation(user=user, meeting_id=meeting_id, lock=True).meeting
+    require_not_suspended(user)
     _require_host(meeting, user, "cancel")
     _require_status(meeting, Status.PENDING, "cancelled")
     meeting.status = Status.CANCELLED
@@ -115,6 +120,7 @@ def _meeting_answer(*, user, meeting_id: int, answer: str) -> MeetingParticipant
     Answering the same way again changes and announces nothing; changing an answer is refused.
     """
     participation = _participation(user=user, meeting_id=meeting_id, lock=True)
+    require_not_suspended(user)
     meeting = participation.meeting
     if participation.is_host:
         raise NotAllowed("The host does not answer their own meeting's invitation.", code="host_cannot_answer")
@@ -131,9 +137,9 @@ def _meeting_answer(*, user, meeting_id: int, answer: str) -> MeetingParticipant
     participation.answered_at = timezone.now()
     participation.save(update_fields=["status", "answered_at"])
     # The invitee's own group hears it too, so their other tabs and devices stop ringing.
-    recipients = meeting.participants.values_list("user_id", flat=True)
+    recipients = _member_groups(meeting.project, meeting.participants.values_list("user_id", flat=True))
     event = events.MEETING_ACCEPT if answer == Invitation.ACCEPTED else events.MEETING_DECLINE
-    publish_on_commit([user_group(user_id) for user_id in recipients], event, events.answer_payload(participation))
+    publish_on_commit(recipients, event, events.answer_payload(participation))
     return participation
 
 
@@ -141,6 +147,7 @@ def _meeting_answer(*, user, meeting_id: int, answer: str) -> MeetingParticipant
 def meeting_session_join(*, user, meeting_id: int) -> MeetingParticipant:
     """Record that the caller's call screen joined; only the first join is kept."""
     participation = _participation(user=user, meeting_id=meeting_id, lock=True)
+    require_not_suspended(user)
     _require_call_access(participation)
     if participation.first_joined_at is None:
         participation.first_joined_at = timezone.now()
@@ -150,7 +157,10 @@ def meeting_session_join(*, user, meeting_id: int) -> MeetingParticipant:
 
 @transaction.atomic
 def meeting_session_leave(*, user, meeting_id: int) -> MeetingParticipant:
-    """Record that the caller's call screen left; the latest leave is kept."""
+    """Record that the caller's call screen left; the latest leave is kept.
+
+    A suspended provider's leave is recorded too: it only says they are out of the call, as suspension wants.
+    """
     participation = _participation(user=user, meeting_id=meeting_id, lock=True)
     _require_status(participation.meeting, Status.ACTIVE, "left")
     if participation.first_joined_at is None:
@@ -184,6 +194,7 @@ def meeting_token_issue(*, user, meeting_id: int) -> dict:
     The expiry is an hour (AGORA_TOKEN_TTL_SECONDS) from this call, so calling again renews it.
     """
     participation = _participation(user=user, meeting_id=meeting_id)
+    require_not_suspended(user)
     _require_call_access(participation)
     app_id, app_certificate, version = _agora_settings()
     uid = agora.rtc_uid_for_user(user.pk)
@@ -204,12 +215,15 @@ def meeting_token_issue(*, user, meeting_id: int) -> dict:
 
 
 def _participation(*, user, meeting_id: int, lock: bool = False) -> MeetingParticipant:
-    """The caller's row in the meeting, with the meeting; 404 for anyone who does not take part.
+    """The caller's row in the meeting, with the meeting; 404 for anyone who does not take part, or no
+    longer (support staff removed them from its project).
 
     With ``lock`` the meeting row is locked first: it is the one lock every change of a meeting takes.
     """
-    meetings = Meeting.objects.select_for_update(of=("self",)) if lock else Meeting.objects
-    meeting = meetings.select_related("project").filter(pk=meeting_id, participants__user_id=user.pk).first()
+    meetings = selectors.meetings_taking_part(user=user)
+    if lock:
+        meetings = meetings.select_for_update(of=("self",))
+    meeting = meetings.select_related("project").filter(pk=meeting_id).first()
     if meeting is None:
         raise NotFound("No such meeting.")
     participation = meeting.participants.get(user_id=user.pk)
@@ -221,8 +235,15 @@ def _announce(meeting: Meeting, event: str, *, invitees_only: bool = False) -> M
     """Send ``event`` with the meeting to its participants (or only the invitees) after commit."""
     detail = selectors.meeting_detail(meeting_id=meeting.pk)
     recipients = [p.user_id for p in detail.participants.all() if not (invitees_only and p.is_host)]
-    publish_on_commit([user_group(user_id) for user_id in recipients], event, events.meeting_payload(detail))
+    publish_on_commit(_member_groups(detail.project, recipients), event, events.meeting_payload(detail))
     return detail
+
+
+def _member_groups(project: Project, user_ids) -> list[str]:
+    """The personal groups of those of ``user_ids`` who are still members of ``project``: a participant
+    whom support staff removed from it hears nothing more of its meetings."""
+    members = set(project_selectors.project_member_ids(project=project))
+    return [user_group(user_id) for user_id in user_ids if user_id in members]
 
 
 def _meeting_complete(meeting: Meeting, *, ended_at: datetime) -> Meeting:

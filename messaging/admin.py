@@ -1,5 +1,6 @@
 """Support staff read conversations, their participants and messages; the one write is removing a
-participant, which goes through ``services.participant_remove`` so that their sockets are told."""
+participant, which goes through ``services.participant_remove`` so that their sockets are told.
+A conversation turns read-only when its project is closed (the project's admin actions)."""
 
 from django.contrib import admin
 
@@ -47,6 +48,11 @@ class ConversationAdmin(admin.ModelAdmin):
         return conversation.project.status
 
     def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # A project keeps its conversation: closing the project makes it read-only, and a participant is
+        # removed on their own page, through the service that tells their sockets.
         return False
 
 

@@ -9,7 +9,8 @@ from rest_framework import parsers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.errors import Conflict, Invalid, NotFound, Unavailable
+from config.errors import Conflict, Invalid, NotFound, ProviderSuspended, Unavailable
+from config.parsers import JSONParser
 from config.ratelimit import ScopedRateThrottle
 from config.schema import errors
 from messaging import selectors, services
@@ -57,7 +58,7 @@ class ConversationViewSet(viewsets.GenericViewSet):
 
 class MessageViewSet(viewsets.GenericViewSet):
     serializer_class = MessageSerializer
-    parser_classes = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
+    parser_classes = [JSONParser, parsers.MultiPartParser, parsers.FormParser]
 
     def get_throttles(self):
         if self.action == "create":
@@ -67,7 +68,10 @@ class MessageViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         request=MessageCreateInputSerializer,
-        responses={201: MessageSerializer, 200: MessageSerializer, **errors(NotFound, Conflict, Unavailable)},
+        responses={
+            201: MessageSerializer, 200: MessageSerializer,
+            **errors(NotFound, ProviderSuspended, Conflict, Unavailable),
+        },
     )
     def create(self, request):
         # Past SEND_MAX_IN_FLIGHT this request never gets here (realtime.admission.SendAdmissionMiddleware).

@@ -1,6 +1,7 @@
 """Socket handlers of the messaging module: join (with catch-up), leave, typing, read receipts.
 
-Typing touches no database: membership is checked once at ``join`` and remembered on the socket.
+Typing touches no database: membership is checked once at ``join`` and remembered on the socket, and
+suspension is read from the socket's user, which the ``account:provider_status`` effect keeps current.
 """
 
 import time
@@ -8,6 +9,7 @@ import time
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from accounts.suspension import require_not_suspended
 from config.errors import Invalid, NotFound
 from messaging import events, selectors, services
 from messaging.serializers import MessageSerializer
@@ -67,6 +69,7 @@ async def typing(consumer, data: dict) -> None:
         raise Invalid("isTyping must be true or false.", field="isTyping")
     if not _joined(consumer, conversation_id):
         raise NotFound("Join the conversation first.", field="conversationId")
+    require_not_suspended(consumer.user)
     now = time.monotonic()
     last_state, last_at = consumer.typing_forwarded_at.get(conversation_id, (None, 0.0))
     if is_typing == last_state and now - last_at < settings.TYPING_FORWARD_INTERVAL_SECONDS:

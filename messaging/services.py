@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.suspension import require_not_suspended
 from config.errors import Conflict, Invalid, NotAllowed, NotFound
 from messaging import events
 from messaging.models import Conversation, Message, Participant
@@ -92,6 +93,7 @@ def message_send(
                 original = Message.objects.filter(sender=user, client_message_id=client_message_id).first()
                 if original is not None:
                     return original, False
+            require_not_suspended(user)
             if not conversation.project.is_active:
                 raise Conflict(
                     f"The project is {conversation.project.status}; its conversation is read-only.",
@@ -183,14 +185,18 @@ def message_mark_read(*, user, conversation_id: int, message_id: int) -> dict:
 
 
 def participant_remove(*, conversation_id: int, user_id: int, by) -> None:
-    """Support staff take ``user_id`` out of the conversation: their reads and sends are refused (404) at
-    once, and after commit ``conversation:removed`` on their personal group makes every socket of theirs
-    leave the conversation's group (``messaging.consumers.removed``)."""
+    """Support staff take ``user_id`` out of the conversation, and so out of its project
+    (``projects.selectors``): their reads and writes of the conversation, the project, its meetings and
+    their tokens are refused (404) at once, and its meetings tell them nothing more. After commit
+    ``conversation:removed`` on their personal group makes every socket of theirs leave the
+    conversation's group (``messaging.consumers.removed``)."""
     if not by.is_staff:
         raise NotAllowed("Only support staff remove participants.")
     with transaction.atomic():
-        # The conversation row lock orders the removal against sends, which take it too.
-        if not Conversation.objects.select_for_update().filter(pk=conversation_id).exists():
+        # The conversation row lock orders the removal against sends, the project row lock against
+        # meeting creation (which reads the members it invites under it); both statements take them.
+        locked = Conversation.objects.select_for_update().select_related("project").filter(pk=conversation_id)
+        if locked.first() is None:
             raise NotFound("No such conversation.", field="conversationId")
         removed, _ = Participant.objects.filter(conversation_id=conversation_id, user_id=user_id).delete()
         if not removed:

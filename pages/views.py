@@ -73,6 +73,9 @@ def project_detail(request, project_id: int):
             "project": project,
             "counterpart": project.provider if request.user.pk == project.client_id else project.client,
             "terms_verified": project.terms_verify(),
+            "provider_suspended": project.provider.is_suspended_provider,
+            # A suspended provider reads on but writes nothing (accounts.suspension): no composer, no meeting forms.
+            "can_write": project.is_active and not request.user.is_suspended_provider,
             "upload_content_types": ",".join(settings.UPLOAD_ALLOWED_CONTENT_TYPES),
             "page_config": page_config,
         },

@@ -1,5 +1,11 @@
+"""Support staff browse requests, proposals and projects; every change of state is an action that goes through
+the same service as the API (accepting and rejecting on the client's behalf, closing a project), so its checks
+and events hold here too. The status fields themselves are read-only."""
+
 from django.contrib import admin
 
+from config.admin_actions import apply_service
+from projects import services
 from projects.models import LOCKED_PROJECT_FIELDS, Project, Proposal, ServiceRequest
 
 
@@ -15,44 +21,97 @@ class ProposalInline(admin.TabularInline):
         return False
 
 
+class FlowModelAdmin(admin.ModelAdmin):
+    """Rows of the accept flow are born and ended by their services only (the API), never added or deleted here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(ServiceRequest)
-class ServiceRequestAdmin(admin.ModelAdmin):
+class ServiceRequestAdmin(FlowModelAdmin):
     list_display = ["id", "title", "client", "status", "budget", "created_at"]
     list_filter = ["status"]
     search_fields = ["title", "description", "client__username"]
+    list_select_related = ["client"]
+    fields = ["title", "description", "budget", "client", "status", "created_at"]
+    # The status moves only with its proposals (an accept converts it); the client is who may accept.
+    readonly_fields = ["client", "status", "created_at"]
     inlines = [ProposalInline]
 
 
 @admin.register(Proposal)
-class ProposalAdmin(admin.ModelAdmin):
+class ProposalAdmin(FlowModelAdmin):
     list_display = ["id", "request", "provider", "price", "deadline", "status", "expires_at", "accepted_at"]
-    list_filter = ["status"]
+    list_filter = ["status", "provider__provider_status"]
     search_fields = ["request__title", "provider__username", "scope"]
-    readonly_fields = ["accepted_at", "created_at", "terms_hash"]
+    list_select_related = ["request", "provider"]
+    fields = [
+        "request", "provider", "status", "price", "scope", "deadline", "expires_at", "accepted_at", "created_at",
+        "terms_hash",
+    ]
+    readonly_fields = ["request", "provider", "status", "accepted_at", "created_at", "terms_hash"]
+    actions = ["accept_proposals", "reject_proposals"]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.status == Proposal.Status.ACCEPTED:
-            return [field.name for field in obj._meta.fields] + ["terms_hash"]
+            return self.fields
         return self.readonly_fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("request__client")
+
+    @admin.action(description="Accept selected proposals for their clients", permissions=["change"])
+    def accept_proposals(self, request, queryset):
+        apply_service(
+            self, request, queryset,
+            lambda proposal: services.proposal_accept(proposal_id=proposal.pk, user=proposal.request.client),
+            done="Accepted for the client",
+        )
+
+    @admin.action(description="Reject selected proposals for their clients", permissions=["change"])
+    def reject_proposals(self, request, queryset):
+        apply_service(
+            self, request, queryset,
+            lambda proposal: services.proposal_reject(proposal_id=proposal.pk, user=proposal.request.client),
+            done="Rejected for the client",
+        )
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(FlowModelAdmin):
     list_display = ["id", "public_id", "title", "client", "provider", "price", "deadline", "status", "created_at"]
     list_filter = ["status"]
     search_fields = ["title", "public_id", "client__username", "provider__username"]
+    list_select_related = ["client", "provider"]
     readonly_fields = [
         *(name.removesuffix("_id") if name != "public_id" else name for name in LOCKED_PROJECT_FIELDS),
-        "title", "created_at", "terms_verified",
+        "title", "status", "created_at", "terms_verified",
     ]
     fields = [
         "public_id", "title", "status", "client", "provider", "proposal", "request", "price", "scope", "deadline",
         "terms_snapshot", "terms_hash", "terms_verified", "created_at",
     ]
+    actions = ["complete_projects", "cancel_projects"]
 
     @admin.display(boolean=True, description="Snapshot matches its hash")
     def terms_verified(self, project):
         return project.terms_verify()
 
-    def has_add_permission(self, request):
-        return False  # projects are born from accepted proposals only
+    @admin.action(description="Complete selected projects", permissions=["change"])
+    def complete_projects(self, request, queryset):
+        self._close(request, queryset, Project.Status.COMPLETED, done="Completed")
+
+    @admin.action(description="Cancel selected projects", permissions=["change"])
+    def cancel_projects(self, request, queryset):
+        self._close(request, queryset, Project.Status.CANCELLED, done="Cancelled")
+
+    def _close(self, request, queryset, status, *, done):
+        apply_service(
+            self, request, queryset,
+            lambda project: services.project_set_status(project_id=project.pk, status=status),
+            done=done,
+        )

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from config.errors import Conflict
 
@@ -23,6 +24,10 @@ LOCKED_PROJECT_FIELDS = (
 
 class TermsLocked(Conflict):
     code = "terms_locked"
+
+
+class AcceptanceRequired(Conflict):
+    code = "acceptance_required"
 
 
 def _changed_fields(instance: models.Model, fields: tuple[str, ...]) -> list[str]:
@@ -102,14 +107,37 @@ class Proposal(models.Model):
     def terms_hash(self) -> str:
         return terms_hash_of(self.terms_snapshot())
 
+    # True from accept() until the save that stores it: the one save allowed to turn a proposal accepted,
+    # and the one for which the post_save receiver creates the project.
+    _accepting = False
+
+    def accept(self) -> None:
+        """Mark the proposal accepted; only ``projects.services.proposal_accept`` calls it, once its checks pass."""
+        self.status = self.Status.ACCEPTED
+        self.accepted_at = timezone.now()
+        self._accepting = True
+
+    @property
+    def is_being_accepted(self) -> bool:
+        return self._accepting
+
     def save(self, *args, **kwargs):
+        stored_status = None
         if self.pk is not None:
             stored_status = type(self).objects.filter(pk=self.pk).values_list("status", flat=True).first()
             if stored_status == self.Status.ACCEPTED:
                 changed = _changed_fields(self, LOCKED_PROPOSAL_FIELDS)
                 if changed:
                     raise TermsLocked(f"An accepted proposal is locked; cannot change {', '.join(changed)}.")
+        # Refused before the row is written: stored without its project, an accepted proposal could never be
+        # fixed (its status is locked) and would block every other proposal on the request.
+        if self.status == self.Status.ACCEPTED and stored_status != self.Status.ACCEPTED and not self._accepting:
+            raise AcceptanceRequired(
+                "A proposal is accepted only through proposal_accept, which checks the provider, the request "
+                "and the expiry and creates the project."
+            )
         super().save(*args, **kwargs)
+        self._accepting = False
 
 
 def terms_hash_of(snapshot: dict) -> str:
@@ -151,9 +179,6 @@ class Project(models.Model):
 
     def terms_verify(self) -> bool:
         return terms_hash_of(self.terms_snapshot) == self.terms_hash
-
-    def is_member(self, user) -> bool:
-        return user.is_authenticated and user.pk in (self.client_id, self.provider_id)
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

@@ -7,9 +7,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.suspension import require_not_suspended
 from config.errors import Conflict, Invalid, NotAllowed, NotFound
 from messaging.services import conversation_create_for_project
+from projects import events
 from projects.models import Project, Proposal, ServiceRequest
+from realtime.publish import publish_on_commit, user_group
 
 
 @transaction.atomic
@@ -25,6 +28,7 @@ def proposal_submit(
 ) -> Proposal:
     if provider.role != User.Role.PROVIDER:
         raise NotAllowed("Only providers submit proposals.")
+    require_not_suspended(provider)
     if not provider.is_approved_provider:
         raise NotAllowed("Only approved providers submit proposals.", code="provider_not_approved")
     service_request = ServiceRequest.objects.select_for_update().filter(pk=request_id).first()
@@ -70,8 +74,7 @@ def proposal_accept(*, proposal_id: int, user: User, terms_hash: str | None = No
         raise Conflict("This request has already been converted or closed.", code="request_not_open")
     if terms_hash is not None and terms_hash != proposal.terms_hash:
         raise Conflict("The proposal's terms differ from the ones you saw.", code="terms_changed")
-    proposal.status = Proposal.Status.ACCEPTED
-    proposal.accepted_at = timezone.now()
+    proposal.accept()
     proposal.save(update_fields=["status", "accepted_at"])
     return Project.objects.select_related("conversation").get(proposal=proposal)
 
@@ -95,12 +98,13 @@ def proposal_reject(*, proposal_id: int, user: User) -> Proposal:
 
 
 def project_create_for_accepted_proposal(*, proposal: Proposal) -> Project | None:
-    """Create the project, its locked terms and its conversation for an accepted proposal.
+    """Create the project, its locked terms and its conversation for a proposal that proposal_accept accepted.
 
     Called by the post_save receiver inside the accepting transaction; it opens no transaction
-    of its own beyond a savepoint, so anything raised here rolls the acceptance back too.
+    of its own beyond a savepoint, so anything raised here rolls the acceptance back too. Any other
+    save of a proposal (a later save of an accepted one, say) creates nothing.
     """
-    if proposal.status != Proposal.Status.ACCEPTED or Project.objects.filter(proposal=proposal).exists():
+    if not proposal.is_being_accepted:
         return None
     with transaction.atomic():
         service_request = proposal.request
@@ -128,11 +132,22 @@ def project_create_for_accepted_proposal(*, proposal: Proposal) -> Project | Non
 
 @transaction.atomic
 def project_set_status(*, project_id: int, status: str) -> Project:
-    project = Project.objects.select_for_update().get(pk=project_id)
+    """Complete or cancel an active project; its conversation is read-only and it holds no new meetings from
+    then on (both check the project's status), and its members hear it after commit."""
+    project = (
+        Project.objects.select_for_update(of=("self",))
+        .select_related("client", "provider", "conversation")
+        .get(pk=project_id)
+    )
     if project.status != Project.Status.ACTIVE:
         raise Conflict(f"The project is already {project.status}.", code="project_not_active")
-    if status not in (Project.Status.COMPLETED, Project.Status.CANCELLED):
+    if status not in events.CLOSED:
         raise Invalid("A project can only be completed or cancelled.", field="status")
     project.status = status
     project.save(update_fields=["status"])
+    publish_on_commit(
+        [user_group(project.client_id), user_group(project.provider_id)],
+        events.CLOSED[status],
+        events.project_payload(project),
+    )
     return project

@@ -7,7 +7,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from channels.layers import channel_layers
 from django.conf import settings
+from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
@@ -54,6 +56,15 @@ def cache_clear_for_this_run() -> None:
 def fresh_throttle_counts():
     """Rate counts are per user id in the cache; ids repeat across rolled-back tests."""
     cache_clear_for_this_run()
+
+
+@pytest.fixture(autouse=True)
+def fresh_channel_layer():
+    """Each test gets its own channel layer instance: every async test runs on a new event loop, and a
+    channels_redis receive lock still held by a consumer of the previous test's loop would fail the next
+    test's receive ("bound to a different event loop")."""
+    yield
+    channel_layers.backends.clear()
 
 
 def requires_postgres():
@@ -124,3 +135,13 @@ def api():
             return self
 
     return PersonaClient()
+
+
+@pytest.fixture
+def staff_admin(client, staff):
+    """Django's test client logged in to the admin as the staff persona, with the model permissions support has."""
+    staff.user_permissions.set(
+        Permission.objects.filter(content_type__app_label__in=["accounts", "projects", "messaging", "meetings"])
+    )
+    client.force_login(staff)
+    return client

@@ -9,6 +9,7 @@ copied into a file the server opens, once the test has written its rows.
 import asyncio
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -21,12 +22,20 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings
 from django.db import connection
+from rest_framework_simplejwt.backends import TokenBackend
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken
 from websockets.asyncio.client import connect as websocket_connect
 
 from bench.servers import ServerProcess, free_port
 
 FRAME_SECONDS = 10.0
+# A server as `make serve` runs it, DEBUG off, with keys of its own; it speaks plain HTTP on the loopback,
+# so it does not redirect to HTTPS.
+PRODUCTION_SERVER_ENV = {
+    "DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(50), "JWT_SIGNING_KEY": secrets.token_urlsafe(40),
+    "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "false",
+}
 
 
 def requires_redis() -> str:
@@ -142,6 +151,13 @@ def own_redis(tmp_path):
     server.start()
     yield server
     server.kill()
+
+
+def production_access_token(user) -> str:
+    """An access token for ``user`` that a server started with PRODUCTION_SERVER_ENV accepts."""
+    return TokenBackend(jwt_settings.ALGORITHM, PRODUCTION_SERVER_ENV["JWT_SIGNING_KEY"]).encode(
+        AccessToken.for_user(user).payload
+    )
 
 
 def bearer(user) -> dict[str, str]:

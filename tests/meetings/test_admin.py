@@ -3,6 +3,7 @@
 import pytest
 
 from meetings import services
+from meetings.models import Meeting
 from tests.conftest import make_project, make_user
 
 pytestmark = pytest.mark.django_db
@@ -41,3 +42,11 @@ def test_the_meeting_page_lists_participants_with_their_answers(admin_client, me
 def test_a_member_without_staff_rights_cannot_open_it(client, client_user, meeting):
     client.force_login(client_user)
     assert client.get("/admin/meetings/meeting/").status_code == 302
+
+
+def test_staff_cannot_delete_a_meeting_past_its_participants(staff_admin, meeting):
+    """A meeting ends or is cancelled through the API, which tells its participants; deleting it would not."""
+    response = staff_admin.post(f"/admin/meetings/meeting/{meeting.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 403
+    assert Meeting.objects.filter(pk=meeting.pk).exists()

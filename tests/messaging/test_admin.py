@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import User
+from messaging.models import Conversation
 from projects import services as project_services
 from tests.conftest import make_project, make_user
 
@@ -70,3 +71,11 @@ def test_the_admin_refuses_a_non_staff_user(client, client_user, conversation):
     response = client.get(reverse("admin:messaging_conversation_changelist"))
 
     assert response.status_code == 302
+
+
+def test_staff_cannot_delete_a_projects_conversation(staff_admin, conversation):
+    """Its project keeps it: closing the project makes it read-only, and participants are removed one by one."""
+    response = staff_admin.post(reverse("admin:messaging_conversation_delete", args=[conversation.pk]), {"post": "yes"})
+
+    assert response.status_code == 403
+    assert Conversation.objects.filter(pk=conversation.pk).exists()

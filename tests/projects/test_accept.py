@@ -10,21 +10,8 @@ from django.utils import timezone
 from accounts.models import User
 from messaging.models import Conversation, Participant
 from projects import services
-from projects.models import Project, Proposal, ServiceRequest
+from projects.models import AcceptanceRequired, Project, Proposal, ServiceRequest
 from tests.conftest import make_user
-
-
-@pytest.fixture
-def service_request(client_user):
-    return services.service_request_create(client=client_user, title="Logo", description="A new logo")
-
-
-@pytest.fixture
-def proposal(service_request, provider):
-    return services.proposal_submit(
-        provider=provider, request_id=service_request.pk, price=Decimal("800.00"), scope="Three drafts",
-        deadline=(timezone.now() + timedelta(days=10)).date(),
-    )
 
 
 def _accept(api, user, proposal, body=None):
@@ -138,6 +125,20 @@ def test_saving_an_accepted_proposal_again_creates_no_second_project(client_user
     proposal.refresh_from_db()
     proposal.save()
     assert Project.objects.count() == 1
+
+
+def test_a_proposal_saved_as_accepted_by_hand_is_refused_and_makes_no_project(service_request, proposal):
+    """Only proposal_accept's save turns a proposal accepted; setting the fields by hand, as a form would, skips
+    its checks, so the save raises before anything is written (accepted_at is no pass either)."""
+    proposal.status = Proposal.Status.ACCEPTED
+    proposal.accepted_at = timezone.now()
+
+    with pytest.raises(AcceptanceRequired):
+        proposal.save()
+
+    proposal.refresh_from_db()
+    assert (proposal.status, proposal.accepted_at) == (Proposal.Status.SUBMITTED, None)
+    _nothing_written(service_request)
 
 
 def test_accept_announces_the_conversation_after_commit(client_user, provider, proposal, django_capture_on_commit_callbacks):

@@ -1,4 +1,5 @@
-"""Who may open /ws/: session cookie, Bearer JWT or one-use ticket, from an allowed origin."""
+"""Who may open /ws/: session cookie, Bearer JWT or one-use ticket, from an allowed origin; a session cookie only
+from the site's own origin (scheme, host and port) or CSRF_TRUSTED_ORIGINS."""
 
 import asyncio
 import time
@@ -130,4 +131,68 @@ async def test_a_handshake_without_an_origin_is_refused(client_user):
     connected, _ = await communicator.connect()
 
     assert not connected
+    await communicator.disconnect()
+
+
+def _origin(value: str) -> tuple[bytes, bytes]:
+    return (b"origin", value.encode())
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["http://localhost:9999", "https://localhost", "http://127.0.0.1"],
+    ids=["other port", "other scheme", "other allowed host"],
+)
+async def test_a_session_socket_from_another_origin_is_closed_with_4401(client_user, origin):
+    communicator = socket(await database_sync_to_async(_session_cookie)(client_user), origin=_origin(origin))
+
+    await communicator.connect()
+
+    await assert_closed_with(communicator, CLOSE_UNAUTHENTICATED)
+
+
+async def test_a_session_socket_from_a_csrf_trusted_origin_is_accepted(client_user, conversation, settings):
+    settings.CSRF_TRUSTED_ORIGINS = ["http://localhost:9999"]
+    communicator = socket(await database_sync_to_async(_session_cookie)(client_user),
+                          origin=_origin("http://localhost:9999"))
+    assert (await communicator.connect())[0]
+
+    reply = await join(communicator, conversation.pk)
+
+    assert reply["data"]["conversationId"] == conversation.pk
+    await communicator.disconnect()
+
+
+async def test_a_session_socket_behind_a_tls_proxy_is_accepted_from_the_https_origin(
+    client_user, conversation, settings
+):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    communicator = socket(await database_sync_to_async(_session_cookie)(client_user),
+                          (b"x-forwarded-proto", b"https"), origin=_origin("https://localhost"))
+    assert (await communicator.connect())[0]
+
+    reply = await join(communicator, conversation.pk)
+
+    assert reply["data"]["conversationId"] == conversation.pk
+    await communicator.disconnect()
+
+
+async def test_a_jwt_socket_from_another_port_of_an_allowed_host_is_accepted(client_user, conversation):
+    communicator = socket(bearer(client_user), origin=_origin("http://localhost:9999"))
+    assert (await communicator.connect())[0]
+
+    reply = await join(communicator, conversation.pk)
+
+    assert reply["data"]["conversationId"] == conversation.pk
+    await communicator.disconnect()
+
+
+async def test_a_ticket_socket_from_another_port_of_an_allowed_host_is_accepted(client_user, conversation):
+    communicator = socket(path=await database_sync_to_async(_ticket_path)(client_user),
+                          origin=_origin("http://localhost:9999"))
+    assert (await communicator.connect())[0]
+
+    reply = await join(communicator, conversation.pk)
+
+    assert reply["data"]["conversationId"] == conversation.pk
     await communicator.disconnect()

@@ -9,12 +9,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx
-import jwt
 import pytest
 import redis
 from channels.layers import get_channel_layer
 from django.conf import settings
-from rest_framework_simplejwt.tokens import AccessToken
 from websockets.asyncio.client import connect as websocket_connect
 from websockets.exceptions import ConnectionClosed
 
@@ -27,10 +25,12 @@ from realtime.publish import user_group
 from tests.conftest import requires_postgres
 from tests.live import (
     FRAME_SECONDS,
+    PRODUCTION_SERVER_ENV,
     bearer,
     join,
     next_frame,
     open_socket,
+    production_access_token,
     requires_redis,
 )
 from tests.messaging.conftest import fast_password_hashing  # noqa: F401 (autouse fixture)
@@ -38,12 +38,8 @@ from tests.reliability.test_socket_fuzz import UNLIMITED_SOCKET_RATES
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# DEBUG keeps up to 9,000 queries per database connection, megabytes that would hide a leak or pass for one;
-# without DEBUG the server wants a secret of its own.
-SERVER_SECRET_KEY = "churn-and-crash-" + "x" * 32
-PRODUCTION_LIKE = {
-    **UNLIMITED_SOCKET_RATES, "DEBUG": "false", "SECRET_KEY": SERVER_SECRET_KEY, "ALLOWED_HOSTS": "127.0.0.1",
-}
+# DEBUG keeps up to 9,000 queries per database connection, megabytes that would hide a leak or pass for one.
+PRODUCTION_LIKE = {**UNLIMITED_SOCKET_RATES, **PRODUCTION_SERVER_ENV}
 
 CHURN_CYCLES = 1000
 CHURN_WARM_UP_CYCLES = 600
@@ -80,7 +76,7 @@ def group_members(groups: list[str]) -> dict[str, int]:
 
 def open_production_socket(server: ServerProcess, user: User):
     """``tests.live.open_socket`` for a PRODUCTION_LIKE server: the user's access token signed with its key."""
-    token = jwt.encode(AccessToken.for_user(user).payload, SERVER_SECRET_KEY, algorithm="HS256")
+    token = production_access_token(user)
     address = server.url.removeprefix("http://")
     return websocket_connect(
         server.ws_url, origin=f"http://{address}", additional_headers={"Authorization": f"Bearer {token}"}

@@ -330,3 +330,46 @@ def test_guesses_at_one_account_leave_another_accounts_login_alone(api, client_u
         _login(api, "alice")
 
     assert _login(api, "bob", PASSWORD).status_code == 200
+
+
+# ---- the auth endpoints, per address -------------------------------------------------------------
+
+
+@pytest.fixture
+def auth_rate(settings):
+    """Three requests an hour to the auth endpoints from one address, and no per-account login limit."""
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "auth": "3/h", "login": "1000/h"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+
+
+def _refresh(api, body='{"refresh": "not-a-token"}'):
+    return api.post("/api/auth/token/refresh", body, content_type="application/json")
+
+
+@pytest.mark.django_db
+def test_token_refreshes_from_one_address_are_answered_429(api, auth_rate):
+    answers = [_refresh(api).status_code for _ in range(3)]
+
+    refused = _refresh(api)
+
+    assert answers == [401, 401, 401]
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "rate_limited"
+
+
+@pytest.mark.django_db
+def test_a_throttled_refresh_is_refused_before_its_body_is_parsed(api, auth_rate):
+    for _ in range(3):
+        _refresh(api)
+
+    assert _refresh(api, body="[" * 100_000).status_code == 429
+
+
+@pytest.mark.django_db
+def test_logins_from_one_address_are_limited_whatever_account_they_name(api, client_user, auth_rate):
+    answers = [_login(api, username).status_code for username in ("alice", "bob", "carol")]
+
+    refused = _login(api, "dave")
+
+    assert answers == [401, 401, 401]
+    assert refused.status_code == 429

@@ -12,11 +12,13 @@ from django.urls import reverse
 
 from accounts.models import User
 from config.errors import NotAllowed, NotFound
+from meetings import services as meeting_services
 from messaging import services
 from messaging.models import Message, Participant
 from realtime.consumers import CLOSE_UNAUTHENTICATED
 from realtime.publish import user_group
 from tests.conftest import make_user, requires_postgres
+from tests.meetings.conftest import agora_configured  # noqa: F401
 from tests.messaging.conftest import GroupListener, post_text, socket_thread_connections_closed  # noqa: F401
 from tests.realtime.sockets import assert_closed_with, assert_no_frame, connect_as, join, next_frame, request
 
@@ -237,7 +239,10 @@ async def test_saving_an_active_user_leaves_their_sockets_open(provider, convers
 
 def _waiting_for_a_lock() -> bool:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+        # This run's database only: other runs share the server.
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
         return cursor.fetchone()[0] > 0
 
 
@@ -263,3 +268,115 @@ def test_a_send_that_waited_behind_the_removal_is_refused(provider, staff, conve
 
     assert "refused" in outcome
     assert not Message.objects.filter(conversation=conversation, content="sneaking in").exists()
+
+
+# ---- the project and its meetings ------------------------------------------------------------------
+
+
+@pytest.fixture
+def bobs_meetings(client_user, project):
+    """A pending and a running meeting of the project, both ringing bob, made before his removal."""
+    pending = meeting_services.meeting_create(user=client_user, project_id=project.pk, title="Later")
+    active = meeting_services.meeting_create(user=client_user, project_id=project.pk, title="Now", instant=True)
+    return {"pending": pending, "active": active}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/projects/{project}"),
+        ("get", "/api/meetings/{pending}"),
+        ("patch", "/api/meetings/{pending}/accept"),
+        ("patch", "/api/meetings/{pending}/decline"),
+        ("get", "/api/meetings/{active}/token"),
+        ("post", "/api/meetings"),
+        ("get", "/meetings/{active}/call"),
+    ],
+)
+def test_a_removed_participant_is_refused_the_project_and_its_meetings_with_404(
+    api, client, agora_configured, provider, staff, project, bobs_meetings, method, path
+):
+    services.participant_remove(conversation_id=project.conversation.pk, user_id=provider.pk, by=staff)
+    url = path.format(project=project.pk, pending=bobs_meetings["pending"].pk, active=bobs_meetings["active"].pk)
+    payload = {"projectId": project.pk, "title": "Instant", "instant": True} if method == "post" else None
+
+    if url.startswith("/api/"):
+        response = getattr(api.as_user(provider), method)(url, payload, format="json")
+    else:
+        client.force_login(provider)
+        response = client.get(url)
+
+    assert response.status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_removed_participant_no_longer_lists_the_project_or_its_meetings(
+    api, provider, staff, project, bobs_meetings
+):
+    services.participant_remove(conversation_id=project.conversation.pk, user_id=provider.pk, by=staff)
+    bob = api.as_user(provider)
+
+    assert bob.get("/api/projects").json()["results"] == []
+    assert bob.get("/api/meetings/me").json()["results"] == []
+
+
+@pytest.mark.django_db
+def test_the_member_who_stays_keeps_the_project_and_its_meetings(api, client_user, provider, staff, project,
+                                                                 bobs_meetings):
+    services.participant_remove(conversation_id=project.conversation.pk, user_id=provider.pk, by=staff)
+    alice = api.as_user(client_user)
+
+    assert alice.get(f"/api/projects/{project.pk}").status_code == 200
+    assert alice.get(f"/api/meetings/{bobs_meetings['pending'].pk}").status_code == 200
+
+
+@pytest.mark.django_db
+def test_an_instant_meeting_after_the_removal_does_not_ring_the_removed_participant(
+    django_capture_on_commit_callbacks, client_user, provider, staff, project, bobs_group
+):
+    services.participant_remove(conversation_id=project.conversation.pk, user_id=provider.pk, by=staff)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        meeting = meeting_services.meeting_create(user=client_user, project_id=project.pk, title="Now", instant=True)
+
+    assert list(meeting.participants.values_list("user_id", flat=True)) == [client_user.pk]
+    bobs_group.assert_silent()
+
+
+@pytest.mark.django_db
+def test_a_meeting_made_before_the_removal_tells_the_removed_participant_nothing_more(
+    django_capture_on_commit_callbacks, client_user, provider, staff, project, bobs_meetings, bobs_group
+):
+    services.participant_remove(conversation_id=project.conversation.pk, user_id=provider.pk, by=staff)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        meeting_services.meeting_start(user=client_user, meeting_id=bobs_meetings["pending"].pk)
+        meeting_services.meeting_end(user=client_user, meeting_id=bobs_meetings["active"].pk)
+
+    bobs_group.assert_silent()
+
+
+def test_a_meeting_created_while_the_removal_held_the_project_invites_only_who_is_left(
+    client_user, provider, staff, project
+):
+    requires_postgres()
+    created = {}
+
+    def start_a_call_as_alice():
+        try:
+            created["meeting"] = meeting_services.meeting_create(
+                user=client_user, project_id=project.pk, title="Now", instant=True
+            )
+        finally:
+            connections.close_all()
+
+    caller = threading.Thread(target=start_a_call_as_alice)
+    with transaction.atomic():
+        services.participant_remove(conversation_id=project.conversation.pk, user_id=provider.pk, by=staff)
+        caller.start()
+        while caller.is_alive() and not _waiting_for_a_lock():
+            time.sleep(0.01)
+    caller.join(timeout=10)
+
+    assert list(created["meeting"].participants.values_list("user_id", flat=True)) == [client_user.pk]

@@ -19,9 +19,6 @@ import httpx
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from rest_framework_simplejwt.backends import TokenBackend
-from rest_framework_simplejwt.settings import api_settings as jwt_settings
-from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import User
 from meetings import services as meeting_services
@@ -29,20 +26,13 @@ from messaging import services as messaging_services
 from messaging.models import Message
 from projects import services as project_services
 from tests.conftest import make_user
-from tests.live import bearer
+from tests.live import PRODUCTION_SERVER_ENV, bearer, production_access_token
 from tests.meetings.conftest import AGORA_APP_CERTIFICATE, AGORA_APP_ID
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-# DEBUG off refuses the development secret; the test signs its token with the server's.
-SERVER_SECRET = "schema-fuzz-secret-key-0123456789abcdefghijklmnop"
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 RUN_SECONDS_MAX = 300
-
-
-def access_token(user) -> str:
-    """A JWT for ``user`` that the server, signing with SERVER_SECRET, accepts."""
-    return TokenBackend(jwt_settings.ALGORITHM, SERVER_SECRET).encode(AccessToken.for_user(user).payload)
 
 
 @pytest.fixture
@@ -125,7 +115,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
     server_kind, client_user, examples, media_root, live_servers, tmp_path
 ):
     server = live_servers.start(kind=server_kind, env={
-        "DEBUG": "false", "SECRET_KEY": SERVER_SECRET, "ALLOWED_HOSTS": "127.0.0.1",
+        **PRODUCTION_SERVER_ENV,
         "MEDIA_ROOT": str(media_root),
         "AGORA_APP_ID": AGORA_APP_ID, "AGORA_APP_CERTIFICATE": AGORA_APP_CERTIFICATE,
     })
@@ -136,7 +126,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
 
     run = subprocess.run(
         [str(Path(sys.executable).parent / "st"), "--config-file", str(CONFIG), "run", str(schema_path),
-         "--url", server.url, "--header", f"Authorization: Bearer {access_token(client_user)}",
+         "--url", server.url, "--header", f"Authorization: Bearer {production_access_token(client_user)}",
          "--no-color", "--report", "har", "--report-har-path", str(har_path)],
         cwd=tmp_path, capture_output=True, text=True, timeout=RUN_SECONDS_MAX,
     )
