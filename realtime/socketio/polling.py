@@ -33,6 +33,7 @@ from urllib.parse import urlparse
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
+from channels.consumer import get_handler_name
 from channels.exceptions import ChannelFull, StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
@@ -124,7 +125,7 @@ class PollingSession(SocketIOSession):
         self.upgraded = False  # the relay carries the session
         self.relay_wrote: asyncio.Future | None = None
         self.inbox: asyncio.Queue = asyncio.Queue()
-        self.pushes_waiting = 0  # pushed events in the inbox, behind a handler that may be waiting for the client
+        self.messages_waiting = 0  # channel-layer messages in the inbox, behind a handler that may wait for the client
         self.run_task: asyncio.Task | None = None
         self.ended = False
 
@@ -143,9 +144,11 @@ class PollingSession(SocketIOSession):
         try:
             while not self.ended:
                 message = await self.channel_layer.receive(self.channel_name)
-                handler = self.message_handlers.get(message.get("type"))
+                handler = self.transport_handlers.get(message.get("type"))
                 if handler is not None:
                     await handler(self, message)
+                else:
+                    await self.message_received(message)
         except (StopConsumer, asyncio.CancelledError):
             pass
         except Exception:
@@ -159,7 +162,8 @@ class PollingSession(SocketIOSession):
             await self.stop_writer()
 
     async def handle_inbox(self) -> None:
-        """Client packets and pushed events, one at a time and in order, as a consumer handles them."""
+        """Client packets and channel-layer messages (pushed events, and whatever else the session core
+        handles), one at a time and in order, each by the method its type names, as a consumer does."""
         try:
             while True:
                 kind, item = await self.inbox.get()
@@ -170,9 +174,11 @@ class PollingSession(SocketIOSession):
                         await self.answer(self.post_reply, status=400, error=BAD_REQUEST)
                         self.post_reply = None
                         await self.close_socket(CLOSE_PROTOCOL_ERROR)
-                elif kind == "push":
-                    self.pushes_waiting -= 1
-                    await self.realtime_event(item)
+                elif kind == "message":
+                    self.messages_waiting -= 1
+                    handler = getattr(self, get_handler_name(item), None)
+                    if handler is not None:
+                        await handler(item)
                 elif kind == "posted":
                     await self.answer(self.post_reply, body="ok")
                     self.post_reply = None
@@ -192,14 +198,14 @@ class PollingSession(SocketIOSession):
 
     # Messages on the owner's channel.
 
-    async def push_received(self, message) -> None:
-        """Pushes waiting behind a handler count against the outbox's bound, as they would wait in a
+    async def message_received(self, message) -> None:
+        """Messages waiting behind a handler count against the outbox's bound, as pushes would wait in a
         consumer's channel: a session whose client stopped polling in the middle of a join replay holds
         no more than that."""
-        if self.pushes_waiting + len(self.outbox) >= settings.SOCKET_SEND_QUEUE_MAX:
+        if self.messages_waiting + len(self.outbox) >= settings.SOCKET_SEND_QUEUE_MAX:
             await self.close_too_slow()
-        self.pushes_waiting += 1
-        self.inbox.put_nowait(("push", message))
+        self.messages_waiting += 1
+        self.inbox.put_nowait(("message", message))
 
     async def socketio_poll(self, message) -> None:
         if self.upgraded:
@@ -342,8 +348,8 @@ class PollingSession(SocketIOSession):
         if self.run_task is not None and self.run_task is not asyncio.current_task():
             self.run_task.cancel()
 
-    message_handlers = {
-        "realtime.event": push_received,
+    # The transport's own messages, handled at once; any other goes through the inbox (message_received).
+    transport_handlers = {
         "socketio.poll": socketio_poll,
         "socketio.post": socketio_post,
         "socketio.attach": socketio_attach,
