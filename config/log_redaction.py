@@ -37,8 +37,19 @@ def _redacting(factory: Callable[..., logging.LogRecord]) -> Callable[..., loggi
         except Exception:  # a malformed record is left for the handler to report as it always does
             return record
         redacted = redact(message)
-        if redacted != message:
-            record.msg, record.args = redacted, ()
+        if redacted == message:
+            return record
+        # Redacted argument by argument where that is enough, so that formatters which read the arguments
+        # (uvicorn's access log unpacks its five) still get them; otherwise the whole message.
+        if isinstance(record.args, tuple) and isinstance(record.msg, str):
+            args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in record.args)
+            try:
+                if redact(record.msg) == record.msg and record.msg % args == redacted:
+                    record.args = args
+                    return record
+            except (TypeError, ValueError):
+                pass
+        record.msg, record.args = redacted, ()
         return record
 
     make_record.redacts_credentials = True

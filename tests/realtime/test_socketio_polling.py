@@ -2,10 +2,12 @@
 
 import asyncio
 import json
+import logging
 
 import pytest
 from channels.layers import get_channel_layer
 from channels.testing import HttpCommunicator
+from uvicorn.logging import AccessFormatter
 
 from config.asgi import application
 from config.log_redaction import redact
@@ -291,3 +293,14 @@ def test_a_sessions_sid_is_kept_out_of_log_lines():
     line = '127.0.0.1:5 - "GET /socket.io/?EIO=4&transport=polling&sid=GiwAI84UC6D_yg7_pFGn HTTP/1.1" 200'
 
     assert "GiwAI84UC6D_yg7_pFGn" not in redact(line)
+
+
+def test_uvicorns_access_log_still_formats_a_polling_request_with_its_sid_redacted():
+    record = logging.getLogger("uvicorn.access").makeRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", "GET", "/socket.io/?EIO=4&transport=polling&sid=GiwAI84UC6D_yg7_pFGn", "1.1", 200), None,
+    )
+
+    line = AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s').format(record)
+
+    assert line == '127.0.0.1:5 - "GET /socket.io/?EIO=4&transport=polling&sid=[redacted] HTTP/1.1" 200 OK'
