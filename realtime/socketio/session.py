@@ -47,7 +47,7 @@ async def credential_presented(scope, *, ticket, token) -> dict:
         resolved.update(scope)
 
     await TokenOrTicketMiddleware(keep)(dict(scope, headers=headers, query_string=query.encode()), None, None)
-    return {key: resolved[key] for key in ("user", "auth_method", "auth_expires_at") if key in resolved}
+    return {key: value for key, value in resolved.items() if key == "user" or key.startswith("auth_")}
 
 
 class SocketIOSession(SocketSession):
