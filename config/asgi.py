@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP to Django through body limits, ``/ws/`` through origin checks and authentication."""
+"""ASGI entry point: HTTP to Django through body limits, ``/ws/`` and ``/socket.io/`` through origin checks and
+authentication."""
 
 import os
 
@@ -15,15 +16,20 @@ adapt_daphne_requests()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
 from accounts.socket_auth import SocketAuthMiddlewareStack  # noqa: E402
 from config.body_limits import BodyLimitMiddleware  # noqa: E402
-from realtime.routing import websocket_urlpatterns  # noqa: E402
+from realtime.routing import http_urlpatterns, websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        # Outermost, so that a body over its limit is refused before Django's handler reads it to a file.
-        "http": BodyLimitMiddleware(ASGIStaticFilesHandler(django_http)),
+        # Socket.IO's long-polling requests first: they hold their bodies to maxPayload themselves.
+        # The body limits are outermost for Django, so that a body over its limit is refused before
+        # Django's handler reads it to a file.
+        "http": URLRouter([
+            *http_urlpatterns, re_path(r"", BodyLimitMiddleware(ASGIStaticFilesHandler(django_http))),
+        ]),
         "websocket": AllowedHostsOriginValidator(SocketAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -1,5 +1,6 @@
-"""Keeps credentials out of every log line the process writes: tickets and tokens in query strings,
-``Authorization`` and session cookie values, and anything shaped like a JWT.
+"""Keeps credentials out of every log line the process writes: tickets, tokens and Socket.IO session ids
+(whoever holds one can poll that session) in query strings, ``Authorization`` and session cookie values,
+and anything shaped like a JWT.
 
 It is a log-record factory installed by ``LOGGING_CONFIG``, so it covers every logger in the process, the
 servers' own included, not only the handlers configured here: uvicorn logs a socket's URL with its query
@@ -14,7 +15,7 @@ from collections.abc import Callable
 
 REDACTED = "[redacted]"
 _PATTERNS = [
-    (re.compile(r"(?i)([?&](?:ticket|token|access|refresh|jwt|access_token|refresh_token)=)[^&\s\"']+"),
+    (re.compile(r"(?i)([?&](?:ticket|token|access|refresh|jwt|access_token|refresh_token|sid)=)[^&\s\"']+"),
      rf"\g<1>{REDACTED}"),
     (re.compile(r"(?i)\b(authorization:\s*(?:bearer\s+|basic\s+|token\s+)?)[^\s\"',]+"), rf"\g<1>{REDACTED}"),
     (re.compile(r"(?i)\b((?:sessionid|csrftoken)=)[^;\s\"']+"), rf"\g<1>{REDACTED}"),
@@ -36,8 +37,19 @@ def _redacting(factory: Callable[..., logging.LogRecord]) -> Callable[..., loggi
         except Exception:  # a malformed record is left for the handler to report as it always does
             return record
         redacted = redact(message)
-        if redacted != message:
-            record.msg, record.args = redacted, ()
+        if redacted == message:
+            return record
+        # Redacted argument by argument where that is enough, so that formatters which read the arguments
+        # (uvicorn's access log unpacks its five) still get them; otherwise the whole message.
+        if isinstance(record.args, tuple) and isinstance(record.msg, str):
+            args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in record.args)
+            try:
+                if redact(record.msg) == record.msg and record.msg % args == redacted:
+                    record.args = args
+                    return record
+            except (TypeError, ValueError):
+                pass
+        record.msg, record.args = redacted, ()
         return record
 
     make_record.redacts_credentials = True

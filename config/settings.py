@@ -291,6 +291,12 @@ if SOCKET_MAX_PER_USER < 1 or SOCKET_SLOT_LEASE_SECONDS < 3:
 # How long a reply, a replayed frame or a close frame may wait for the client to read before the
 # socket counts as too slow (a join replaying a long history waits for room page by page).
 SOCKET_STALL_SECONDS = 10.0
+# Socket.IO's heartbeat (the server pings, the client answers within the timeout) and the time a client has
+# to send its CONNECT; a long-polling session whose client stops polling and answering expires after
+# interval + timeout (realtime.socketio).
+SOCKETIO_PING_INTERVAL_SECONDS = env_int("SOCKETIO_PING_INTERVAL_SECONDS", 25)
+SOCKETIO_PING_TIMEOUT_SECONDS = env_int("SOCKETIO_PING_TIMEOUT_SECONDS", 20)
+SOCKETIO_CONNECT_TIMEOUT_SECONDS = env_int("SOCKETIO_CONNECT_TIMEOUT_SECONDS", 45)
 # Client frames per user and event, across all of the user's sockets and processes ("20/10s", "120/min");
 # handlers name their rate (realtime.handlers.socket_handler), everything else counts as "default".
 SOCKET_RATES = {
