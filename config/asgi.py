@@ -14,11 +14,10 @@ from config.daphne_requests import adapt_daphne_requests  # noqa: E402
 adapt_daphne_requests()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
-from accounts.socket_auth import SocketAuthMiddlewareStack  # noqa: E402
+from accounts.socket_auth import SocketAuthMiddlewareStack, SocketOriginValidator  # noqa: E402
 from config.body_limits import BodyLimitMiddleware  # noqa: E402
 from realtime.routing import http_urlpatterns, websocket_urlpatterns  # noqa: E402
 
@@ -30,6 +29,6 @@ application = ProtocolTypeRouter(
         "http": URLRouter([
             *http_urlpatterns, re_path(r"", BodyLimitMiddleware(ASGIStaticFilesHandler(django_http))),
         ]),
-        "websocket": AllowedHostsOriginValidator(SocketAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": SocketOriginValidator(SocketAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -37,12 +37,12 @@ from channels.consumer import get_handler_name
 from channels.exceptions import ChannelFull, StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
-from channels.security.websocket import AllowedHostsOriginValidator
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 
 from accounts.models import User
+from accounts.socket_auth import SocketOriginValidator
 from realtime.session import CLOSE_TOO_SLOW
 from realtime.socketio import protocol
 from realtime.socketio.consumers import engine_query, oversized
@@ -408,7 +408,7 @@ class UpgradeConsumer(AsyncWebsocketConsumer):
             await self.to_owner("socketio.relay_closed")
 
 
-def _origin(scope, _validator=AllowedHostsOriginValidator(None)) -> tuple[bool, bytes | None]:
+def _origin(scope, _validator=SocketOriginValidator(None)) -> tuple[bool, bytes | None]:
     """Whether the request may go on, and the Origin to allow it for (CORS). A browser's request from
     another site carries its Origin, which must be an allowed host as on ``/ws/``. Browsers leave Origin
     out of a same-origin GET, and other clients carry no session cookie to abuse."""

@@ -131,13 +131,25 @@ async def test_a_hostile_origin_is_refused_at_the_handshake(client_user):
     await communicator.disconnect()
 
 
-async def test_a_handshake_without_an_origin_is_refused(client_user):
+async def test_a_handshake_without_an_origin_authenticates_with_a_token(client_user, conversation):
+    """Clients outside a browser (Node, Python) send no Origin by default."""
     communicator = WebsocketCommunicator(application, "/ws/", headers=[HOST, bearer(client_user)])
 
     connected, _ = await communicator.connect()
+    reply = await join(communicator, conversation.pk)
 
-    assert not connected
+    assert connected
+    assert reply["data"]["conversationId"] == conversation.pk
     await communicator.disconnect()
+
+
+async def test_a_handshake_without_an_origin_gets_nothing_from_a_session_cookie(client_user):
+    cookie = await database_sync_to_async(_session_cookie)(client_user)
+    communicator = WebsocketCommunicator(application, "/ws/", headers=[HOST, cookie])
+
+    await communicator.connect()
+
+    await assert_closed_with(communicator, CLOSE_UNAUTHENTICATED)
 
 
 def _origin(value: str) -> tuple[bytes, bytes]:
