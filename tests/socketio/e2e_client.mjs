@@ -3,6 +3,7 @@
 // one JSON object per line ({"step": ...}); the last line is {"step": "done", ...} or {"step": "failed", ...}.
 // The "kill" scenario prints {"step": "kill-now", "localPort"} and waits for "killed" on stdin.
 import { io } from "socket.io-client";
+import { randomUUID } from "node:crypto";
 import { createInterface } from "node:readline";
 
 const SERVER = process.env.SERVER_URL;
@@ -111,7 +112,7 @@ async function basic() {
 
   const arrival = nextEvent(provider.socket, "message:new", { ms: 1000, accept: (m) => m.content === "hello over socket.io" });
   const posted = Date.now();
-  const sent = await send(TOKENS.client, "hello over socket.io", `e2e-${MODE}-hello`);
+  const sent = await send(TOKENS.client, "hello over socket.io", randomUUID());
   const received = await arrival;
   report("message", { sentId: sent.id, receivedId: received.id, seq: received.seq, sender: received.sender, millis: Date.now() - posted });
 
@@ -147,7 +148,7 @@ async function kill() {
       report("kill-now", { localPort: engine.transport.ws?._socket?.localPort ?? null, transport: engine.transport.name });
       await nextLine();
     }
-    const message = await send(TOKENS.client, `kill test ${index}`, `e2e-${MODE}-kill-${index}`);
+    const message = await send(TOKENS.client, `kill test ${index}`, randomUUID());
     sentIds.push(message.id);
   }
   const deadline = Date.now() + 30_000;
