@@ -14,6 +14,11 @@ $(BIN)/daphne: requirements.txt
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
+# The JavaScript test dependencies (socket.io-client for the Socket.IO end-to-end tests), from the lockfile.
+NODE_DEPS := node_modules/.package-lock.json
+$(NODE_DEPS): package-lock.json
+	npm ci --no-audit --no-fund
+
 .PHONY: install run test serve bench
 install: $(BIN)/daphne
 
@@ -31,7 +36,7 @@ serve: install
 	$(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) \
 		--ws websockets-sansio --lifespan off --timeout-graceful-shutdown 10
 
-test: install
+test: install $(NODE_DEPS)
 	$(BIN)/python -m pytest
 
 bench: install

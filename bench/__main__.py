@@ -5,7 +5,7 @@ import os
 import sys
 from pathlib import Path
 
-from bench.profiles import PROFILES, SECTIONS, SERVERS
+from bench.profiles import PROFILES, SECTIONS, SERVERS, TRANSPORTS
 from bench.run import run
 
 
@@ -40,6 +40,8 @@ def main(argv=None) -> int:
     parser.add_argument("--only", type=_names(SECTIONS), dest="sections", help=f"sections: {','.join(SECTIONS)}")
     parser.add_argument("--servers", type=_names(SERVERS), help="daphne,uvicorn")
     parser.add_argument("--processes", type=_numbers(int), help="server processes per delivery sweep, e.g. 1,2")
+    parser.add_argument("--transports", type=_names(TRANSPORTS),
+                        help=f"how receivers listen: {','.join(TRANSPORTS)}")
     parser.add_argument("--rates", type=_numbers(float), help="fixed offered rates (msgs/s) instead of the knee search")
     parser.add_argument("--server-env", action="append", type=_setting, dest="server_env", metavar="NAME=VALUE",
                         help="a setting for the servers only; repeatable")
@@ -61,7 +63,7 @@ def main(argv=None) -> int:
 
     mode = args.mode or "full"
     overrides = {name: getattr(args, name) for name in (
-        "sections", "servers", "processes", "rates", "pairs", "max_inflight_per_load_process", "load_processes",
+        "sections", "servers", "processes", "transports", "rates", "pairs", "max_inflight_per_load_process", "load_processes",
         "step_seconds", "history_messages", "capacity_sockets")}
     overrides["server_env"] = tuple(args.server_env) if args.server_env else None
     profile = PROFILES[mode].overridden(**overrides)

@@ -17,6 +17,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
 from bench.http_client import HttpPool
+from bench.socketio_client import SocketIOClient
 
 ORIGIN = "http://127.0.0.1"
 MESSAGE_NEW = "message:new"
@@ -49,23 +50,44 @@ async def socket_join(ws: ClientConnection, conversation_id: int) -> None:
 class Receiver:
     """One receiver socket joined to one conversation; records when each clientMessageId arrives."""
 
+    server_url: str
     ws_url: str
     token: str
     conversation_id: int
     arrivals: dict
+    transport: str = "ws"
     ws: ClientConnection | None = None
+    sio: SocketIOClient | None = None
     task: asyncio.Task | None = None
     closed: int = 0
     duplicates: int = 0
 
     async def open(self) -> None:
-        self.ws = await socket_open(self.ws_url, self.token)
-        await socket_join(self.ws, self.conversation_id)
-        self.task = asyncio.create_task(self._read())
+        if self.transport == "ws":
+            self.ws = await socket_open(self.ws_url, self.token)
+            await socket_join(self.ws, self.conversation_id)
+            self.task = asyncio.create_task(self._read())
+            return
+        self.sio = SocketIOClient(self.server_url, self.token, transport=self.transport.removeprefix("socketio-"),
+                                  origin=ORIGIN)
+        await self.sio.open()
+        reply = await self.sio.emit_with_ack("join", {"conversationId": self.conversation_id})
+        if not isinstance(reply, dict) or "error" in reply:
+            raise LoadError(f"join {self.conversation_id} refused: {reply}")
+        self.task = asyncio.create_task(self._read_socketio())
 
     @property
     def is_open(self) -> bool:
+        if self.sio is not None:
+            return not self.sio.closed
         return self.ws is not None and self.ws.state is State.OPEN
+
+    def _arrived(self, message: dict, arrived: float) -> None:
+        key = message.get("clientMessageId")
+        if key in self.arrivals:
+            self.duplicates += 1
+        else:
+            self.arrivals[key] = arrived
 
     async def _read(self) -> None:
         try:
@@ -73,18 +95,22 @@ class Receiver:
                 arrived = time.perf_counter()
                 frame = json.loads(raw)
                 if frame.get("event") == MESSAGE_NEW:
-                    key = frame["data"].get("clientMessageId")
-                    if key in self.arrivals:
-                        self.duplicates += 1
-                    else:
-                        self.arrivals[key] = arrived
+                    self._arrived(frame["data"], arrived)
         except ConnectionClosed:
             pass
+        self.closed += 1
+
+    async def _read_socketio(self) -> None:
+        async for event, data in self.sio.events():
+            if event == MESSAGE_NEW:
+                self._arrived(data, time.perf_counter())
         self.closed += 1
 
     async def close(self) -> None:
         if self.ws is not None:
             await self.ws.close()
+        if self.sio is not None:
+            await self.sio.close()
         if self.task is not None:
             await self.task
 
@@ -137,7 +163,8 @@ class LoadWorker:
             if spec["send_url"] not in self.pools:
                 self.pools[spec["send_url"]] = HttpPool(spec["send_url"], headers={"Content-Type": "application/json"})
                 await self.pools[spec["send_url"]].warm(warm_connections)
-            receiver = Receiver(spec["ws_url"], spec["receiver_token"], spec["conversation_id"], self.arrivals)
+            receiver = Receiver(spec["receive_url"], spec["ws_url"], spec["receiver_token"], spec["conversation_id"],
+                                self.arrivals, transport=spec["transport"])
             await receiver.open()
             self.pairs.append(Pair(spec["conversation_id"], self.pools[spec["send_url"]],
                                    {"Authorization": f"Bearer {spec['sender_token']}"}, receiver))

@@ -7,6 +7,8 @@ from dataclasses import dataclass, fields, replace
 
 SECTIONS = ("typing", "delivery", "history", "list", "tokens", "capacity")
 SERVERS = ("daphne", "uvicorn")
+# How the product's receivers listen: the plain /ws/ dialect, or Socket.IO over WebSocket or long-polling.
+TRANSPORTS = ("ws", "socketio-websocket", "socketio-polling")
 
 
 @dataclass(frozen=True)
@@ -17,6 +19,8 @@ class Profile:
     # Server processes behind a delivery sweep: with N > 1 every pair sends through process i % N
     # and receives on process (i + 1) % N, so every message crosses processes through Redis.
     processes: tuple[int, ...] = (1, 2)
+    # The relay is measured over plain WebSocket only.
+    transports: tuple[str, ...] = TRANSPORTS
     load_processes: int = 2
     # "NAME=value" settings for the servers only (e.g. CHANNEL_LAYER_CAPACITY=5000), to compare configurations.
     server_env: tuple[str, ...] = ()

@@ -41,12 +41,12 @@ def _target(name: str, scope: str, measured: str, met: bool | None, gap: str) ->
 
 def targets(results: dict) -> list[dict]:
     found = []
-    sweeps = {(s["server"], s["app"], s["processes"]): s for s in results.get("delivery", [])}
-    for (server, app, processes), sweep in sweeps.items():
+    sweeps = {(s["server"], s["app"], s["processes"], s.get("transport", "ws")): s for s in results.get("delivery", [])}
+    for (server, app, processes, transport), sweep in sweeps.items():
         if app != "ours":
             continue
-        scope = f"{server}, {processes} process{'es' if processes > 1 else ''}"
-        relay = sweeps.get((server, "relay", processes))
+        scope = f"{server}, {processes} process{'es' if processes > 1 else ''}, {transport}"
+        relay = sweeps.get((server, "relay", processes, "ws"))
         if relay is not None:
             share = _ratio(sweep["sustainedPerSecond"], relay["sustainedPerSecond"])
             shortfall = round(TARGET_CEILING_SHARE * relay["sustainedPerSecond"] - sweep["sustainedPerSecond"], 1)
@@ -201,7 +201,7 @@ def render(results: dict) -> str:
 def _delivery(results: dict) -> str:
     rows, summary = [], []
     for sweep in results["delivery"]:
-        label = f"{sweep['app']} {sweep['server']} x{sweep['processes']}"
+        label = f"{sweep['app']} {sweep['server']} x{sweep['processes']} {sweep.get('transport', 'ws')}"
         for step in sweep["steps"] + ([sweep["halfRateStep"]] if sweep.get("halfRateStep") else []):
             latency = step["latencyMs"]
             rows.append([label, step["role"], step["offeredPerSecond"], step["acceptedPerSecond"],

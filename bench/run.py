@@ -133,8 +133,10 @@ def _run_server(bench, kind: str, results: dict, sections: set, token_gap: str |
                         scenarios.typing_storm(bench, first, measure_database=kind == profile.servers[0]))
             if "delivery" in sections:
                 for processes in profile.processes:
-                    with _section(results, f"delivery ours ({kind} x{processes})"):
-                        results.setdefault("delivery", []).append(scenarios.delivery_sweep(bench, ours, processes))
+                    for transport in profile.transports:
+                        with _section(results, f"delivery ours ({kind} x{processes}, {transport})"):
+                            results.setdefault("delivery", []).append(
+                                scenarios.delivery_sweep(bench, ours, processes, transport))
             if "history" in sections:
                 with _section(results, f"history ({kind})"):
                     results.setdefault("history", []).append(scenarios.history_pages(bench, first))
@@ -158,6 +160,7 @@ def _run_server(bench, kind: str, results: dict, sections: set, token_gap: str |
 
 
 def _relay_ratios(sweeps: list[dict]) -> None:
+    # The relay is measured over plain WebSocket: every transport of ours is compared with it.
     relays = {(s["server"], s["processes"]): s for s in sweeps if s["app"] == "relay"}
     for sweep in sweeps:
         relay = relays.get((sweep["server"], sweep["processes"]))

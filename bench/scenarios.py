@@ -71,8 +71,9 @@ def _delta(before: dict, after: dict) -> dict:
 
 # Delivery ------------------------------------------------------------------------------------
 
-def delivery_sweep(bench: Bench, fleet: ServerFleet, processes: int) -> dict:
-    """Find the knee of POST -> push for one server, app and process count, then time half of it.
+def delivery_sweep(bench: Bench, fleet: ServerFleet, processes: int, transport: str = "ws") -> dict:
+    """Find the knee of POST -> push for one server, app, process count and receiving transport, then time
+    half of it.
 
     With several processes, pair i sends through process i % N and listens on process (i + 1) % N.
     """
@@ -80,6 +81,7 @@ def delivery_sweep(bench: Bench, fleet: ServerFleet, processes: int) -> dict:
     servers = fleet.processes[:processes]
     specs = [
         {"send_url": servers[index % processes].url, "ws_url": servers[(index + 1) % processes].ws_url,
+         "receive_url": servers[(index + 1) % processes].url, "transport": transport,
          "sender_token": bench.token(pair.sender), "receiver_token": bench.token(pair.receiver),
          "conversation_id": pair.conversation_id}
         for index, pair in enumerate(bench.seeds.pairs)
@@ -100,7 +102,7 @@ def delivery_sweep(bench: Bench, fleet: ServerFleet, processes: int) -> dict:
     finally:
         bench.load.call_each("pairs_close", [{} for _ in shares])
     return {
-        "server": fleet.kind, "app": fleet.app, "processes": processes, "pairs": len(specs),
+        "server": fleet.kind, "app": fleet.app, "processes": processes, "transport": transport, "pairs": len(specs),
         "steps": steps, "halfRateStep": half, "sustainedPerSecond": sustained,
         "saturatingOfferedPerSecond": min((s["offeredPerSecond"] for s in steps if not s["healthy"]), default=None),
     }

@@ -77,11 +77,11 @@ class LiveServers:
 
     def start(
         self, *, kind: str = "daphne", env: dict[str, str] | None = None, label: str = "server",
-        verbose_logs: bool = False,
+        verbose_logs: bool = False, workers: int = 1,
     ) -> ServerProcess:
         process = ServerProcess(
             kind=kind, app="ours", env=server_env(self.tmp_path, env), log_dir=self.log_dir,
-            label=f"{label}{len(self.processes)}", verbose_logs=verbose_logs,
+            label=f"{label}{len(self.processes)}", verbose_logs=verbose_logs, workers=workers,
         )
         self.processes.append(process)
         process.wait_ready()

@@ -50,11 +50,15 @@ def test_smoke_run_prints_the_machine_the_parameters_and_the_targets(smoke_repor
 
 
 @pytest.mark.slow
-def test_smoke_run_sweeps_delivery_for_both_servers_both_apps_and_one_and_two_processes(smoke_report):
+def test_smoke_run_sweeps_delivery_for_both_servers_both_apps_one_and_two_processes_and_every_transport(
+    smoke_report,
+):
     report, _ = smoke_report
-    sweeps = {(s["server"], s["app"], s["processes"]) for s in report["delivery"]}
-    assert sweeps == {(server, app, processes) for server in ("daphne", "uvicorn") for app in ("ours", "relay")
-                      for processes in (1, 2)}
+    sweeps = {(s["server"], s["app"], s["processes"], s["transport"]) for s in report["delivery"]}
+    ours = {(server, "ours", processes, transport) for server in ("daphne", "uvicorn") for processes in (1, 2)
+            for transport in ("ws", "socketio-websocket", "socketio-polling")}
+    relay = {(server, "relay", processes, "ws") for server in ("daphne", "uvicorn") for processes in (1, 2)}
+    assert sweeps == ours | relay
     for sweep in report["delivery"]:
         assert sweep["steps"], sweep
         for step in sweep["steps"]:
