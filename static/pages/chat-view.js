@@ -113,15 +113,17 @@ export class ChatView {
       this.el.list.append(item);
       this.scrollToBottom();
     }
-    if (entry.state === "pending") this.setSendState(item, "pending", "Sending…");
-    else if (entry.state === "retrying") {
+    if (entry.state === "pending") {
+      this.setSendState(item, "pending", "Sending…");
+    } else if (entry.state === "retrying") {
       this.setSendState(item, "retrying", "Not sent yet — retrying…", button("Retry now", "link small", () => this.onRetry(entry)));
     } else {
-      this.setSendState(item, "failed", `Not sent: ${entry.error.message}`, button("Dismiss", "link small", () => {
+      const dismiss = () => {
         this.unconfirmed.delete(entry.clientMessageId);
         item.remove();
         this.onDismiss(entry);
-      }));
+      };
+      this.setSendState(item, "failed", `Not sent: ${entry.error.message}`, button("Dismiss", "link small", dismiss));
     }
   }
 
