@@ -1,30 +1,16 @@
 // A project's conversation: history by cursor, live messages over the socket, typing, read ticks,
 // idempotent sends with retry, file messages, and catch-up by seq after a gap or a reconnect.
-// Message content is only ever put into the page as text (textContent), never as HTML.
+// The parts live in their own modules: message-store.js (dedupe and gaps), outbox.js (sends),
+// typing.js, chat-view.js (the DOM); this one connects them to the API and the socket.
 
-import { api, ApiError, newClientId } from "./api.js";
+import { api } from "./api.js";
+import { ChatView } from "./chat-view.js";
+import { MessageStore } from "./message-store.js";
+import { Outbox } from "./outbox.js";
+import { EVENT, JOIN_REF } from "./protocol.js";
+import { TypingSender, Typists, typingText } from "./typing.js";
 
-const TYPING_REPEAT_MS = 3000; // a typing client repeats isTyping=true this often
-const TYPING_IDLE_MS = 4000; // ...and says it stopped after this long without a keystroke
-const TYPING_EXPIRE_MS = 8000; // a receiver forgets a typist it has not heard from for this long
-const RETRY_FIRST_MS = 1000;
-const RETRY_MAX_MS = 30000;
-const CATCH_UP_RETRY_MS = 2000;
-const JOIN_REF = "join";
-const NEAR_BOTTOM_PX = 80;
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function formatBytes(size) {
-  if (size < 1024) return `${size} B`;
-  if (size < 1024 * 1024) return `${(size / 1024).toFixed(1)} KB`;
-  return `${(size / 1024 / 1024).toFixed(1)} MB`;
-}
+const HISTORY_RETRY_MS = 2000;
 
 export class Chat {
   constructor({ config, socket }) {
@@ -37,39 +23,36 @@ export class Chat {
       send: "/api/messages",
       read: `/api/messages/conversation/${this.conversationId}/read`,
     };
-    this.el = {
-      scroller: document.getElementById("message-scroller"),
-      list: document.getElementById("messages"),
-      loadEarlier: document.getElementById("load-earlier"),
-      typing: document.getElementById("typing-indicator"),
-      form: document.getElementById("composer"),
-      input: document.getElementById("message-input"),
-      fileInput: document.getElementById("file-input"),
-      error: document.getElementById("composer-error"),
-    };
-    this.messages = new Map(); // id -> message, everything confirmed by the server
-    this.idBySeq = new Map();
-    this.pending = new Map(); // clientMessageId -> an unconfirmed send
-    // Every seq up to contiguousSeq is held (or is older history we can scroll back to); a
-    // message beyond contiguousSeq + 1 means the socket skipped some, and we fetch them by cursor.
-    this.contiguousSeq = 0;
-    this.newestSeq = 0;
-    this.oldestId = null;
+    this.store = new MessageStore();
+    this.view = new ChatView({
+      me: this.me,
+      onRetry: (entry) => this.outbox.deliver(entry),
+      onDismiss: (entry) => this.outbox.dismiss(entry),
+    });
+    this.outbox = new Outbox({
+      post: (entry) => api(this.urls.send, this.requestFor(entry)),
+      onDelivered: (message) => this.receive(message),
+      onChange: (entry) => this.onSendChange(entry),
+    });
+    this.typing = new TypingSender({
+      send: (isTyping) => this.socket.send(EVENT.TYPING, { conversationId: this.conversationId, isTyping }),
+    });
+    this.typists = new Typists({ onChange: (names) => this.view.showTyping(typingText(names)) });
+    this.hasHistory = false; // the socket joins only once there is an anchor to join `after`
     this.hasEarlier = false;
     this.loadingEarlier = false;
     this.catchingUp = false;
     this.othersReadSeq = new Map(); // userId -> lastReadSeq
     this.myReadSeq = 0;
     this.marking = false;
-    this.typists = new Map(); // userId -> {username, timer}
-    this.typingSentAt = 0;
-    this.typingIdleTimer = null;
     for (const participant of config.conversation.participants) {
       if (participant.user.id === this.me.id) this.myReadSeq = participant.lastReadSeq;
       else this.othersReadSeq.set(participant.user.id, participant.lastReadSeq);
     }
   }
 
+  // Binds to the socket and the page, then loads the newest history (retrying until it has it). The
+  // socket may connect meanwhile: the join waits for the history, nothing else on the page does.
   async start() {
     this.bindSocket();
     this.bindControls();
@@ -80,33 +63,32 @@ export class Chat {
 
   bindSocket() {
     this.socket.onOpen(() => {
-      this.clearTypists();
-      this.socket.send("join", { conversationId: this.conversationId, after: this.anchorId() }, JOIN_REF);
-      for (const entry of this.pending.values()) if (entry.retryable) this.deliver(entry);
+      this.typists.clear();
+      if (this.hasHistory) this.join();
+      this.outbox.retryWaiting();
     });
     // A refused join (its rate limit, Redis away for a moment) would leave the page "Live" but deaf:
     // come back when the server says, and join again with `after`.
-    this.socket.on("error", (error, frame) => {
+    this.socket.on(EVENT.ERROR, (error, frame) => {
       if (frame.ref === JOIN_REF) this.socket.reconnectAfter(error.retryAfter ? error.retryAfter * 1000 : undefined);
     });
-    this.socket.on("message:new", (message) => this.receive(message));
-    this.socket.on("conversation:typing", (data) => this.onTyping(data));
-    this.socket.on("message:read", (marker) => this.onReadMarker(marker));
-    this.socket.on("conversation:read", (marker) => this.onReadMarker(marker));
+    this.socket.on(EVENT.MESSAGE_NEW, (message) => this.receive(message));
+    this.socket.on(EVENT.TYPING, (data) => this.onTyping(data));
+    this.socket.on(EVENT.MESSAGE_READ, (marker) => this.onReadMarker(marker));
+    this.socket.on(EVENT.CONVERSATION_READ, (marker) => this.onReadMarker(marker));
   }
 
-  // The id up to which we hold every message: what `join` and a gap's catch-up ask to resume after.
-  anchorId() {
-    return this.contiguousSeq === 0 ? 0 : this.idBySeq.get(this.contiguousSeq) ?? 0;
+  join() {
+    this.socket.send(EVENT.JOIN, { conversationId: this.conversationId, after: this.store.anchorId() }, JOIN_REF);
   }
 
   receive(message) {
     if (message.conversationId !== this.conversationId) return;
-    const atBottom = this.isNearBottom();
-    if (!this.store(message)) return;
-    if (message.sender.id !== this.me.id) this.forgetTypist(message.sender.id);
-    if (this.newestSeq > this.contiguousSeq) this.catchUp();
-    if (atBottom || message.sender.id === this.me.id) this.scrollToBottom();
+    const atBottom = this.view.isNearBottom();
+    if (!this.show(message)) return;
+    if (message.sender.id !== this.me.id) this.typists.forget(message.sender.id);
+    if (this.hasHistory && this.store.hasGap) this.catchUp(); // before it, the newest page fills any gap
+    if (atBottom || message.sender.id === this.me.id) this.view.scrollToBottom();
     this.markReadSoon();
   }
 
@@ -114,14 +96,14 @@ export class Chat {
     if (this.catchingUp) return;
     this.catchingUp = true;
     try {
-      while (this.newestSeq > this.contiguousSeq) {
-        const page = await api(`${this.urls.history}?after=${this.anchorId()}`);
-        page.results.forEach((message) => this.store(message));
+      while (this.store.hasGap) {
+        const page = await api(`${this.urls.history}?after=${this.store.anchorId()}`);
+        page.results.forEach((message) => this.show(message));
         if (page.results.length === 0) break;
       }
       this.markReadSoon();
     } catch (error) {
-      setTimeout(() => this.catchUp(), CATCH_UP_RETRY_MS);
+      setTimeout(() => this.catchUp(), HISTORY_RETRY_MS);
     } finally {
       this.catchingUp = false;
     }
@@ -129,143 +111,69 @@ export class Chat {
 
   // ---- history ------------------------------------------------------------------------------
 
-  // Retries until it has the newest page: the socket joins with `after` only once there is an anchor.
   async loadNewest() {
-    this.el.list.setAttribute("aria-busy", "true");
+    this.view.setBusy(true);
     for (;;) {
       try {
         const page = await api(this.urls.history);
-        if (page.results.length) this.contiguousSeq = page.results[0].seq - 1;
-        page.results.forEach((message) => this.store(message));
+        this.store.startWith(page.results).forEach((message) => this.showStored(message));
         this.setHasEarlier(page.hasMore);
         break;
       } catch (error) {
-        this.showError(`Could not load the conversation (${error.message}); trying again…`);
-        await new Promise((resolve) => setTimeout(resolve, CATCH_UP_RETRY_MS));
+        this.view.showError(`Could not load the conversation (${error.message}); trying again…`);
+        await new Promise((resolve) => setTimeout(resolve, HISTORY_RETRY_MS));
       }
     }
-    this.showError("");
-    this.el.list.removeAttribute("aria-busy");
-    this.scrollToBottom();
+    this.hasHistory = true;
+    if (this.socket.isOpen) this.join();
+    this.view.showError("");
+    this.view.setBusy(false);
+    this.view.scrollToBottom();
     this.markReadSoon();
   }
 
   async loadEarlier() {
-    if (this.loadingEarlier || !this.hasEarlier || this.oldestId === null) return;
+    if (this.loadingEarlier || !this.hasEarlier || this.store.oldestId === null) return;
     this.loadingEarlier = true;
-    this.el.loadEarlier.disabled = true;
-    this.el.list.setAttribute("aria-busy", "true");
-    const scroller = this.el.scroller;
-    const heightBefore = scroller.scrollHeight;
+    this.view.setLoadingEarlier(true);
     try {
-      const page = await api(`${this.urls.history}?before=${this.oldestId}`);
-      page.results.forEach((message) => this.store(message));
-      this.setHasEarlier(page.hasMore);
-      scroller.scrollTop += scroller.scrollHeight - heightBefore; // keep the reader where they were
+      await this.view.keepingScrollPosition(async () => {
+        const page = await api(`${this.urls.history}?before=${this.store.oldestId}`);
+        page.results.forEach((message) => this.show(message));
+        this.setHasEarlier(page.hasMore);
+      });
     } catch (error) {
-      this.showError(`Could not load earlier messages: ${error.message}`);
+      this.view.showError(`Could not load earlier messages: ${error.message}`);
     } finally {
       this.loadingEarlier = false;
-      this.el.loadEarlier.disabled = false;
-      this.el.list.removeAttribute("aria-busy");
+      this.view.setLoadingEarlier(false);
     }
   }
 
   setHasEarlier(hasEarlier) {
     this.hasEarlier = hasEarlier;
-    this.el.loadEarlier.hidden = !hasEarlier;
+    this.view.setHasEarlier(hasEarlier);
   }
 
   // ---- the message list ---------------------------------------------------------------------
 
-  // Adds a confirmed message once (by id); returns whether it was new.
-  store(message) {
-    if (this.messages.has(message.id)) return false;
-    this.messages.set(message.id, message);
-    this.idBySeq.set(message.seq, message.id);
-    this.newestSeq = Math.max(this.newestSeq, message.seq);
-    while (this.idBySeq.has(this.contiguousSeq + 1)) this.contiguousSeq += 1;
-    if (this.oldestId === null || message.id < this.oldestId) this.oldestId = message.id;
-
-    const mine = message.sender.id === this.me.id;
-    if (mine) this.myReadSeq = Math.max(this.myReadSeq, message.seq); // the server moves it too
-    const entry = mine && message.clientMessageId ? this.pending.get(message.clientMessageId) : undefined;
-    if (entry) {
-      clearTimeout(entry.timer);
-      this.pending.delete(message.clientMessageId);
-    }
-    const item = this.renderMessage(message, entry ? entry.item : document.createElement("li"));
-    this.place(item, message.id);
+  // Stores and shows a confirmed message once (by id); returns whether it was new.
+  show(message) {
+    if (!this.store.add(message)) return false;
+    this.showStored(message);
     return true;
   }
 
-  // Confirmed messages in id order; unconfirmed sends stay below them.
-  place(item, id) {
-    let next = null;
-    for (let node = this.el.list.lastElementChild; node; node = node.previousElementSibling) {
-      if (node === item) continue;
-      if (node.classList.contains("unconfirmed") || Number(node.dataset.id) > id) next = node;
-      else break;
+  showStored(message) {
+    if (message.sender.id === this.me.id) {
+      this.myReadSeq = Math.max(this.myReadSeq, message.seq); // the server moves it too
+      if (message.clientMessageId) this.outbox.confirm(message.clientMessageId);
     }
-    if (item.nextElementSibling !== next || item.parentNode !== this.el.list) this.el.list.insertBefore(item, next);
+    this.view.showMessage(message, (seq) => this.isReadByOthers(seq));
   }
 
-  renderMessage(message, item) {
-    const mine = message.sender.id === this.me.id;
-    item.replaceChildren();
-    item.className = `message ${mine ? "mine" : "theirs"}`;
-    item.dataset.id = message.id;
-    item.dataset.seq = message.seq;
-    if (message.clientMessageId) item.dataset.clientId = message.clientMessageId;
-    const meta = element("div", "meta");
-    meta.append(element("span", "sender", mine ? "You" : message.sender.username));
-    const time = element("time", "", new Date(message.createdAt).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
-    time.dateTime = message.createdAt;
-    time.title = new Date(message.createdAt).toLocaleString();
-    meta.append(time);
-    item.append(meta, this.renderBody(message));
-    if (mine) {
-      const receipt = element("span", "receipt");
-      item.append(receipt);
-      this.setReceipt(item, message.seq);
-    }
-    return item;
-  }
-
-  renderBody(message) {
-    const body = element("div", "body");
-    if (message.type === "file" && message.file) {
-      const link = element("a", "file-link", message.file.name);
-      link.href = message.file.url;
-      link.setAttribute("download", "");
-      body.append(element("span", "file-icon", "📎 "), link, element("span", "muted small", ` ${formatBytes(message.file.size)}`));
-      if (message.content) body.append(element("p", "", message.content));
-    } else {
-      body.append(element("p", "", message.content));
-    }
-    return body;
-  }
-
-  setReceipt(item, seq) {
-    const receipt = item.querySelector(".receipt");
-    const read = [...this.othersReadSeq.values()].some((readSeq) => readSeq >= seq);
-    item.dataset.state = read ? "read" : "sent";
-    receipt.textContent = read ? "✓✓ Read" : "✓ Sent";
-  }
-
-  refreshReceipts() {
-    for (const item of this.el.list.querySelectorAll(".message.mine:not(.unconfirmed)")) {
-      this.setReceipt(item, Number(item.dataset.seq));
-    }
-  }
-
-  isNearBottom() {
-    const s = this.el.scroller;
-    return s.scrollHeight - s.scrollTop - s.clientHeight < NEAR_BOTTOM_PX;
-  }
-
-  scrollToBottom() {
-    this.el.scroller.scrollTop = this.el.scroller.scrollHeight;
+  isReadByOthers(seq) {
+    return [...this.othersReadSeq.values()].some((readSeq) => readSeq >= seq);
   }
 
   // ---- read markers -------------------------------------------------------------------------
@@ -278,13 +186,13 @@ export class Chat {
     }
     const known = this.othersReadSeq.get(marker.userId) ?? 0;
     this.othersReadSeq.set(marker.userId, Math.max(known, marker.lastReadSeq));
-    this.refreshReceipts();
+    this.view.refreshReceipts((seq) => this.isReadByOthers(seq));
   }
 
   // Marks the conversation read only while someone can actually see it.
   async markReadSoon() {
     if (this.marking || document.visibilityState !== "visible") return;
-    if (this.newestSeq <= this.myReadSeq) return;
+    if (this.store.newestSeq <= this.myReadSeq) return;
     this.marking = true;
     try {
       const marker = await api(this.urls.read, { method: "PATCH" });
@@ -294,154 +202,68 @@ export class Chat {
     } finally {
       this.marking = false;
     }
-    if (this.newestSeq > this.myReadSeq) this.markReadSoon();
+    if (this.store.newestSeq > this.myReadSeq) this.markReadSoon();
   }
 
   // ---- typing -------------------------------------------------------------------------------
 
   onTyping(data) {
     if (data.conversationId !== this.conversationId || data.userId === this.me.id) return;
-    if (!data.isTyping) {
-      this.forgetTypist(data.userId);
-      return;
-    }
-    const known = this.typists.get(data.userId);
-    if (known) clearTimeout(known.timer);
-    const timer = setTimeout(() => this.forgetTypist(data.userId), TYPING_EXPIRE_MS);
-    this.typists.set(data.userId, { username: data.username, timer });
-    this.renderTypists();
-  }
-
-  forgetTypist(userId) {
-    const known = this.typists.get(userId);
-    if (!known) return;
-    clearTimeout(known.timer);
-    this.typists.delete(userId);
-    this.renderTypists();
-  }
-
-  clearTypists() {
-    for (const userId of [...this.typists.keys()]) this.forgetTypist(userId);
-  }
-
-  renderTypists() {
-    const names = [...this.typists.values()].map((typist) => typist.username);
-    this.el.typing.textContent = names.length === 0 ? "" : `${names.join(", ")} ${names.length === 1 ? "is" : "are"} typing…`;
-  }
-
-  noteTyping() {
-    if (this.el.input.value.trim() === "") {
-      this.stopTyping();
-      return;
-    }
-    const now = Date.now();
-    if (now - this.typingSentAt >= TYPING_REPEAT_MS) {
-      if (this.socket.send("conversation:typing", { conversationId: this.conversationId, isTyping: true })) {
-        this.typingSentAt = now;
-      }
-    }
-    clearTimeout(this.typingIdleTimer);
-    this.typingIdleTimer = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
-  }
-
-  stopTyping() {
-    clearTimeout(this.typingIdleTimer);
-    if (this.typingSentAt === 0) return;
-    this.typingSentAt = 0;
-    this.socket.send("conversation:typing", { conversationId: this.conversationId, isTyping: false });
+    this.typists.heard(data);
   }
 
   // ---- sending ------------------------------------------------------------------------------
 
   bindControls() {
-    this.el.loadEarlier.addEventListener("click", () => this.loadEarlier());
-    this.el.scroller.addEventListener("scroll", () => {
-      if (this.el.scroller.scrollTop < 40) this.loadEarlier();
+    const { loadEarlier, scroller, form, input, fileInput } = this.view.el;
+    loadEarlier.addEventListener("click", () => this.loadEarlier());
+    scroller.addEventListener("scroll", () => {
+      if (this.view.isNearTop()) this.loadEarlier();
     });
     document.addEventListener("visibilitychange", () => this.markReadSoon());
     window.addEventListener("focus", () => this.markReadSoon());
-    if (!this.el.form) return; // read-only conversation
-    this.el.form.addEventListener("submit", (event) => {
+    if (!this.view.canSend) return; // read-only conversation
+    form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.sendText();
     });
-    this.el.input.addEventListener("keydown", (event) => {
+    input.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         this.sendText();
       }
     });
-    this.el.input.addEventListener("input", () => this.noteTyping());
-    this.el.fileInput.addEventListener("change", () => {
-      const [file] = this.el.fileInput.files;
-      this.el.fileInput.value = "";
-      if (file) this.send({ type: "file", content: "", file });
+    input.addEventListener("input", () => this.typing.noteInput(input.value));
+    fileInput.addEventListener("change", () => {
+      const [file] = fileInput.files;
+      fileInput.value = "";
+      if (file) this.send({ type: "file", file });
     });
   }
 
   sendText() {
-    const content = this.el.input.value;
+    const { input } = this.view.el;
+    const content = input.value;
     if (content.trim() === "") return;
     if (content.length > this.maxLength) {
-      this.showError(`Messages are limited to ${this.maxLength} characters.`);
+      this.view.showError(`Messages are limited to ${this.maxLength} characters.`);
       return;
     }
-    this.el.input.value = "";
-    this.stopTyping();
+    input.value = "";
+    this.typing.stop();
     this.send({ type: "text", content });
   }
 
-  send({ type, content, file }) {
-    this.showError("");
-    const entry = { clientMessageId: newClientId(), type, content, file, attempt: 0, timer: null, retryable: false };
-    entry.item = this.renderUnconfirmed(entry);
-    this.pending.set(entry.clientMessageId, entry);
-    this.el.list.append(entry.item);
-    this.scrollToBottom();
-    this.deliver(entry);
+  send(message) {
+    this.view.showError("");
+    this.outbox.add(message);
   }
 
-  renderUnconfirmed(entry) {
-    const item = element("li", "message mine unconfirmed");
-    item.dataset.clientId = entry.clientMessageId;
-    const meta = element("div", "meta");
-    meta.append(element("span", "sender", "You"));
-    const body = element("div", "body");
-    if (entry.type === "file") body.append(element("span", "file-icon", "📎 "), element("span", "", entry.file.name));
-    else body.append(element("p", "", entry.content));
-    item.append(meta, body, element("span", "receipt"), element("span", "send-actions"));
-    return item;
-  }
-
-  setUnconfirmedState(entry, state, text, action) {
-    const { item } = entry;
-    item.dataset.state = state;
-    item.querySelector(".receipt").textContent = text;
-    const actions = item.querySelector(".send-actions");
-    actions.replaceChildren();
-    if (action) {
-      const button = element("button", "link small", action.label);
-      button.type = "button";
-      button.addEventListener("click", action.run);
-      actions.append(button);
+  onSendChange(entry) {
+    this.view.showSend(entry);
+    if (entry.state === "failed" && entry.error.data && entry.error.data.code === "conversation_read_only") {
+      this.view.becomeReadOnly();
     }
-  }
-
-  // Posts with the entry's one clientMessageId, so however often this runs the server keeps one message.
-  async deliver(entry) {
-    clearTimeout(entry.timer);
-    entry.retryable = false;
-    this.setUnconfirmedState(entry, "pending", "Sending…");
-    let message;
-    try {
-      message = await api(this.urls.send, this.requestFor(entry));
-    } catch (error) {
-      if (!(error instanceof ApiError)) throw error;
-      if (!this.pending.has(entry.clientMessageId)) return; // the socket confirmed it meanwhile
-      this.failed(entry, error);
-      return;
-    }
-    this.receive(message);
   }
 
   requestFor(entry) {
@@ -457,40 +279,5 @@ export class Chat {
       method: "POST",
       json: { conversationId: this.conversationId, type: "text", content: entry.content, clientMessageId: entry.clientMessageId },
     };
-  }
-
-  failed(entry, error) {
-    if (error.retryable) {
-      const delay = Math.min(RETRY_FIRST_MS * 2 ** entry.attempt, RETRY_MAX_MS);
-      entry.attempt += 1;
-      entry.retryable = true;
-      entry.timer = setTimeout(() => this.deliver(entry), delay);
-      this.setUnconfirmedState(entry, "retrying", "Not sent yet — retrying…", { label: "Retry now", run: () => this.deliver(entry) });
-      return;
-    }
-    this.setUnconfirmedState(entry, "failed", `Not sent: ${error.message}`, {
-      label: "Dismiss",
-      run: () => {
-        this.pending.delete(entry.clientMessageId);
-        entry.item.remove();
-      },
-    });
-    if (error.data && error.data.code === "conversation_read_only") this.becomeReadOnly();
-  }
-
-  becomeReadOnly() {
-    this.el.form.querySelectorAll("textarea, input, button").forEach((control) => {
-      control.disabled = true;
-    });
-    if (!document.getElementById("read-only-banner")) {
-      const banner = element("p", "banner", "This project is no longer active: its conversation is read-only.");
-      banner.id = "read-only-banner";
-      banner.setAttribute("role", "status");
-      document.querySelector(".project-head").after(banner);
-    }
-  }
-
-  showError(text) {
-    if (this.el.error) this.el.error.textContent = text;
   }
 }

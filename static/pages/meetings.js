@@ -2,22 +2,10 @@
 // project page's meetings panel (schedule, start now, answers arriving live, start / end, durations).
 
 import { api } from "./api.js";
+import { button, element } from "./dom.js";
+import { EVENT } from "./protocol.js";
 
 const RING_TITLE_PREFIX = "📞 ";
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function button(label, className, onClick) {
-  const node = element("button", className, label);
-  node.type = "button";
-  node.addEventListener("click", onClick);
-  return node;
-}
 
 export function formatDuration(totalSeconds) {
   if (totalSeconds < 1) return "under a second";
@@ -56,9 +44,9 @@ export class Ringer {
     this.panel.hidden = true;
     this.panel.setAttribute("aria-labelledby", "ring-title");
     document.body.append(this.announcer, this.panel);
-    socket.on("meeting:invite", (meeting) => this.ring(meeting));
-    for (const event of ["meeting:ended", "meeting:cancelled"]) socket.on(event, (meeting) => this.stop(meeting.id));
-    for (const event of ["meeting:accept", "meeting:decline"]) {
+    socket.on(EVENT.MEETING_INVITE, (meeting) => this.ring(meeting));
+    for (const event of [EVENT.MEETING_ENDED, EVENT.MEETING_CANCELLED]) socket.on(event, (meeting) => this.stop(meeting.id));
+    for (const event of [EVENT.MEETING_ACCEPT, EVENT.MEETING_DECLINE]) {
       socket.on(event, (answer) => {
         if (answer.user.id === this.me.id) this.stop(answer.meetingId); // answered in another tab
       });
@@ -132,10 +120,10 @@ export class MeetingsPanel {
     this.list = document.getElementById("meetings");
     this.empty = document.getElementById("no-meetings");
     this.error = document.getElementById("meetings-error");
-    for (const event of ["meeting:invite", "meeting:started", "meeting:ended", "meeting:cancelled"]) {
+    for (const event of [EVENT.MEETING_INVITE, EVENT.MEETING_STARTED, EVENT.MEETING_ENDED, EVENT.MEETING_CANCELLED]) {
       socket.on(event, (meeting) => this.upsert(meeting));
     }
-    for (const event of ["meeting:accept", "meeting:decline"]) socket.on(event, (answer) => this.onAnswer(answer));
+    for (const event of [EVENT.MEETING_ACCEPT, EVENT.MEETING_DECLINE]) socket.on(event, (answer) => this.onAnswer(answer));
     // Events missed while the socket was down are recovered by reading the list again.
     let connectedBefore = false;
     socket.onOpen(() => {

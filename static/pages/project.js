@@ -1,4 +1,6 @@
-// The project page: one socket shared by the conversation, the meetings panel and the ring.
+// The project page: one socket shared by the conversation, the meetings panel and the ring. The
+// socket connects at once, so the ring and the meetings panel never wait for the chat's history;
+// the chat joins its conversation once its history is in (chat.js).
 
 import { Chat } from "./chat.js";
 import { MeetingsPanel, Ringer } from "./meetings.js";
@@ -10,5 +12,5 @@ const chat = new Chat({ config, socket });
 const meetings = new MeetingsPanel({ config, socket });
 new Ringer({ socket, me: config.me, onAnswered: (meeting) => meetings.upsert(meeting) });
 
-await chat.start();
+chat.start();
 socket.connect();

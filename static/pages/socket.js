@@ -1,23 +1,37 @@
 // The page's one connection to /ws/ (session cookie auth): JSON frames {event, data, ref?},
-// automatic reconnection with capped, jittered back-off, and a status the page can show.
+// reconnection after every close but the signed-out one (the policy in reconnect.js), and a status
+// the page can show.
 
-const CLOSE_UNAUTHENTICATED = 4401;
-const BACKOFF_FIRST_MS = 500;
-const BACKOFF_MAX_MS = 15000;
+import { ReconnectPolicy } from "./reconnect.js";
+
+export function pageSocketUrl(path = "/ws/") {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${location.host}${path}`;
+}
+
+const OPEN = 1; // WebSocket.OPEN
+const CONNECTING = 0; // WebSocket.CONNECTING
 
 export class RealtimeSocket {
-  constructor({ path = "/ws/", onStatus = () => {} } = {}) {
-    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    this.url = `${scheme}//${location.host}${path}`;
+  // `network` is where the browser announces online / offline; tests pass their own socket class and network.
+  constructor({
+    url = pageSocketUrl(),
+    onStatus = () => {},
+    policy = new ReconnectPolicy(),
+    WebSocketClass = WebSocket,
+    network = window,
+  } = {}) {
+    this.url = url;
     this.onStatus = onStatus;
+    this.policy = policy;
+    this.WebSocketClass = WebSocketClass;
+    this.network = network;
     this.handlers = new Map();
     this.openHandlers = [];
     this.ws = null;
-    this.attempt = 0;
     this.retryTimer = null;
-    this.stopped = false;
-    window.addEventListener("offline", () => this.dropForOffline());
-    window.addEventListener("online", () => this.reconnectNow());
+    network.addEventListener("offline", () => this.dropForOffline());
+    network.addEventListener("online", () => this.reconnectNow());
   }
 
   on(event, handler) {
@@ -33,7 +47,7 @@ export class RealtimeSocket {
   }
 
   get isOpen() {
-    return this.ws !== null && this.ws.readyState === WebSocket.OPEN;
+    return this.ws !== null && this.ws.readyState === OPEN;
   }
 
   send(event, data, ref) {
@@ -46,12 +60,12 @@ export class RealtimeSocket {
   connect() {
     clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    this.setStatus(this.attempt === 0 ? "connecting" : "reconnecting");
-    const ws = new WebSocket(this.url);
+    this.setStatus(this.policy.isComeback ? "reconnecting" : "connecting");
+    const ws = new this.WebSocketClass(this.url);
     this.ws = ws;
     ws.addEventListener("open", () => {
       if (ws !== this.ws) return;
-      this.attempt = 0;
+      this.policy.opened();
       this.setStatus("connected");
       for (const handler of this.openHandlers) handler();
     });
@@ -59,13 +73,11 @@ export class RealtimeSocket {
     ws.addEventListener("close", (closed) => {
       if (ws !== this.ws) return;
       this.ws = null;
-      if (closed.code === CLOSE_UNAUTHENTICATED) {
-        this.stopped = true;
+      if (!this.policy.closed(closed.code)) {
         this.setStatus("signed-out");
         return;
       }
-      // Every other close (a network loss, a server restart, 4408 "too slow") reconnects, and the
-      // open handlers join again with `after`: nothing the socket dropped is lost.
+      // The open handlers join again with `after`: nothing the socket dropped is lost.
       this.scheduleReconnect();
     });
   }
@@ -97,23 +109,23 @@ export class RealtimeSocket {
   }
 
   scheduleReconnect() {
-    if (this.stopped || this.retryTimer !== null) return;
-    this.setStatus(navigator.onLine === false ? "offline" : "reconnecting");
-    const ceiling = Math.min(BACKOFF_FIRST_MS * 2 ** this.attempt, BACKOFF_MAX_MS);
-    this.attempt += 1;
-    // Jitter spreads a crowd of clients that lost the same server.
-    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    if (this.policy.stopped || this.retryTimer !== null) return;
+    this.setStatus(this.isOffline ? "offline" : "reconnecting");
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.connect();
-    }, delay);
+    }, this.policy.nextDelay());
+  }
+
+  get isOffline() {
+    return this.network.navigator?.onLine === false;
   }
 
   // The browser knows before TCP does: close at once rather than wait for a dead socket to time out.
   dropForOffline() {
     this.closeCurrent();
     this.setStatus("offline");
-    this.attempt = Math.max(this.attempt, 1);
+    this.policy.interrupted();
     this.scheduleReconnect();
   }
 
@@ -127,9 +139,9 @@ export class RealtimeSocket {
   }
 
   reconnectNow() {
-    if (this.stopped || this.isOpen) return;
-    if (this.ws !== null && this.ws.readyState === WebSocket.CONNECTING) return;
-    this.attempt = Math.max(this.attempt, 1);
+    if (this.policy.stopped || this.isOpen) return;
+    if (this.ws !== null && this.ws.readyState === CONNECTING) return;
+    this.policy.interrupted();
     this.connect();
   }
 

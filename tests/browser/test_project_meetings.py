@@ -38,3 +38,19 @@ def test_an_instant_meeting_rings_is_accepted_and_ends_with_a_duration_on_both_p
         expect(ended.locator(".duration")).to_have_text(re.compile(r"^Lasted (under a second|\d+ s)$"))
     invitee.screenshot("meeting-completed-invitee")
     host.screenshot("meeting-completed-host")
+
+
+def test_a_call_rings_while_the_conversation_history_cannot_load(client_user, provider, project, visit):
+    host = visit(client_user)
+    invitee = visit(provider)
+    history = re.compile(rf"/api/messages/conversation/{project.pk}(\?.*)?$")
+    invitee.page.route(history, lambda route: route.fulfill(status=503, json={"detail": "Try again later."}))
+    for visitor in (host, invitee):
+        visitor.open_live(f"/projects/{project.pk}")
+    expect(invitee.page.locator("#composer-error")).to_contain_text("Could not load the conversation")
+
+    host.page.get_by_role("button", name="Start a call now").click()
+
+    ring = invitee.page.locator("#ring")
+    expect(ring.get_by_role("heading")).to_have_text("alice is calling")
+    expect(invitee.page.locator("#meetings > li.meeting")).to_have_attribute("data-status", "ACTIVE")

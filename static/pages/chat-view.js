@@ -1,0 +1,204 @@
+// What the project page shows of its conversation: the message list in id order with unconfirmed
+// sends below it, read ticks, the typing line, the composer's errors and the read-only state.
+// Message content is only ever put into the page as text (textContent), never as HTML.
+
+import { button, element } from "./dom.js";
+
+const NEAR_BOTTOM_PX = 80;
+const NEAR_TOP_PX = 40;
+
+export function formatBytes(size) {
+  if (size < 1024) return `${size} B`;
+  if (size < 1024 * 1024) return `${(size / 1024).toFixed(1)} KB`;
+  return `${(size / 1024 / 1024).toFixed(1)} MB`;
+}
+
+export class ChatView {
+  // onRetry(entry) and onDismiss(entry) are the actions offered on a send that did not go through.
+  constructor({ me, onRetry, onDismiss }) {
+    this.me = me;
+    this.onRetry = onRetry;
+    this.onDismiss = onDismiss;
+    this.el = {
+      scroller: document.getElementById("message-scroller"),
+      list: document.getElementById("messages"),
+      loadEarlier: document.getElementById("load-earlier"),
+      typing: document.getElementById("typing-indicator"),
+      form: document.getElementById("composer"),
+      input: document.getElementById("message-input"),
+      fileInput: document.getElementById("file-input"),
+      error: document.getElementById("composer-error"),
+    };
+    this.unconfirmed = new Map(); // clientMessageId -> the list item of a send not confirmed yet
+  }
+
+  get canSend() {
+    return this.el.form !== null;
+  }
+
+  // ---- confirmed messages -------------------------------------------------------------------
+
+  // Shows a confirmed message; `isRead(seq)` tells whether someone else has read up to it.
+  showMessage(message, isRead) {
+    const item = this.unconfirmed.get(message.clientMessageId) ?? document.createElement("li");
+    this.unconfirmed.delete(message.clientMessageId);
+    this.renderMessage(message, item, isRead);
+    this.place(item, message.id);
+  }
+
+  // Confirmed messages in id order; unconfirmed sends stay below them.
+  place(item, id) {
+    let next = null;
+    for (let node = this.el.list.lastElementChild; node; node = node.previousElementSibling) {
+      if (node === item) continue;
+      if (node.classList.contains("unconfirmed") || Number(node.dataset.id) > id) next = node;
+      else break;
+    }
+    if (item.nextElementSibling !== next || item.parentNode !== this.el.list) this.el.list.insertBefore(item, next);
+  }
+
+  renderMessage(message, item, isRead) {
+    const mine = message.sender.id === this.me.id;
+    item.replaceChildren();
+    item.className = `message ${mine ? "mine" : "theirs"}`;
+    item.dataset.id = message.id;
+    item.dataset.seq = message.seq;
+    if (message.clientMessageId) item.dataset.clientId = message.clientMessageId;
+    const meta = element("div", "meta");
+    meta.append(element("span", "sender", mine ? "You" : message.sender.username));
+    const time = element("time", "", new Date(message.createdAt).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
+    time.dateTime = message.createdAt;
+    time.title = new Date(message.createdAt).toLocaleString();
+    meta.append(time);
+    item.append(meta, this.renderBody(message));
+    if (mine) {
+      item.append(element("span", "receipt"));
+      this.setReceipt(item, isRead(message.seq));
+    }
+  }
+
+  renderBody(message) {
+    const body = element("div", "body");
+    if (message.type === "file" && message.file) {
+      const link = element("a", "file-link", message.file.name);
+      link.href = message.file.url;
+      link.setAttribute("download", "");
+      body.append(element("span", "file-icon", "📎 "), link, element("span", "muted small", ` ${formatBytes(message.file.size)}`));
+      if (message.content) body.append(element("p", "", message.content));
+    } else {
+      body.append(element("p", "", message.content));
+    }
+    return body;
+  }
+
+  setReceipt(item, read) {
+    item.dataset.state = read ? "read" : "sent";
+    item.querySelector(".receipt").textContent = read ? "✓✓ Read" : "✓ Sent";
+  }
+
+  refreshReceipts(isRead) {
+    for (const item of this.el.list.querySelectorAll(".message.mine:not(.unconfirmed)")) {
+      this.setReceipt(item, isRead(Number(item.dataset.seq)));
+    }
+  }
+
+  // ---- sends not confirmed yet --------------------------------------------------------------
+
+  // Shows a send (an Outbox entry) in its current state: pending, retrying or failed.
+  showSend(entry) {
+    let item = this.unconfirmed.get(entry.clientMessageId);
+    if (!item) {
+      item = this.renderUnconfirmed(entry);
+      this.unconfirmed.set(entry.clientMessageId, item);
+      this.el.list.append(item);
+      this.scrollToBottom();
+    }
+    if (entry.state === "pending") {
+      this.setSendState(item, "pending", "Sending…");
+    } else if (entry.state === "retrying") {
+      this.setSendState(item, "retrying", "Not sent yet — retrying…", button("Retry now", "link small", () => this.onRetry(entry)));
+    } else {
+      const dismiss = () => {
+        this.unconfirmed.delete(entry.clientMessageId);
+        item.remove();
+        this.onDismiss(entry);
+      };
+      this.setSendState(item, "failed", `Not sent: ${entry.error.message}`, button("Dismiss", "link small", dismiss));
+    }
+  }
+
+  renderUnconfirmed(entry) {
+    const item = element("li", "message mine unconfirmed");
+    item.dataset.clientId = entry.clientMessageId;
+    const meta = element("div", "meta");
+    meta.append(element("span", "sender", "You"));
+    const body = element("div", "body");
+    if (entry.type === "file") body.append(element("span", "file-icon", "📎 "), element("span", "", entry.file.name));
+    else body.append(element("p", "", entry.content));
+    item.append(meta, body, element("span", "receipt"), element("span", "send-actions"));
+    return item;
+  }
+
+  setSendState(item, state, text, action) {
+    item.dataset.state = state;
+    item.querySelector(".receipt").textContent = text;
+    item.querySelector(".send-actions").replaceChildren(...(action ? [action] : []));
+  }
+
+  // ---- around the list ----------------------------------------------------------------------
+
+  setBusy(busy) {
+    if (busy) this.el.list.setAttribute("aria-busy", "true");
+    else this.el.list.removeAttribute("aria-busy");
+  }
+
+  setHasEarlier(hasEarlier) {
+    this.el.loadEarlier.hidden = !hasEarlier;
+  }
+
+  setLoadingEarlier(loading) {
+    this.el.loadEarlier.disabled = loading;
+    this.setBusy(loading);
+  }
+
+  // Runs `load` (which adds older messages above) and keeps the reader where they were.
+  async keepingScrollPosition(load) {
+    const scroller = this.el.scroller;
+    const heightBefore = scroller.scrollHeight;
+    await load();
+    scroller.scrollTop += scroller.scrollHeight - heightBefore;
+  }
+
+  isNearBottom() {
+    const s = this.el.scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight < NEAR_BOTTOM_PX;
+  }
+
+  isNearTop() {
+    return this.el.scroller.scrollTop < NEAR_TOP_PX;
+  }
+
+  scrollToBottom() {
+    this.el.scroller.scrollTop = this.el.scroller.scrollHeight;
+  }
+
+  showTyping(text) {
+    this.el.typing.textContent = text;
+  }
+
+  showError(text) {
+    if (this.el.error) this.el.error.textContent = text;
+  }
+
+  becomeReadOnly() {
+    this.el.form.querySelectorAll("textarea, input, button").forEach((control) => {
+      control.disabled = true;
+    });
+    if (!document.getElementById("read-only-banner")) {
+      const banner = element("p", "banner", "This project is no longer active: its conversation is read-only.");
+      banner.id = "read-only-banner";
+      banner.setAttribute("role", "status");
+      document.querySelector(".project-head").after(banner);
+    }
+  }
+}
