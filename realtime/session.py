@@ -56,10 +56,13 @@ class SocketSession:
         if not self.authenticated:
             await self.refuse(CLOSE_UNAUTHENTICATED)
             return
-        await self.admit()
         if not await socket_slot_take(self.user.pk, self.channel_name):
+            await self.admit()
             await self.close_socket(CLOSE_TOO_MANY_SOCKETS, close_reason())
+        # The personal group is joined before the client hears it is connected: a deactivation or logout
+        # published once the client knows reaches this session (pushes wait in the channel until connect ends).
         await self.join_group(user_group(self.user.pk))
+        await self.admit()
         if self.auth_expires_at is not None:
             self.auth_expiry_timer = asyncio.create_task(self.expire_with_credential())
 
@@ -68,8 +71,12 @@ class SocketSession:
             self.auth_expiry_timer.cancel()
         for group in list(getattr(self, "joined_groups", ())):
             await self.leave_group(group)
-        self.channel_layer.discard_channel(self.channel_name)
+        self.release_channel()
         await socket_slot_give_back(self.channel_name)
+
+    def release_channel(self) -> None:
+        """Have the channel layer drop what is queued for this session's channel and what comes later."""
+        self.channel_layer.discard_channel(self.channel_name)
 
     # What the transport supplies.
 

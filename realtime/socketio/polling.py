@@ -58,6 +58,9 @@ BAD_REQUEST = (3, "Bad request")
 FORBIDDEN = (4, "Forbidden")
 PAYLOAD_TOO_LARGE = (3, "Payload too large")
 
+# How long an ended session's owner still answers requests relayed to it (see refuse_late_requests).
+ENDED_GRACE_SECONDS = 2.0
+
 # Owner tasks of this process: the event loop keeps only weak references to tasks.
 _owners: set[asyncio.Task] = set()
 
@@ -160,6 +163,25 @@ class PollingSession(SocketIOSession):
                 await self.end_session(CLOSE_NORMAL)
             await self.stop_engine()
             await self.stop_writer()
+        await self.refuse_late_requests()
+
+    async def refuse_late_requests(self) -> None:
+        """A request relayed by a process that looked the owner up just before the session was forgotten
+        still comes here: it is answered 400 (unknown session) at once instead of waiting out the session's
+        lifetime for an answer nobody would send. Only then is the channel released."""
+        try:
+            async with asyncio.timeout(ENDED_GRACE_SECONDS):
+                while True:
+                    message = await self.channel_layer.receive(self.channel_name)
+                    if "reply" in message:
+                        await self.answer(message["reply"], status=400, error=SESSION_UNKNOWN)
+        except (TimeoutError, asyncio.CancelledError):
+            pass
+        finally:
+            super().release_channel()
+
+    def release_channel(self) -> None:
+        """Kept until ``refuse_late_requests`` has answered what was relayed to the ended session."""
 
     async def handle_inbox(self) -> None:
         """Client packets and channel-layer messages (pushed events, and whatever else the session core

@@ -56,12 +56,16 @@ async def test_a_polling_client_that_stops_polling_loses_its_session_once_the_ou
 
     await push_to_conversation(conversation, settings.SOCKET_SEND_QUEUE_MAX + 1)
 
+    # The pushes reach the session while these run. A pong, unlike a GET, takes nothing from the outbox: a GET
+    # landing between two pushes would drain it and keep the session alive.
     statuses = []
-    for _ in range(10):  # the pushes reach the session while these run
-        statuses.append((await http("GET", path))[0])
+    for _ in range(100):
+        statuses.append((await http("POST", path, b"3"))[0])
         if statuses[-1] == 400:
             break
+        await asyncio.sleep(0.05)
     assert statuses[-1] == 400
+    assert (await http("GET", path))[0] == 400
 
 
 async def test_a_session_whose_jwt_expires_meanwhile_is_closed_with_4403_at_its_next_event(client_user):

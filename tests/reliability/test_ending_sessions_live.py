@@ -28,7 +28,9 @@ SOCKETS_PER_KIND = 3  # on each of the two processes
 def two_servers(live_servers):
     requires_postgres()
     requires_redis()
-    return [live_servers.start(kind="uvicorn"), live_servers.start(kind="uvicorn")]
+    # One user holds 24 sockets here, past the default per-user cap.
+    env = {"SOCKET_MAX_PER_USER": "100"}
+    return [live_servers.start(kind="uvicorn", env=env), live_servers.start(kind="uvicorn", env=env)]
 
 
 def _origin(server) -> str:
