@@ -34,6 +34,7 @@ class SocketIOClient:
         self._incoming: asyncio.Queue[str | None] = asyncio.Queue()
         self._reader: asyncio.Task | None = None
         self._acks: dict[int, asyncio.Future] = {}
+        self._posting = asyncio.Lock()  # Engine.IO allows one POST at a time per session
         self._next_ack = 0
         self.closed = False
 
@@ -50,45 +51,43 @@ class SocketIOClient:
             raise SocketIOError(f"expected the Engine.IO open packet, got {opened[:80]!r}")
         self.sid = json.loads(opened[1:])["sid"]
         self._reader = asyncio.create_task(self._read_forever())
-        await self._send_packets(["40" + json.dumps({"token": self.token})])
+        await self._send_packets(["0" + json.dumps({"token": self.token})])
         answer = await asyncio.wait_for(self._next_packet(), timeout=30)
-        if not answer.startswith("40"):
+        if answer is None or not answer.startswith("0"):
             raise SocketIOError(f"connection refused: {answer[:200]!r}")
 
     async def emit(self, event: str, data: dict) -> None:
-        await self._send_packets(["42" + json.dumps([event, data])])
+        await self._send_packets(["2" + json.dumps([event, data])])
 
     async def emit_with_ack(self, event: str, data: dict, *, timeout: float = 30.0):
         self._next_ack += 1
         ack_id = self._next_ack
         self._acks[ack_id] = asyncio.get_running_loop().create_future()
-        await self._send_packets([f"42{ack_id}" + json.dumps([event, data])])
+        await self._send_packets([f"2{ack_id}" + json.dumps([event, data])])
         try:
             return await asyncio.wait_for(self._acks[ack_id], timeout)
         finally:
             self._acks.pop(ack_id, None)
 
     async def events(self) -> AsyncIterator[tuple[str, object]]:
-        """Server events until the connection ends; acks are routed to their ``emit_with_ack``."""
+        """Server events until the connection ends (acks go to their ``emit_with_ack`` as they arrive)."""
         while (packet := await self._next_packet()) is not None:
-            if packet.startswith("42"):
-                name, *args = json.loads(packet[2:])
+            if packet.startswith("2"):
+                name, *args = json.loads(packet[1:])
                 yield name, (args[0] if args else None)
 
     async def _next_packet(self) -> str | None:
-        """The next Socket.IO packet (Engine.IO message), answering pings and settling acks on the way."""
-        while True:
-            packet = await self._incoming.get()
-            if packet is None:
-                self.closed = True
-                return None
-            if packet.startswith("43"):
-                ack_id, _, body = packet[2:].partition("[")
-                future = self._acks.get(int(ack_id))
-                if future is not None and not future.done():
-                    future.set_result(json.loads("[" + body)[0])
-                continue
-            return packet
+        """The next Socket.IO packet other than an ack, or None once the connection has ended."""
+        packet = await self._incoming.get()
+        if packet is None:
+            self.closed = True
+        return packet
+
+    def _settle_ack(self, packet: str) -> None:
+        ack_id, _, body = packet[1:].partition("[")
+        future = self._acks.get(int(ack_id))
+        if future is not None and not future.done():
+            future.set_result(json.loads("[" + body)[0])
 
     async def _read_forever(self) -> None:
         try:
@@ -100,6 +99,8 @@ class SocketIOClient:
                 for packet in packets:
                     if packet == "2":
                         await self._send_packets(["3"], engine=True)
+                    elif packet.startswith("43"):
+                        self._settle_ack(packet[1:])
                     elif packet.startswith("4"):
                         self._incoming.put_nowait(packet[1:])
                     elif packet == "1":
@@ -116,10 +117,11 @@ class SocketIOClient:
             for packet in framed:
                 await self.ws.send(packet)
             return
-        status, body = await self.http.request(
-            "POST", self._polling_path(), body=RECORD_SEPARATOR.join(framed).encode(),
-            headers={"Content-Type": "text/plain;charset=UTF-8"},
-        )
+        async with self._posting:
+            status, body = await self.http.request(
+                "POST", self._polling_path(), body=RECORD_SEPARATOR.join(framed).encode(),
+                headers={"Content-Type": "text/plain;charset=UTF-8"},
+            )
         if status != 200:
             raise SocketIOError(f"POST answered {status}: {body[:200]!r}")
 
