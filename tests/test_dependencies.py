@@ -235,3 +235,50 @@ def test_no_package_cycles_beyond_the_documented_ones():
     assert allowed <= cycles, f"documented cycles that are gone: {sorted(map(sorted, allowed - cycles))}"
     assert sorted(map(sorted, cycles - allowed)) == []
 
+
+
+_QUERY_METHODS = {"filter", "exclude", "get", "select_related", "prefetch_related", "values", "values_list", "order_by",
+                  "annotate", "aggregate", "only", "defer", "Q", "F", "Prefetch", "OuterRef"}
+
+
+def _reverse_relations_into_other_apps() -> dict[str, set[str]]:
+    """For each app, the names by which its models reach another app's rows that point at them
+    (``Project.conversation``, ``User.participations``): the relations only the other app may follow."""
+    from django.apps import apps
+
+    names: dict[str, set[str]] = {app: set() for app in APPS}
+    for model in apps.get_models():
+        app = model._meta.app_label
+        if app not in names:
+            continue
+        for field in model._meta.get_fields():
+            if field.auto_created and not field.concrete and field.related_model._meta.app_label != app:
+                names[app].add(field.name)
+    return names
+
+
+def _lookups(tree: ast.Module) -> set[str]:
+    """The field lookups a module hands the ORM: keyword names and string arguments of query calls."""
+    found = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        method = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+        if method not in _QUERY_METHODS:
+            continue
+        found.update(keyword.arg for keyword in node.keywords if keyword.arg)
+        found.update(arg.value for arg in node.args if isinstance(arg, ast.Constant) and isinstance(arg.value, str))
+    return found
+
+
+def test_no_app_follows_another_apps_relations_into_its_tables():
+    """An app follows its own ForeignKeys out, never another app's back in: projects asks messaging.selectors
+    who takes part in a conversation instead of filtering on ``conversation__participants``."""
+    reverse = _reverse_relations_into_other_apps()
+    found = {
+        (module, lookup)
+        for module, tree in MODULES.items()
+        for lookup in _lookups(tree)
+        if lookup.split("__")[0] in reverse[_app(module)]
+    }
+    assert _violations("no lookups through another app's relations", found) == []
