@@ -166,12 +166,14 @@ def test_apps_reach_each_other_only_through_their_seams():
 
 
 def _names_from_models(tree: ast.Module, importer: str, *, other_apps_only: bool) -> set[str]:
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and _kind(node.module) == "models":
-            if node.module.split(".")[0] in APPS and not (other_apps_only and _app(node.module) == _app(importer)):
-                names.update(f"{node.module}.{alias.asname or alias.name}" for alias in node.names)
-    return names
+    """The models ``importer`` imports by name (dotted), only those of other apps with ``other_apps_only``."""
+    return {
+        f"{node.module}.{alias.asname or alias.name}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in APPS
+        and _kind(node.module) == "models" and not (other_apps_only and _app(node.module) == _app(importer))
+        for alias in node.names
+    }
 
 
 def _queried(tree: ast.Module, names: set[str]) -> set[str]:
@@ -217,9 +219,9 @@ def _app_graph() -> dict[str, set[str]]:
 
 def _cycles(graph: dict[str, set[str]]) -> set[frozenset[str]]:
     """The apps that reach each other (strongly connected components of more than one app)."""
-    reach = {app: set() for app in graph}
-    for app in graph:
-        stack = list(graph[app])
+    reach: dict[str, set[str]] = {app: set() for app in graph}
+    for app, callees in graph.items():
+        stack = list(callees)
         while stack:
             other = stack.pop()
             if other not in reach[app]:
