@@ -55,7 +55,7 @@ def project_participant_ids(*, project_id: int) -> list[int]:
 
 def project_conversation_id() -> Subquery:
     """The id of a project's conversation, as an annotation of a query of projects (one query for a list)."""
-    return Subquery(Conversation.objects.filter(project_id=OuterRef("pk")).values("pk")[:1])
+    return Subquery(Conversation.objects.filter(project_id=OuterRef("pk")).order_by().values("pk")[:1])
 
 
 def conversation_id_for_project(*, project_id: int) -> int | None:
