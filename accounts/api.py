@@ -13,7 +13,7 @@ from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 from rest_framework_simplejwt.tokens import AccessToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from accounts import services, tokens
+from accounts import selectors, services, tokens
 from accounts.models import User
 from accounts.serializers import (
     LogoutInputSerializer,
@@ -136,7 +136,7 @@ class ProviderViewSet(viewsets.GenericViewSet):
     """Support staff approve or suspend providers."""
 
     permission_classes = [permissions.IsAdminUser]
-    queryset = User.objects.filter(role=User.Role.PROVIDER)
+    queryset = selectors.providers()
     serializer_class = UserSerializer
 
     @extend_schema(request=None, responses={200: UserSerializer, **errors(Conflict)})

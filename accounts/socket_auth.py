@@ -20,7 +20,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts import tokens
+from accounts import selectors, tokens
 from accounts.models import User, session_digest
 from accounts.services import ws_ticket_redeem
 
@@ -31,7 +31,7 @@ def user_from_jwt(raw: str) -> tuple[User | AnonymousUser, int | None]:
         token = AccessToken(raw)
     except TokenError:
         return AnonymousUser(), None
-    user = User.objects.filter(pk=token.get("user_id"), is_active=True).first()
+    user = selectors.user_active_get(user_id=token.get("user_id"))
     if user is None or not tokens.is_current(token, user):
         return AnonymousUser(), None
     return user, int(token["exp"])

@@ -4,6 +4,7 @@ from django.db.models import Case, DateTimeField, F, IntegerField, Prefetch, Q, 
 from django.db.models.functions import Coalesce
 
 from config.errors import NotFound
+from meetings import agora
 from meetings.models import Meeting, MeetingParticipant
 from projects.selectors import projects_of
 
@@ -54,6 +55,17 @@ def meetings_of(*, user, status: str | None = None, project_id: int | None = Non
         )
         .order_by("phase", F("upcoming_at").asc(nulls_last=True), F("past_at").desc(nulls_last=True), "-id")
     )
+
+
+def meetings_upcoming_of(*, user, limit: int) -> QuerySet[Meeting]:
+    """The caller's running and pending meetings, at most ``limit``, in ``meetings_of``'s order."""
+    return meetings_of(user=user).filter(status__in=_UPCOMING)[:limit]
+
+
+def call_names_by_uid(*, meeting: Meeting) -> dict[int, str]:
+    """Each participant's username by their Agora uid: Agora reports remote users by uid, the call screen's
+    tiles show whose video it is. ``meeting`` comes from ``meeting_for_member`` (participants prefetched)."""
+    return {agora.rtc_uid_for_user(p.user_id): p.user.username for p in meeting.participants.all()}
 
 
 def meeting_detail(*, meeting_id: int) -> Meeting:

@@ -16,7 +16,6 @@ from config.errors import Conflict, Invalid, NotAllowed, NotFound, Unavailable
 from meetings import agora, events, selectors
 from meetings.models import Meeting, MeetingParticipant
 from projects import selectors as project_selectors
-from projects.models import Project
 from realtime.publish import publish_on_commit, user_group
 
 Status = Meeting.Status
@@ -47,12 +46,10 @@ def meeting_create(
     now = timezone.now()
     if scheduled_for is not None and scheduled_for <= now:
         raise Invalid("scheduledFor must be in the future.", field="scheduledFor")
-    project = Project.objects.select_for_update().filter(pk=project_id).first()
-    members = project_selectors.project_member_ids(project=project) if project is not None else []
-    if user.pk not in members:
-        raise NotFound("No such project.", field="projectId")
+    project = project_selectors.project_for_member(user=user, project_id=project_id, lock=True)
     require_not_suspended(user)
     _require_project_active(project)
+    members = project_selectors.project_member_ids(project=project)
     meeting = Meeting.objects.create(
         project=project,
         host=user,
@@ -239,7 +236,7 @@ def _announce(meeting: Meeting, event: str, *, invitees_only: bool = False) -> M
     return detail
 
 
-def _member_groups(project: Project, user_ids) -> list[str]:
+def _member_groups(project, user_ids) -> list[str]:
     """The personal groups of those of ``user_ids`` who are still members of ``project``: a participant
     whom support staff removed from it hears nothing more of its meetings."""
     members = set(project_selectors.project_member_ids(project=project))
@@ -274,12 +271,8 @@ def _require_status(meeting: Meeting, required: str, done: str) -> None:
         )
 
 
-def _require_project_active(project: Project) -> None:
-    if not project.is_active:
-        raise Conflict(
-            f"The project is {project.status}; meetings are held only in active projects.",
-            code="project_not_active",
-        )
+def _require_project_active(project) -> None:
+    project_selectors.project_require_active(project=project, consequence="meetings are held only in active projects")
 
 
 def _require_call_access(participation: MeetingParticipant) -> None:

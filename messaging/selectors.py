@@ -1,7 +1,7 @@
 """Reads of conversations and messages, shaped for the API; the place that owns query counts."""
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from config.errors import NotFound
 from messaging.models import Conversation, Message, Participant
@@ -35,6 +35,31 @@ def participation_for_project(*, user, project_id: int) -> Participant:
     if participation is None:
         raise NotFound("No conversation for this project.")
     return participation
+
+
+# What other apps ask of the conversations, by project: projects.selectors reads a project's members and its
+# conversation's id through these rather than through messaging's tables.
+
+
+def project_ids_participating(*, user) -> QuerySet:
+    """The ids of the projects whose conversation ``user`` takes part in, as a subquery for a filter."""
+    return Participant.objects.filter(user=user).values("conversation__project_id")
+
+
+def project_participant_ids(*, project_id: int) -> list[int]:
+    """The ids of the users taking part in the conversation of the project ``project_id``."""
+    return list(
+        Participant.objects.filter(conversation__project_id=project_id).values_list("user_id", flat=True)
+    )
+
+
+def project_conversation_id() -> Subquery:
+    """The id of a project's conversation, as an annotation of a query of projects (one query for a list)."""
+    return Subquery(Conversation.objects.filter(project_id=OuterRef("pk")).order_by().values("pk")[:1])
+
+
+def conversation_id_for_project(*, project_id: int) -> int | None:
+    return Conversation.objects.filter(project_id=project_id).values_list("pk", flat=True).first()
 
 
 def conversation_is_member(*, user_id: int, conversation_id: int) -> bool:

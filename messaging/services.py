@@ -9,11 +9,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.suspension import require_not_suspended
-from config.errors import Conflict, Invalid, NotAllowed, NotFound
+from config.errors import Invalid, NotAllowed, NotFound
 from config.invisible_text import shows_nothing
 from messaging import events
 from messaging.models import Conversation, Message, Participant
 from messaging.serializers import MessageSerializer, ReadMarkerSerializer
+from projects import selectors as project_selectors
 from realtime.publish import publish_on_commit, user_group
 
 
@@ -95,11 +96,9 @@ def message_send(
                 if original is not None:
                     return original, False
             require_not_suspended(user)
-            if not conversation.project.is_active:
-                raise Conflict(
-                    f"The project is {conversation.project.status}; its conversation is read-only.",
-                    code="conversation_read_only",
-                )
+            project_selectors.project_require_active(
+                project=conversation.project, consequence="its conversation is read-only", code="conversation_read_only"
+            )
             _validate_body(type=type, content=content, upload=upload)
             message = _message_append(
                 conversation=conversation, user=user, content=content, type=type,

@@ -10,9 +10,8 @@ from django.http import Http404
 from django.shortcuts import render
 
 from config.errors import NotFound
-from meetings import agora
 from meetings import selectors as meeting_selectors
-from meetings.models import Meeting, MeetingParticipant
+from meetings.models import MeetingParticipant
 from meetings.serializers import MeetingSerializer
 from messaging import selectors as messaging_selectors
 from messaging.serializers import ConversationSerializer
@@ -25,9 +24,7 @@ DASHBOARD_MEETINGS = 20
 @login_required
 def dashboard(request):
     participations = messaging_selectors.participations_for_user(user=request.user)
-    upcoming = meeting_selectors.meetings_of(user=request.user).filter(
-        status__in=[Meeting.Status.ACTIVE, Meeting.Status.PENDING]
-    )[:DASHBOARD_MEETINGS]
+    upcoming = meeting_selectors.meetings_upcoming_of(user=request.user, limit=DASHBOARD_MEETINGS)
     meetings = [_with_my_answer(meeting, request.user) for meeting in MeetingSerializer(upcoming, many=True).data]
     return render(
         request,
@@ -49,10 +46,8 @@ def _with_my_answer(meeting: dict, user) -> dict:
 
 @login_required
 def project_detail(request, project_id: int):
-    project = project_selectors.projects_of(user=request.user).filter(pk=project_id).first()
-    if project is None:
-        raise Http404("No such project.")
     try:
+        project = project_selectors.project_for_member(user=request.user, project_id=project_id)
         participation = messaging_selectors.participation_for_project(user=request.user, project_id=project.pk)
     except NotFound:
         raise Http404("No such project.") from None
@@ -88,15 +83,13 @@ def meeting_call(request, meeting_id: int):
         meeting = meeting_selectors.meeting_for_member(user=request.user, meeting_id=meeting_id)
     except NotFound:
         raise Http404("No such meeting.") from None
-    participants = list(meeting.participants.all())
     call_config = {
         "me": {"id": request.user.pk, "username": request.user.username},
         "meeting": MeetingSerializer(meeting).data,
         "isHost": meeting.host_id == request.user.pk,
         "sdkUrl": settings.AGORA_SDK_URL,
         "agoraConfigured": bool(settings.AGORA_APP_ID),
-        # Agora reports remote users by uid; the tiles show whose video it is.
-        "namesByUid": {agora.rtc_uid_for_user(p.user_id): p.user.username for p in participants},
+        "namesByUid": meeting_selectors.call_names_by_uid(meeting=meeting),
     }
     return render(
         request,

@@ -3,7 +3,8 @@
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
-from messaging.models import Participant
+from config.errors import Conflict, NotFound
+from messaging import selectors as messaging_selectors
 from projects.models import Project, Proposal, ServiceRequest
 
 
@@ -25,20 +26,58 @@ def proposals_visible_to(*, user: User) -> QuerySet[Proposal]:
 
 # A project's members are its client and provider while they are participants of its conversation:
 # support staff's removal (messaging.services.participant_remove) takes one out of the project, its
-# conversation, its meetings and their tokens at once. projects_of and project_member_ids say it.
+# conversation, its meetings and their tokens at once. projects_of and project_member_ids say it, and
+# every other app asks them (or project_for_member) rather than reading the participants itself.
 
 
 def projects_of(*, user: User) -> QuerySet[Project]:
-    """The projects ``user`` is a member of; the reads of projects and meetings go through it."""
-    return Project.objects.filter(
-        Q(client=user) | Q(provider=user), conversation__participants__user=user
-    ).select_related("client", "provider", "conversation")
+    """The projects ``user`` is a member of, each with its ``conversation_id``; the reads of projects and
+    meetings go through it."""
+    return (
+        Project.objects.filter(
+            Q(client=user) | Q(provider=user), pk__in=messaging_selectors.project_ids_participating(user=user)
+        )
+        .select_related("client", "provider")
+        .annotate(conversation_id=messaging_selectors.project_conversation_id())
+    )
+
+
+def project_detail(*, project_id: int) -> Project:
+    """The project as ``ProjectSerializer`` shows it, whoever asks (services answering their caller)."""
+    return (
+        Project.objects.select_related("client", "provider")
+        .annotate(conversation_id=messaging_selectors.project_conversation_id())
+        .get(pk=project_id)
+    )
 
 
 def project_member_ids(*, project: Project) -> list[int]:
     """The ids of ``project``'s members now: whom its meetings invite and tell."""
-    return list(
-        Participant.objects.filter(
-            conversation__project=project, user_id__in=(project.client_id, project.provider_id)
-        ).values_list("user_id", flat=True)
-    )
+    members = (project.client_id, project.provider_id)
+    return [
+        user_id for user_id in messaging_selectors.project_participant_ids(project_id=project.pk) if user_id in members
+    ]
+
+
+def project_for_member(*, user: User, project_id: int, lock: bool = False) -> Project:
+    """The project ``project_id`` if ``user`` is a member of it, else 404 (existence is not revealed).
+
+    With ``lock`` its row is locked first and the membership read after the lock was granted: a change
+    that must not slip past a closing or a removal (participant_remove takes the same row lock) sees the
+    members as the one that came first left them.
+    """
+    if lock:
+        project = Project.objects.select_for_update().filter(pk=project_id).first()
+        if project is not None and user.pk not in project_member_ids(project=project):
+            project = None
+    else:
+        project = projects_of(user=user).filter(pk=project_id).first()
+    if project is None:
+        raise NotFound("No such project.", field="projectId")
+    return project
+
+
+def project_require_active(*, project: Project, consequence: str, code: str = "project_not_active") -> None:
+    """409 unless ``project`` is active; ``consequence`` says what its closing stops (and ``code`` names it)."""
+    if not project.is_active:
+        raise Conflict(f"The project is {project.status}; {consequence}.", code=code)

@@ -59,7 +59,8 @@ class ProjectSerializer(serializers.ModelSerializer):
     requestId = serializers.IntegerField(source="request_id", read_only=True)
     client = UserBriefSerializer(read_only=True)
     provider = UserBriefSerializer(read_only=True)
-    conversationId = serializers.IntegerField(source="conversation.id", read_only=True)
+    # projects.selectors annotates it (messaging.selectors.project_conversation_id).
+    conversationId = serializers.IntegerField(source="conversation_id", read_only=True)
     termsSnapshot = serializers.JSONField(source="terms_snapshot", read_only=True)
     termsHash = serializers.CharField(source="terms_hash", read_only=True)
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)

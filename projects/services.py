@@ -10,7 +10,7 @@ from accounts.models import User
 from accounts.suspension import require_not_suspended
 from config.errors import Conflict, Invalid, NotAllowed, NotFound
 from messaging.services import conversation_create_for_project
-from projects import events
+from projects import events, selectors
 from projects.models import Project, Proposal, ServiceRequest
 from realtime.publish import publish_on_commit, user_group
 
@@ -76,7 +76,7 @@ def proposal_accept(*, proposal_id: int, user: User, terms_hash: str | None = No
         raise Conflict("The proposal's terms differ from the ones you saw.", code="terms_changed")
     proposal.accept()
     proposal.save(update_fields=["status", "accepted_at"])
-    return Project.objects.select_related("conversation").get(proposal=proposal)
+    return selectors.project_detail(project_id=proposal.project.pk)
 
 
 @transaction.atomic
@@ -134,17 +134,14 @@ def project_create_for_accepted_proposal(*, proposal: Proposal) -> Project | Non
 def project_set_status(*, project_id: int, status: str) -> Project:
     """Complete or cancel an active project; its conversation is read-only and it holds no new meetings from
     then on (both check the project's status), and its members hear it after commit."""
-    project = (
-        Project.objects.select_for_update(of=("self",))
-        .select_related("client", "provider", "conversation")
-        .get(pk=project_id)
-    )
+    project = Project.objects.select_for_update().get(pk=project_id)
     if project.status != Project.Status.ACTIVE:
         raise Conflict(f"The project is already {project.status}.", code="project_not_active")
     if status not in events.CLOSED:
         raise Invalid("A project can only be completed or cancelled.", field="status")
     project.status = status
     project.save(update_fields=["status"])
+    project = selectors.project_detail(project_id=project.pk)
     publish_on_commit(
         [user_group(project.client_id), user_group(project.provider_id)],
         events.CLOSED[status],

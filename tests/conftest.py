@@ -96,7 +96,10 @@ def make_project(client: User, provider: User, *, title: str = "Website", price:
         scope="Five pages",
         deadline=(timezone.now() + timedelta(days=30)).date(),
     )
-    return project_services.proposal_accept(proposal_id=proposal.pk, user=client)
+    project = project_services.proposal_accept(proposal_id=proposal.pk, user=client)
+    # Loaded here, so that async tests read project.conversation without a query of their own.
+    project.conversation  # noqa: B018
+    return project
 
 
 @pytest.fixture

@@ -38,8 +38,8 @@ class Command(BaseCommand):
                 expires_at=timezone.now() + timedelta(days=7),
             )
             project = services.proposal_accept(proposal_id=proposal.pk, user=client)
-            message_send(user=provider, conversation_id=project.conversation.pk, content="Thanks for choosing us!")
-            message_send(user=client, conversation_id=project.conversation.pk, content="Looking forward to it.")
+            message_send(user=provider, conversation_id=project.conversation_id, content="Thanks for choosing us!")
+            message_send(user=client, conversation_id=project.conversation_id, content="Looking forward to it.")
         self.stdout.write(self.style.SUCCESS(f"Demo project #{project.pk}: {project.title}"))
         self.stdout.write(f"Log in at /login with client / {DEMO_PASSWORD} or provider / {DEMO_PASSWORD}")
         self.stdout.write(f"Support staff: support / {DEMO_PASSWORD} at /admin/")
