@@ -49,7 +49,7 @@ def meeting_create(
         raise Invalid("scheduledFor must be in the future.", field="scheduledFor")
     project = Project.objects.select_for_update().filter(pk=project_id).first()
     members = project_selectors.project_member_ids(project=project) if project is not None else []
-    if user.pk not in members:
+    if project is None or user.pk not in members:
         raise NotFound("No such project.", field="projectId")
     require_not_suspended(user)
     _require_project_active(project)
@@ -249,13 +249,19 @@ def _member_groups(project: Project, user_ids) -> list[str]:
 def _meeting_complete(meeting: Meeting, *, ended_at: datetime) -> Meeting:
     meeting.status = Status.COMPLETED
     meeting.ended_at = ended_at
-    meeting.duration_seconds = int((ended_at - meeting.started_at).total_seconds())
+    meeting.duration_seconds = int((ended_at - _started_at(meeting)).total_seconds())
     meeting.save(update_fields=["status", "ended_at", "duration_seconds"])
     return _announce(meeting, events.MEETING_ENDED)
 
 
+def _started_at(meeting: Meeting) -> datetime:
+    started_at = meeting.started_at
+    assert started_at is not None  # an active or completed meeting has one (meeting_started_at_only_once_started)
+    return started_at
+
+
 def _latest_end(meeting: Meeting) -> datetime:
-    return meeting.started_at + timedelta(seconds=settings.MEETING_MAX_DURATION_SECONDS)
+    return _started_at(meeting) + timedelta(seconds=settings.MEETING_MAX_DURATION_SECONDS)
 
 
 def _state_code(meeting: Meeting) -> str:
