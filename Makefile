@@ -1,6 +1,8 @@
 # The README's commands. `make run` serves on SQLite + the in-memory channel layer with demo data;
 # `make test` runs the suite (set DATABASE_URL / REDIS_URL to run it on PostgreSQL and Redis);
-# `make serve` is the production server: WORKERS uvicorn processes on one port (README, "Production").
+# `make serve` is the production server: WORKERS uvicorn processes on one port (README, "Production");
+# `make lint` checks formatting, lint rules and types (pyproject.toml). `make install` installs only what the product
+# runs (requirements.txt); test, lint and bench also install requirements-dev.txt.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -17,12 +19,17 @@ $(BIN)/daphne: requirements.txt
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
+DEV_DEPS := $(VENV)/.dev-requirements-installed
+$(DEV_DEPS): requirements-dev.txt requirements.txt $(BIN)/daphne
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
 # The JavaScript test dependencies (socket.io-client for the Socket.IO end-to-end tests), from the lockfile.
 NODE_DEPS := node_modules/.package-lock.json
 $(NODE_DEPS): package-lock.json
 	npm ci --no-audit --no-fund
 
-.PHONY: install run test serve bench
+.PHONY: install run test lint serve bench
 install: $(BIN)/daphne
 
 run: install
@@ -43,8 +50,13 @@ serve: install
 	$(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) \
 		--ws websockets-sansio --lifespan off --timeout-graceful-shutdown 10 --ws-max-size $(WS_MAX_FRAME_BYTES)
 
-test: install $(NODE_DEPS)
+test: $(DEV_DEPS) $(NODE_DEPS)
 	$(BIN)/python -m pytest
 
-bench: install
+lint: $(DEV_DEPS)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: $(DEV_DEPS)
 	$(BIN)/python -m bench

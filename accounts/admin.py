@@ -16,8 +16,8 @@ class UserAdmin(BaseUserAdmin):
     list_display = ["username", "email", "role", "provider_status", "is_active", "is_staff", "date_joined"]
     list_filter = ["role", "provider_status", "is_staff", "is_active"]
     search_fields = ["username", "email"]
-    fieldsets = [*BaseUserAdmin.fieldsets, ("Marketplace", {"fields": ["role", "provider_status"]})]
-    add_fieldsets = [*BaseUserAdmin.add_fieldsets, ("Marketplace", {"fields": ["role", "provider_status"]})]
+    fieldsets = [*(BaseUserAdmin.fieldsets or ()), ("Marketplace", {"fields": ["role", "provider_status"]})]
+    add_fieldsets = [*(BaseUserAdmin.add_fieldsets or ()), ("Marketplace", {"fields": ["role", "provider_status"]})]
     actions = ["approve_providers", "suspend_providers", "deactivate_users", "reactivate_users"]
 
     def get_readonly_fields(self, request, obj=None):

@@ -5,8 +5,8 @@ import hashlib
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.validators import ASCIIUsernameValidator
 from django.db import models
-from django.utils.crypto import salted_hmac
 from django.db.models.functions import Lower, Replace
+from django.utils.crypto import salted_hmac
 
 from config.invisible_text import without_invisible
 
@@ -27,7 +27,8 @@ class User(AbstractUser):
     # ASCII only: a username is what people type to log in and read to know who wrote, so it admits no
     # homoglyphs from other scripts, no invisible or bidi characters and no width variants; names in any
     # script belong in first and last name. Registration applies NFKC first (fullwidth letters become ASCII).
-    username_validator = ASCIIUsernameValidator()
+    # django-stubs types AbstractUser's validator as UnicodeUsernameValidator; Django takes any validator here.
+    username_validator = ASCIIUsernameValidator()  # type: ignore[assignment]
     username = models.CharField(
         "username",
         max_length=150,
@@ -114,6 +115,10 @@ class WebSocketTicket(models.Model):
     credentials_generation = models.PositiveIntegerField(default=0)
     credential_expires_at = models.DateTimeField(null=True, blank=True)
     session_digest = models.CharField(max_length=64, blank=True, default="")
+
+    def __str__(self):
+        # Never the digest: the admin and logs name a ticket by its row and owner only.
+        return f"WebSocket ticket {self.pk} of user {self.user_id}"
 
     @staticmethod
     def digest_of(ticket: str) -> str:

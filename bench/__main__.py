@@ -62,9 +62,22 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     mode = args.mode or "full"
-    overrides = {name: getattr(args, name) for name in (
-        "sections", "servers", "processes", "transports", "rates", "pairs", "max_inflight_per_load_process", "load_processes",
-        "step_seconds", "history_messages", "capacity_sockets")}
+    overrides = {
+        name: getattr(args, name)
+        for name in (
+            "sections",
+            "servers",
+            "processes",
+            "transports",
+            "rates",
+            "pairs",
+            "max_inflight_per_load_process",
+            "load_processes",
+            "step_seconds",
+            "history_messages",
+            "capacity_sockets",
+        )
+    }
     overrides["server_env"] = tuple(args.server_env) if args.server_env else None
     profile = PROFILES[mode].overridden(**overrides)
     results = run(profile, database_server=args.postgres, redis_url=args.redis,

@@ -54,7 +54,7 @@ def database_activity(server_url: str, name: str) -> dict[str, int]:
             [name],
         ).fetchone()
     keys = ("transactions", "tuplesReturned", "tuplesFetched", "tuplesInserted", "tuplesUpdated", "tuplesDeleted")
-    return dict(zip(keys, row))
+    return dict(zip(keys, row, strict=True))
 
 
 def server_environment(*, database: str, redis_url: str, run_id: str) -> dict[str, str]:

@@ -4,6 +4,7 @@ connections and serves the orchestrator's calls over a pipe, so the load never s
 """
 
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import time
@@ -343,7 +344,7 @@ class LoadWorker:
             try:
                 await asyncio.wait_for(await ws.ping(), timeout=10)
                 round_trips.append(time.perf_counter() - started)
-            except (asyncio.TimeoutError, ConnectionClosed):
+            except (TimeoutError, ConnectionClosed):
                 failed += 1
         return {"held": len(open_sockets), "pingedMs": _milliseconds(sorted(round_trips)), "pingFailed": failed}
 
@@ -455,7 +456,7 @@ class LoadPool:
 
     def submit_each(self, method: str, kwargs_per_worker: list[dict]) -> None:
         """Start ``method`` on the first len(kwargs_per_worker) workers; ``collect`` waits for them."""
-        for conn, kwargs in zip(self._connections, kwargs_per_worker):
+        for conn, kwargs in zip(self._connections, kwargs_per_worker, strict=False):
             conn.send((method, kwargs))
 
     def collect(self, count: int) -> list:
@@ -477,12 +478,10 @@ class LoadPool:
         return self.call_each(method, [kwargs])[0]
 
     def close(self) -> None:
-        for conn, process in zip(self._connections, self._processes):
+        for conn, process in zip(self._connections, self._processes, strict=True):
             if process.is_alive():
-                try:
+                with contextlib.suppress(OSError):
                     conn.send(None)
-                except OSError:
-                    pass
             process.join(timeout=15)
             if process.is_alive():
                 process.kill()

@@ -123,10 +123,16 @@ def _cell(value) -> str:
 def table(headers: list[str], rows: list[list]) -> str:
     cells = [[_cell(value) for value in row] for row in rows]
     widths = [max(len(str(header)), *(len(row[i]) for row in cells)) for i, header in enumerate(headers)]
-    lines = [" | ".join(str(h).ljust(w) for h, w in zip(headers, widths)),
-             "-|-".join("-" * w for w in widths)]
-    lines += [" | ".join(value.rjust(w) if i else value.ljust(w) for i, (value, w) in enumerate(zip(row, widths)))
-              for row in cells]
+    lines = [
+        " | ".join(str(h).ljust(w) for h, w in zip(headers, widths, strict=True)),
+        "-|-".join("-" * w for w in widths),
+    ]
+    lines += [
+        " | ".join(
+            value.rjust(w) if i else value.ljust(w) for i, (value, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in cells
+    ]
     return "\n".join(lines)
 
 

@@ -160,7 +160,7 @@ def _delivery_step(bench: Bench, servers: list[ServerProcess], workers: int, *, 
         and delivered_rate >= profile.healthy_share * rate and latency["p99"] is not None
         and latency["p99"] <= profile.healthy_p99_ms
     )
-    busy, all_time = (after - before for after, before in zip(busy_after, busy_before))
+    busy, all_time = (after - before for after, before in zip(busy_after, busy_before, strict=True))
     return {
         "role": role, "offeredPerSecond": rate, "seconds": seconds, **total, "errors": errors,
         "statuses": dict(statuses), "spanSeconds": round(span, 3),

@@ -52,7 +52,7 @@ def pairs_create(prefix: str, count: int) -> list[SeededPair]:
     receivers = users_create(f"{prefix}-receiver-", count, role=User.Role.PROVIDER)
     return [
         SeededPair(project_accept(client=sender, provider=receiver, title=f"{prefix} {index}").pk, sender, receiver)
-        for index, (sender, receiver) in enumerate(zip(senders, receivers))
+        for index, (sender, receiver) in enumerate(zip(senders, receivers, strict=True))
     ]
 
 

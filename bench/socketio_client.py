@@ -5,6 +5,7 @@ join a conversation and time its ``message:new`` pushes; the conformance tests d
 """
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 
@@ -138,16 +139,12 @@ class SocketIOClient:
         if self.ws is not None:
             await self.ws.close()
         elif self.http is not None and self.sid is not None and not self.closed:
-            try:
+            with contextlib.suppress(OSError, SocketIOError, asyncio.IncompleteReadError):
                 await self._send_packets(["1"], engine=True)
-            except (OSError, SocketIOError, asyncio.IncompleteReadError):
-                pass
         if self._reader is not None:
             self._reader.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
-            except asyncio.CancelledError:
-                pass
         if self.http is not None:
             self.http.close()
 

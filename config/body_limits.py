@@ -11,6 +11,7 @@ the view checks it again (and the session's CSRF token), at the cost of one more
 """
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -68,7 +69,7 @@ def unauthenticated_refusal() -> Refusal:
     )
 
 
-def _refusal(status: int, payload: dict, extra_headers: list[tuple[bytes, bytes]] = ()) -> Refusal:
+def _refusal(status: int, payload: dict, extra_headers: Sequence[tuple[bytes, bytes]] = ()) -> Refusal:
     """A JSON refusal sent before the body was read: the connection is closed after it, so that the
     server does not go on reading (and discarding) what the client still sends."""
     body = json.dumps(payload).encode()

@@ -11,7 +11,7 @@ from rest_framework.views import exception_handler
 
 
 class DomainError(Exception):
-    http_status = status.HTTP_400_BAD_REQUEST
+    http_status: int = status.HTTP_400_BAD_REQUEST
     code = "invalid"
 
     def __init__(

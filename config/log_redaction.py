@@ -52,7 +52,7 @@ def _redacting(factory: Callable[..., logging.LogRecord]) -> Callable[..., loggi
         record.msg, record.args = redacted, ()
         return record
 
-    make_record.redacts_credentials = True
+    make_record.redacts_credentials = True  # type: ignore[attr-defined]  # a marker; mypy gives functions no attributes
     return make_record
 
 

@@ -6,6 +6,9 @@ serializers, which walk what they are given recursively, with less stack to spar
 than ``JSON_MAX_DEPTH`` are refused too.
 """
 
+from collections.abc import Iterable
+from typing import Any
+
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
@@ -29,6 +32,7 @@ def nesting_exceeds(document, max_depth: int) -> bool:
     pending = [(document, 1)]
     while pending:
         value, depth = pending.pop()
+        children: Iterable[Any]
         if isinstance(value, dict):
             children = value.values()
         elif isinstance(value, list):

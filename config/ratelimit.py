@@ -39,7 +39,7 @@ class Rate:
         """``"20/10s"``, ``"120/min"``, ``"1000/h"``, ``"5000/day"``: DRF's notation, plus a multiple of the unit."""
         match = _RATE_PATTERN.match(text.lower())
         limit, multiple = (int(match[1]), int(match[2] or 1)) if match else (0, 0)
-        if limit < 1 or multiple < 1 or match[3][0] not in _UNIT_SECONDS:
+        if match is None or limit < 1 or multiple < 1 or match[3][0] not in _UNIT_SECONDS:
             raise ValueError(f"A rate is '<requests>/<period>', e.g. '20/10s' or '120/min'; got {text!r}.")
         return Rate(limit=limit, seconds=multiple * _UNIT_SECONDS[match[3][0]])
 

@@ -11,8 +11,7 @@ from meetings.models import Meeting, MeetingParticipant
 class MeetingParticipantInline(admin.TabularInline):
     model = MeetingParticipant
     extra = 0
-    fields = ["user", "status", "answered_at", "first_joined_at", "last_left_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("user", "status", "answered_at", "first_joined_at", "last_left_at")
     can_delete = False
 
     def has_add_permission(self, request, obj=None):

@@ -15,7 +15,7 @@ import zlib
 from dataclasses import dataclass, field
 from hashlib import sha256
 
-from agora_token_builder.RtcTokenBuilder import RtcTokenBuilder, Role_Publisher
+from agora_token_builder.RtcTokenBuilder import Role_Publisher, RtcTokenBuilder
 
 SERVICE_RTC = 1
 
@@ -210,7 +210,7 @@ def build_rtc_token(
         salt=secrets.randbelow(_SALT_MAX) + 1 if salt is None else salt,
     )
     token.add_rtc_service(
-        channel_name, uid, {privilege: expires_in for privilege in PUBLISHER_PRIVILEGES}
+        channel_name, uid, dict.fromkeys(PUBLISHER_PRIVILEGES, expires_in)
     )
     return token.build()
 

@@ -246,13 +246,19 @@ def _member_groups(project, user_ids) -> list[str]:
 def _meeting_complete(meeting: Meeting, *, ended_at: datetime) -> Meeting:
     meeting.status = Status.COMPLETED
     meeting.ended_at = ended_at
-    meeting.duration_seconds = int((ended_at - meeting.started_at).total_seconds())
+    meeting.duration_seconds = int((ended_at - _started_at(meeting)).total_seconds())
     meeting.save(update_fields=["status", "ended_at", "duration_seconds"])
     return _announce(meeting, events.MEETING_ENDED)
 
 
+def _started_at(meeting: Meeting) -> datetime:
+    started_at = meeting.started_at
+    assert started_at is not None  # an active or completed meeting has one (meeting_started_at_only_once_started)
+    return started_at
+
+
 def _latest_end(meeting: Meeting) -> datetime:
-    return meeting.started_at + timedelta(seconds=settings.MEETING_MAX_DURATION_SECONDS)
+    return _started_at(meeting) + timedelta(seconds=settings.MEETING_MAX_DURATION_SECONDS)
 
 
 def _state_code(meeting: Meeting) -> str:

@@ -11,8 +11,7 @@ from messaging.models import Conversation, Message, Participant
 class ParticipantInline(admin.TabularInline):
     model = Participant
     extra = 0
-    fields = ["user", "last_read_seq", "last_read_message", "last_read_at", "joined_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("user", "last_read_seq", "last_read_message", "last_read_at", "joined_at")
     # Removal is on the participant's own page, where it goes through the service.
     can_delete = False
     show_change_link = True
@@ -24,8 +23,7 @@ class ParticipantInline(admin.TabularInline):
 class MessageInline(admin.TabularInline):
     model = Message
     extra = 0
-    fields = ["seq", "sender", "type", "content", "file_name", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("seq", "sender", "type", "content", "file_name", "created_at")
     can_delete = False
     ordering = ["-id"]
     max_num = 0

@@ -104,7 +104,8 @@ class ConversationSerializer(serializers.Serializer):
 
     @extend_schema_field(ParticipantSerializer(many=True))
     def get_participants(self, participation: Participant) -> list[dict]:
-        return ParticipantSerializer(participation.conversation.participants.all(), many=True).data
+        # many=True makes a list serializer, whose data is a list; the stubs type the call as the single one.
+        return ParticipantSerializer(participation.conversation.participants.all(), many=True).data  # type: ignore[return-value]
 
     def get_unreadCount(self, participation: Participant) -> int:  # noqa: N802 - camelCase contract
         return participation.conversation.last_message_seq - participation.last_read_seq

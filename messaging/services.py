@@ -59,7 +59,7 @@ def _validate_body(*, type: str, content: str, upload: UploadedFile | None) -> N
     elif type == Message.Type.FILE:
         if upload is None:
             raise Invalid("A file message needs a file (multipart field 'file').", field="file")
-        if upload.size > settings.UPLOAD_MAX_BYTES:
+        if upload.size is None or upload.size > settings.UPLOAD_MAX_BYTES:
             raise Invalid(f"Files are limited to {settings.UPLOAD_MAX_BYTES} bytes.", field="file")
         if upload.content_type not in settings.UPLOAD_ALLOWED_CONTENT_TYPES:
             raise Invalid(
@@ -132,6 +132,8 @@ def _message_append(
         client_message_id=client_message_id,
     )
     if upload is not None:
+        # Django's multipart parser keeps only named files; the content type was checked against the allowed ones.
+        assert upload.name is not None and upload.content_type is not None
         message.file_name = upload.name[:255]
         message.file_size = upload.size
         message.file_content_type = upload.content_type

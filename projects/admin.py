@@ -12,8 +12,7 @@ from projects.models import LOCKED_PROJECT_FIELDS, Project, Proposal, ServiceReq
 class ProposalInline(admin.TabularInline):
     model = Proposal
     extra = 0
-    fields = ["provider", "price", "deadline", "status", "expires_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("provider", "price", "deadline", "status", "expires_at")
     can_delete = False
     show_change_link = True
 

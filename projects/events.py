@@ -7,7 +7,7 @@ from projects.serializers import ProjectSerializer
 # GET /api/projects/{id} shows it, once it is closed (its conversation is read-only from then on).
 PROJECT_COMPLETED = "project:completed"
 PROJECT_CANCELLED = "project:cancelled"
-CLOSED = {Project.Status.COMPLETED: PROJECT_COMPLETED, Project.Status.CANCELLED: PROJECT_CANCELLED}
+CLOSED: dict[str, str] = {Project.Status.COMPLETED: PROJECT_COMPLETED, Project.Status.CANCELLED: PROJECT_CANCELLED}
 
 
 def project_payload(project: Project) -> dict:

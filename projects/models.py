@@ -31,7 +31,7 @@ class AcceptanceRequired(Conflict):
 
 
 def _changed_fields(instance: models.Model, fields: tuple[str, ...]) -> list[str]:
-    stored = type(instance).objects.filter(pk=instance.pk).values(*fields).first()
+    stored = type(instance)._default_manager.filter(pk=instance.pk).values(*fields).first()
     if stored is None:
         return []
     return [name for name in fields if stored[name] != getattr(instance, name)]

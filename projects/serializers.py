@@ -22,7 +22,9 @@ class ServiceRequestInputSerializer(serializers.Serializer):
     description = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=settings.SERVICE_REQUEST_DESCRIPTION_MAX_LENGTH
     )
-    budget = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False, allow_null=True)
+    budget = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False, allow_null=True
+    )
 
 
 class ProposalSerializer(serializers.ModelSerializer):

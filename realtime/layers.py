@@ -10,6 +10,7 @@ oldest message of a socket's local buffer without a word. Here each drop adds to
 import asyncio
 import contextvars
 import logging
+from typing import cast
 
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer as StockInMemoryChannelLayer
@@ -110,7 +111,7 @@ class _OverCapacityLine(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.msg != OVER_CAPACITY_LINE:
             return True
-        full_queues, channels, group = record.args
+        full_queues, channels, group = cast(tuple[int, int, str], record.args)
         _record_drops(full_queues, f"for group {group}, on {full_queues} process queue(s) of its {channels} channels")
         return False
 

@@ -1,7 +1,6 @@
 from django.urls import path
 
 from accounts.socket_auth import SocketAuthMiddlewareStack
-
 from realtime.consumers import RealtimeConsumer
 from realtime.socketio.consumers import SocketIOConsumer, engine_query
 from realtime.socketio.polling import UpgradeConsumer, socketio_polling

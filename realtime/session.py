@@ -16,8 +16,10 @@ request. The writer runs while the outbox has frames: an idle session holds no t
 
 import asyncio
 import collections
+import contextlib
 import logging
 import time
+from typing import Any
 
 from autobahn.exception import Disconnected as DaphneDisconnected
 from channels.exceptions import StopConsumer
@@ -39,6 +41,10 @@ CLOSE_TOO_SLOW_REASON = "too slow: reconnect and join with after"
 class SocketSession:
     """The transport-neutral half of a socket. The transport sets ``scope``, ``channel_layer`` and
     ``channel_name`` (the channel its groups deliver to) and calls ``start_outbox`` before anything else."""
+
+    scope: dict[str, Any]
+    channel_layer: Any
+    channel_name: str
 
     def start_outbox(self) -> None:
         self.outbox: collections.deque = collections.deque()
@@ -139,10 +145,8 @@ class SocketSession:
         if self.writer is None:
             return
         self.writer.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await self.writer
-        except asyncio.CancelledError:
-            pass
 
     async def send_event(self, event: str, data: dict, ref=None) -> None:
         """Queue a reply (or a replayed frame): it waits for room, which slows only this socket's own request."""

@@ -32,8 +32,8 @@ import math
 from urllib.parse import urlparse
 
 from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
 from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
 from channels.exceptions import ChannelFull, StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
@@ -277,7 +277,9 @@ class PollingSession(SocketIOSession):
     async def socketio_attach(self, message) -> None:
         """A WebSocket with this sid opened; a second one while another may take over is closed."""
         if self.relay is not None:
-            await self.channel_layer.send(message["relay"], {"type": "socketio.close", "code": CLOSE_NORMAL, "packets": []})
+            await self.channel_layer.send(
+                message["relay"], {"type": "socketio.close", "code": CLOSE_NORMAL, "packets": []}
+            )
         else:
             self.relay = message["relay"]
 
@@ -430,13 +432,17 @@ class UpgradeConsumer(AsyncWebsocketConsumer):
             await self.to_owner("socketio.relay_closed")
 
 
-def _origin(scope, _validator=SocketOriginValidator(None)) -> tuple[bool, bytes | None]:
+# Checks an Origin against ALLOWED_HOSTS, as the /ws/ handshake does; it holds no state of its own.
+ORIGIN_VALIDATOR = SocketOriginValidator(None)
+
+
+def _origin(scope) -> tuple[bool, bytes | None]:
     """Whether the request may go on, and the Origin to allow it for (CORS). A browser's request from
     another site carries its Origin, which must be an allowed host as on ``/ws/``. Browsers leave Origin
     out of a same-origin GET, and other clients carry no session cookie to abuse."""
     for name, value in scope.get("headers", []):
         if name == b"origin":
-            return _validator.valid_origin(urlparse(value.decode("latin-1"))), value
+            return ORIGIN_VALIDATOR.valid_origin(urlparse(value.decode("latin-1"))), value
     return True, None
 
 
@@ -461,7 +467,9 @@ async def socketio_polling(scope, receive, send):
         if response is None:
             return  # the client went away before its request was complete
     status, body, content_type = response
-    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", content_type), *headers]})
+    await send(
+        {"type": "http.response.start", "status": status, "headers": [(b"content-type", content_type), *headers]}
+    )
     await send({"type": "http.response.body", "body": body.encode()})
 
 
@@ -494,7 +502,8 @@ async def _polling_response(scope, receive) -> tuple[int, str, bytes] | None:
     else:
         text_body = None if body is None else body.decode(errors="replace")  # None: past maxPayload
         await layer.send(
-            owner, {"type": "socketio.post", "reply": reply, "body": text_body, "credential": _request_credential(scope)}
+            owner,
+            {"type": "socketio.post", "reply": reply, "body": text_body, "credential": _request_credential(scope)},
         )
     try:
         # The owner answers a GET within a ping interval; past the session's lifetime it is gone.

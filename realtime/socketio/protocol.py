@@ -9,6 +9,7 @@ their servers and would be two dependencies for the parsing alone.
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 # Engine.IO packet types.
 OPEN, CLOSE, PING, PONG, MESSAGE, UPGRADE, NOOP = "0123456"
@@ -45,7 +46,7 @@ def decode_payload(body: str) -> list[str]:
 class SocketIOPacket:
     type: int
     namespace: str = MAIN_NAMESPACE
-    data: object = None
+    data: Any = None  # decoded JSON
     ack_id: int | None = None
     attachments: int = 0
 

@@ -8,6 +8,7 @@ without one the reply is emitted under the event's name and an error as an ``err
 """
 
 import asyncio
+import contextlib
 import json
 import secrets
 import time
@@ -73,10 +74,8 @@ class SocketIOSession(SocketSession):
         heartbeat, self.heartbeat = getattr(self, "heartbeat", None), None
         if heartbeat is not None and heartbeat is not asyncio.current_task():
             heartbeat.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
-            except asyncio.CancelledError:
-                pass
 
     async def beat(self) -> None:
         """Ping every interval; a client that does not pong in time, or never sends CONNECT, is gone."""
@@ -117,7 +116,7 @@ class SocketIOSession(SocketSession):
             await self.send_event(event, reply)
 
     async def send_error(self, code: str, message: str, ref=None, *, retry_after: int | None = None) -> None:
-        error = {"code": code, "message": message}
+        error: dict[str, str | int] = {"code": code, "message": message}
         if retry_after is not None:
             error["retryAfter"] = retry_after
         if ref is None:
@@ -130,7 +129,7 @@ class SocketIOSession(SocketSession):
         await self.send_packet(SocketIOPacket(protocol.CONNECT, data={"sid": new_sid()}))
 
     async def refuse(self, code: int) -> None:
-        reason = UNAUTHENTICATED_CODES.get(self.scope.get("auth_method"), "credential_missing")
+        reason = UNAUTHENTICATED_CODES.get(self.scope.get("auth_method", ""), "credential_missing")
         await self.send_packet(
             SocketIOPacket(protocol.CONNECT_ERROR, data={"message": "unauthenticated", "data": {"code": reason}})
         )

@@ -54,7 +54,11 @@ def test_another_user_gets_tickets_while_one_is_throttled(api, client_user, prov
 
 
 def test_issuing_a_ticket_purges_the_callers_spent_and_expired_tickets(client_user, provider):
-    spent, expired, live = _spent_ticket(client_user), _expired_ticket(client_user), ws_ticket_issue(user=client_user)[1]
+    spent, expired, live = (
+        _spent_ticket(client_user),
+        _expired_ticket(client_user),
+        ws_ticket_issue(user=client_user)[1],
+    )
     others_expired = _expired_ticket(provider)
 
     _, fresh = ws_ticket_issue(user=client_user)

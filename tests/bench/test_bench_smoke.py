@@ -62,7 +62,7 @@ def test_smoke_run_sweeps_delivery_for_both_servers_both_apps_one_and_two_proces
     for sweep in report["delivery"]:
         assert sweep["steps"], sweep
         for step in sweep["steps"]:
-            assert LATENCY_KEYS == step["latencyMs"].keys()
+            assert step["latencyMs"].keys() == LATENCY_KEYS
             assert {"offeredPerSecond", "deliveredPerSecond", "lost", "errors", "healthy"} <= step.keys()
 
 

@@ -9,7 +9,7 @@ from tests.browser.test_call_screen import FAKE_SDK, SDK_URL, live_meeting, serv
 pytestmark = [pytest.mark.browser]
 
 
-def test_the_pages_run_without_a_policy_violation(client_user, project, live_meeting, visit):  # noqa: F811
+def test_the_pages_run_without_a_policy_violation(client_user, project, live_meeting, visit):
     visitor = visit(client_user)
     page = visitor.page
     violations = []

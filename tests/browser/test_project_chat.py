@@ -1,6 +1,7 @@
 """The project page's conversation in a real browser: two users, two contexts, one live server."""
 
 import json
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -123,7 +124,9 @@ def test_a_send_whose_answer_was_lost_is_retried_with_the_same_id_and_kept_once(
     def hide_message_pushes(page_socket):
         # So the page cannot learn from the socket that its first attempt was stored: only a retry tells it.
         server = page_socket.connect_to_server()
-        server.on_message(lambda frame: None if json.loads(frame)["event"] == "message:new" else page_socket.send(frame))
+        server.on_message(
+            lambda frame: None if json.loads(frame)["event"] == "message:new" else page_socket.send(frame)
+        )
 
     client_page.page.route("**/api/messages", lose_the_first_answer)
     client_page.page.route_web_socket("**/ws/", hide_message_pushes)
@@ -150,5 +153,5 @@ def test_a_file_sent_from_the_page_arrives_as_a_download_link(both_on_project):
     with provider_page.page.expect_download() as download:
         link.click()
     assert download.value.suggested_filename == "brief.txt"
-    assert open(download.value.path(), "rb").read() == b"Five pages, one CMS."
+    assert Path(download.value.path()).read_bytes() == b"Five pages, one CMS."
     provider_page.screenshot("file-link-provider")

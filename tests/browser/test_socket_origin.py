@@ -21,7 +21,7 @@ JOIN_FROM_THIS_PAGE = """([url, frame]) => new Promise((resolve) => {
 
 
 class _BlankPage(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - the handler's name for GET
+    def do_GET(self):
         body = b"<!doctype html><title>another site on this host</title>"
         self.send_response(200)
         self.send_header("Content-Type", "text/html")

@@ -48,8 +48,12 @@ def test_concurrent_accepts_and_declines_leave_one_answer(provider, meeting):
     statuses = together([_patch(provider, meeting, transition) for transition in transitions])
     answer = invitation_of(meeting, provider).status
     winner = "accept" if answer == "accepted" else "decline"
-    assert [status for transition, status in zip(transitions, statuses) if transition == winner] == [200] * 5
-    assert [status for transition, status in zip(transitions, statuses) if transition != winner] == [409] * 5
+    assert [status for transition, status in zip(transitions, statuses, strict=True) if transition == winner] == [
+        200
+    ] * 5
+    assert [status for transition, status in zip(transitions, statuses, strict=True) if transition != winner] == [
+        409
+    ] * 5
 
 
 def test_a_start_racing_a_cancel_leaves_exactly_one_of_them(client_user, meeting):

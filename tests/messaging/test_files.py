@@ -107,7 +107,7 @@ def test_download_gives_a_participant_the_file_as_an_attachment(api, client_user
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == b"%PDF-1.4 brief"
     assert response["Content-Type"] == "application/pdf"
-    assert 'attachment; filename="brief.pdf"' == response["Content-Disposition"]
+    assert response["Content-Disposition"] == 'attachment; filename="brief.pdf"'
     assert response["X-Content-Type-Options"] == "nosniff"
 
 

@@ -112,9 +112,11 @@ def test_accept_refuses_a_withdrawn_proposal(api, client_user, service_request, 
 
 
 def test_a_failure_inside_the_signal_rolls_the_acceptance_back(api, client_user, service_request, proposal):
-    with mock.patch("projects.services.conversation_create_for_project", side_effect=RuntimeError("boom")):
-        with pytest.raises(RuntimeError):
-            services.proposal_accept(proposal_id=proposal.pk, user=client_user)
+    with (
+        mock.patch("projects.services.conversation_create_for_project", side_effect=RuntimeError("boom")),
+        pytest.raises(RuntimeError),
+    ):
+        services.proposal_accept(proposal_id=proposal.pk, user=client_user)
     proposal.refresh_from_db()
     assert proposal.status == Proposal.Status.SUBMITTED
     _nothing_written(service_request)
@@ -141,7 +143,9 @@ def test_a_proposal_saved_as_accepted_by_hand_is_refused_and_makes_no_project(se
     _nothing_written(service_request)
 
 
-def test_accept_announces_the_conversation_after_commit(client_user, provider, proposal, django_capture_on_commit_callbacks):
+def test_accept_announces_the_conversation_after_commit(
+    client_user, provider, proposal, django_capture_on_commit_callbacks
+):
     from channels.layers import get_channel_layer
 
     with mock.patch("realtime.publish.publish_now") as publish_now:

@@ -54,9 +54,8 @@ def test_raw_sql_update_of_a_locked_price_fails_on_postgresql(client_user, provi
     from tests.conftest import make_project
 
     project = make_project(client_user, provider)
-    with pytest.raises((IntegrityError, InternalError)):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("UPDATE projects_project SET price = 1 WHERE id = %s", [project.pk])
+    with pytest.raises((IntegrityError, InternalError)), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE projects_project SET price = 1 WHERE id = %s", [project.pk])
     project.refresh_from_db()
     assert project.price == Decimal("1500.00")
 
@@ -67,6 +66,5 @@ def test_raw_sql_update_of_an_accepted_proposal_fails_on_postgresql(client_user,
     from tests.conftest import make_project
 
     project = make_project(client_user, provider)
-    with pytest.raises((IntegrityError, InternalError)):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("UPDATE projects_proposal SET scope = 'x' WHERE id = %s", [project.proposal_id])
+    with pytest.raises((IntegrityError, InternalError)), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE projects_proposal SET scope = 'x' WHERE id = %s", [project.proposal_id])

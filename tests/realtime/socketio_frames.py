@@ -4,8 +4,8 @@ import json
 
 from channels.db import database_sync_to_async
 from channels.testing import HttpCommunicator, WebsocketCommunicator
-from django.test import Client
 from django.conf import settings
+from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken
 
 from config.asgi import application
@@ -78,7 +78,9 @@ def session_cookie(user) -> tuple[bytes, bytes]:
 session_cookie_async = database_sync_to_async(session_cookie)
 
 
-async def http(method: str, path: str, body: bytes = b"", *headers: tuple[bytes, bytes], timeout=FRAME_TIMEOUT) -> tuple[int, str]:
+async def http(
+    method: str, path: str, body: bytes = b"", *headers: tuple[bytes, bytes], timeout=FRAME_TIMEOUT
+) -> tuple[int, str]:
     """One long-polling request: (status, body text)."""
     communicator = HttpCommunicator(application, method, path, body=body, headers=[HOST, *headers])
     response = await communicator.get_response(timeout=timeout)

@@ -2,8 +2,8 @@
 GET /api/health shows sends in flight, the limit and the rejections."""
 
 import time
-from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pytest
 from django.db import connections, transaction

@@ -133,7 +133,9 @@ def _post_burst_when_opened(gate: threading.Event, user, conversation) -> list[d
     api.force_authenticate(user=user)
     sent = []
     for n in range(BURST):
-        response = api.post("/api/messages", {"conversationId": conversation.pk, "content": f"burst {n}"}, format="json")
+        response = api.post(
+            "/api/messages", {"conversationId": conversation.pk, "content": f"burst {n}"}, format="json"
+        )
         assert response.status_code == 201, response.data
         sent.append(response.data)
     return sent

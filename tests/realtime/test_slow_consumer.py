@@ -226,7 +226,9 @@ async def test_a_client_that_stops_reading_is_closed_while_another_gets_every_me
 
         async def post(count: int) -> None:
             for _ in range(count):
-                response = await http.post("/api/messages", json={"conversationId": conversation.pk, "content": CONTENT})
+                response = await http.post(
+                    "/api/messages", json={"conversationId": conversation.pk, "content": CONTENT}
+                )
                 assert response.status_code == 201, response.text
 
         rss_start = server.rss_bytes()

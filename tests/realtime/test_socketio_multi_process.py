@@ -67,7 +67,10 @@ async def test_a_polling_session_made_on_one_process_is_served_and_upgraded_on_t
 
             await websocket.send("5")
 
-            assert decode_event(await asyncio.wait_for(websocket.recv(), FRAME_SECONDS)) == ("message:new", during_probe)
+            assert decode_event(await asyncio.wait_for(websocket.recv(), FRAME_SECONDS)) == (
+                "message:new",
+                during_probe,
+            )
             await websocket.send(emit_packet("leave", {"conversationId": conversation.pk}, ack_id=2))
             assert decode_ack(await asyncio.wait_for(websocket.recv(), FRAME_SECONDS), 2) == [
                 {"conversationId": conversation.pk}

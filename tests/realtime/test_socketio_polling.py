@@ -11,7 +11,6 @@ from uvicorn.logging import AccessFormatter
 
 from config.asgi import application
 from config.log_redaction import redact
-
 from realtime.publish import group_message, user_group
 from tests.realtime.socketio_frames import (
     POLLING_PATH,
@@ -125,7 +124,9 @@ async def test_several_packets_come_in_one_get_separated_by_the_record_separator
     await post(path, RS.join([emit_packet("leave", {"conversationId": conversation.pk}, ack_id=n) for n in (1, 2)]))
 
     status, body = await http("GET", path)
-    assert [decode_ack(packet, n) for n, packet in zip((1, 2), body.split(RS))] == [[{"conversationId": conversation.pk}]] * 2
+    assert [decode_ack(packet, n) for n, packet in zip((1, 2), body.split(RS), strict=True)] == [
+        [{"conversationId": conversation.pk}]
+    ] * 2
     await close(path)
 
 

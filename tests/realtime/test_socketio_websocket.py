@@ -15,6 +15,7 @@ from accounts import services as account_services
 from realtime.publish import group_message, user_group
 from realtime.session import CLOSE_UNAUTHENTICATED
 from realtime.socketio.session import CLOSE_PROTOCOL_ERROR, CLOSE_TOO_LARGE
+from tests.messaging.conftest import send  # noqa: F401  (fixture)
 from tests.realtime.socketio_frames import (
     connect_packet,
     decode_ack,
@@ -27,7 +28,6 @@ from tests.realtime.socketio_frames import (
     sio_websocket,
     token_auth,
 )
-from tests.messaging.conftest import send  # noqa: F401  (fixture)
 from tests.realtime.sockets import assert_closed_with, assert_no_frame
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -99,7 +99,7 @@ async def test_connect_without_a_valid_credential_gets_connect_error_unauthentic
 
     await communicator.send_to(text_data=connect_packet(auth))
 
-    assert await next_packet(communicator) == '44{"message":"unauthenticated","data":{"code":"%s"}}' % code
+    assert await next_packet(communicator) == f'44{{"message":"unauthenticated","data":{{"code":"{code}"}}}}'
     await communicator.disconnect()
 
 

@@ -72,7 +72,9 @@ async def test_a_flood_of_one_password_across_accounts_from_one_address_stops_at
     two_servers, client_user
 ):
     async with _client(SPRAYER) as sprayer:
-        statuses = await _flood(two_servers, lambda server, n: _token_status(sprayer, server, f"user{n}", "Winter2026!"))
+        statuses = await _flood(
+            two_servers, lambda server, n: _token_status(sprayer, server, f"user{n}", "Winter2026!")
+        )
 
     print(f"\none password sprayed across {FLOOD} accounts from one address: {dict(statuses)}")
     assert statuses == {401: PER_ADDRESS, 429: FLOOD - PER_ADDRESS}

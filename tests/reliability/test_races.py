@@ -179,7 +179,7 @@ def test_mixed_transitions_racing_on_one_meeting_leave_one_valid_history_and_ann
             [_rest(users[who], "patch", f"/api/meetings/{meeting.pk}/{transition}") for who, transition in calls]
         )
 
-        outcomes = [(who, transition, response) for (who, transition), response in zip(calls, responses)]
+        outcomes = [(who, transition, response) for (who, transition), response in zip(calls, responses, strict=True)]
         for who, transition, response in outcomes:
             assert not isinstance(response, Exception), f"{who} {transition} raised {response!r}"
             expected = {403} if (who, transition) in MISPLACED else {200, 409}
@@ -435,7 +435,7 @@ def test_accepts_racing_rejects_of_competing_proposals_make_at_most_one_project_
 
         responses = together([_rest(client_user, "post", f"/api/proposals/{pk}/{action}") for action, pk in calls])
 
-        outcomes = [(action, pk, response) for (action, pk), response in zip(calls, responses)]
+        outcomes = [(action, pk, response) for (action, pk), response in zip(calls, responses, strict=True)]
         for action, pk, response in outcomes:
             assert not isinstance(response, Exception), f"{action} {pk} raised {response!r}"
             assert response.status_code in ({201, 409} if action == "accept" else {200, 409}), response.data

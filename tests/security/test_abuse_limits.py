@@ -231,7 +231,7 @@ def test_a_malformed_rate_is_refused(text):
 
 
 @pytest.fixture
-def two_servers(live_servers):  # noqa: F811 - the fixture imported above
+def two_servers(live_servers):
     """Two daphne processes on this run's database, Redis channel layer and Redis cache."""
     requires_redis()
     rates = {"THROTTLE_MESSAGE_SEND": f"{SENDS_PER_HOUR}/h", "SOCKET_RATE_TYPING": f"{TYPING_PER_HOUR}/h"}

@@ -229,11 +229,8 @@ def _signed_in_as(user: User | None) -> APIClient:
 
 
 def _text(response) -> str:
-    if response.streaming:
-        # Reading it to the end closes it the way the test client expects.
-        content = b"".join(response.streaming_content)
-    else:
-        content = response.content
+    # Reading a streaming body to the end closes it the way the test client expects.
+    content = b"".join(response.streaming_content) if response.streaming else response.content
     return content.decode(errors="replace")
 
 
@@ -350,7 +347,9 @@ async def test_anonymous_socket_answer():
     await communicator.disconnect()
 
     answer = f"close {output.get('code')}" if output["type"] == "websocket.close" else f"frame {output}"
-    assert {row.event: answer for row in SOCKET_EVENTS} == {row.event: row.expected["anonymous"] for row in SOCKET_EVENTS}
+    assert {row.event: answer for row in SOCKET_EVENTS} == {
+        row.event: row.expected["anonymous"] for row in SOCKET_EVENTS
+    }
 
 
 class TestSocketAnswers:

@@ -117,7 +117,7 @@ def session_id(client_user) -> str:
 
 
 @pytest.fixture(params=["daphne", "uvicorn"])
-def verbose_server(request, live_servers, client_user, conversation, expired_ticket, session_id):  # noqa: F811
+def verbose_server(request, live_servers, client_user, conversation, expired_ticket, session_id):
     """A server logging at DEBUG with its access log on, started once the persona and project exist."""
     return live_servers.start(kind=request.param, env={"LOG_LEVEL": "DEBUG"}, verbose_logs=True)
 

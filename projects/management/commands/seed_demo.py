@@ -45,7 +45,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Support staff: support / {DEMO_PASSWORD} at /admin/")
 
     def _user(self, username: str, **fields) -> User:
-        user, created = User.objects.get_or_create(username=username, defaults={"email": f"{username}@example.com", **fields})
+        user, created = User.objects.get_or_create(
+            username=username, defaults={"email": f"{username}@example.com", **fields}
+        )
         if created:
             user.set_password(DEMO_PASSWORD)
             user.save(update_fields=["password"])
