@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from config.errors import NotFound
-from messaging.models import Message, Participant
+from messaging.models import Conversation, Message, Participant
 
 
 def participations_for_user(*, user) -> QuerySet[Participant]:
