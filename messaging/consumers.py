@@ -15,7 +15,7 @@ from messaging import events, selectors, services
 from messaging.serializers import MessageSerializer
 from realtime.consumers import MAX_ID, require_int
 from realtime.handlers import socket_effect, socket_handler
-from realtime.publish import group_message
+from realtime.publish import publish
 
 REPLAY_PAGE = 100
 
@@ -76,9 +76,9 @@ async def typing(consumer, data: dict) -> None:
         return None
     consumer.typing_forwarded_at[conversation_id] = (is_typing, now)
     payload = events.typing_payload(conversation_id=conversation_id, user=consumer.user, is_typing=is_typing)
-    await consumer.channel_layer.group_send(
-        events.conversation_group(conversation_id),
-        group_message(events.CONVERSATION_TYPING, payload, exclude_user_id=consumer.user.pk),
+    await publish(
+        [events.conversation_group(conversation_id)], events.CONVERSATION_TYPING, payload,
+        exclude_user_id=consumer.user.pk,
     )
     return None
 
