@@ -17,7 +17,8 @@ from meetings import agora, events, selectors
 from meetings.models import Meeting, MeetingParticipant
 from projects import selectors as project_selectors
 from projects.models import Project
-from realtime.publish import publish_on_commit, user_group
+from realtime.events import user_group
+from realtime.publish import publish_on_commit
 
 Status = Meeting.Status
 Invitation = MeetingParticipant.Status

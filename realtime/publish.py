@@ -49,10 +49,6 @@ class _Counters:
 publish_counters = _Counters()
 
 
-def user_group(user_id: int) -> str:
-    return f"user_{user_id}"
-
-
 def group_message(event: str, data: dict, *, exclude_user_id: int | None = None) -> dict:
     return {"type": EVENT_MESSAGE_TYPE, "event": event, "data": data, "exclude_user_id": exclude_user_id}
 

@@ -1,0 +1,14 @@
+"""The JSON forms of values that REST answers and socket pushes share, written as DRF's fields write
+them, so a payload built once by an app's ``events`` module reads the same over both."""
+
+from datetime import datetime
+
+from django.utils import timezone
+
+
+def iso_datetime(value: datetime | None) -> str | None:
+    """ISO 8601 in the current time zone, UTC written as ``Z`` (DRF's ``DateTimeField``)."""
+    if value is None:
+        return None
+    text = timezone.localtime(value).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
