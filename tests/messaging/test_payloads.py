@@ -5,10 +5,10 @@ from unittest import mock
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework import serializers
 
 from messaging import events, services
 from messaging.serializers import MessageSerializer, ReadMarkerSerializer
+from tests.conftest import documented
 
 pytestmark = pytest.mark.django_db
 
@@ -16,11 +16,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-
-
-def _documented(serializer_class, instance) -> dict:
-    """What the serializer's declared fields (the OpenAPI schema's source) read from ``instance``."""
-    return dict(serializers.ModelSerializer.to_representation(serializer_class(), instance))
 
 
 def _post_file(api, user, conversation):
@@ -68,11 +63,11 @@ def test_the_message_payload_is_what_the_schema_documents(api, client_user, conv
         message_id = send(client_user, conversation, "hello").pk
     message = conversation.messages.select_related("sender").get(pk=message_id)
 
-    assert events.message_payload(message) == _documented(MessageSerializer, message)
+    assert events.message_payload(message) == documented(MessageSerializer, message)
 
 
 def test_the_read_marker_payload_is_what_the_schema_documents(client_user, provider, conversation, send):
     message = send(provider, conversation, "hello")
     marker = services.message_mark_read(user=client_user, conversation_id=conversation.pk, message_id=message.pk)
 
-    assert events.read_marker_payload(marker) == _documented(ReadMarkerSerializer, marker)
+    assert events.read_marker_payload(marker) == documented(ReadMarkerSerializer, marker)
