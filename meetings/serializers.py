@@ -15,6 +15,7 @@ ID_MAX = 2**63 - 1
 
 class MeetingParticipantSerializer(BuiltPayload, serializers.ModelSerializer):
     build = staticmethod(events.participant_payload)
+
     user = UserBriefSerializer()
     isHost = serializers.BooleanField(source="is_host")
     answeredAt = serializers.DateTimeField(source="answered_at", allow_null=True)
@@ -29,6 +30,7 @@ class MeetingParticipantSerializer(BuiltPayload, serializers.ModelSerializer):
 
 class MeetingSerializer(BuiltPayload, serializers.ModelSerializer):
     build = staticmethod(events.meeting_payload)
+
     projectId = serializers.IntegerField(source="project_id")
     projectTitle = serializers.CharField(source="project.title")
     host = UserBriefSerializer()

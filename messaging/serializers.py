@@ -20,6 +20,7 @@ class MessageFileSerializer(serializers.Serializer):
 
 class MessageSerializer(BuiltPayload, serializers.ModelSerializer):
     build = staticmethod(events.message_payload)
+
     conversationId = serializers.IntegerField(source="conversation_id")
     sender = UserBriefSerializer()
     file = serializers.SerializerMethodField()

@@ -57,6 +57,7 @@ class ProposalAcceptInputSerializer(serializers.Serializer):
 
 class ProjectSerializer(BuiltPayload, serializers.ModelSerializer):
     build = staticmethod(events.project_payload)
+
     publicId = serializers.UUIDField(source="public_id", read_only=True)
     proposalId = serializers.IntegerField(source="proposal_id", read_only=True)
     requestId = serializers.IntegerField(source="request_id", read_only=True)
