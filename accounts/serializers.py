@@ -2,7 +2,9 @@ from django.conf import settings
 from rest_framework import serializers
 from rest_framework_simplejwt import serializers as jwt_serializers
 
-from accounts import services, tokens
+from config.schema import BuiltPayload
+
+from accounts import events, services, tokens
 from accounts.models import User
 
 
@@ -26,7 +28,9 @@ class UserSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class UserBriefSerializer(serializers.ModelSerializer):
+class UserBriefSerializer(BuiltPayload, serializers.ModelSerializer):
+    build = staticmethod(events.user_brief_payload)
+
     class Meta:
         model = User
         fields = ["id", "username", "role"]

@@ -21,7 +21,8 @@ from accounts import events
 from accounts.models import User, WebSocketTicket, session_digest
 from accounts.tokens import GENERATION_CLAIM
 from config.errors import Conflict, Invalid, NotFound
-from realtime.publish import publish_on_commit, user_group
+from realtime.events import user_group
+from realtime.publish import publish_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def provider_set_status(*, provider_id: int, status: str) -> User:
     provider.provider_status = status
     provider.save(update_fields=["provider_status"])
     publish_on_commit(
-        [user_group(provider.pk)], events.ACCOUNT_PROVIDER_STATUS, {"userId": provider.pk, "providerStatus": status}
+        [user_group(provider.pk)], events.ACCOUNT_PROVIDER_STATUS, events.provider_status_payload(provider)
     )
     return provider
 
@@ -91,7 +92,7 @@ def user_disconnect_if_inactive(*, user: User) -> None:
     reading the row's previous state on every save of a user.
     """
     if not user.is_active:
-        publish_on_commit([user_group(user.pk)], events.ACCOUNT_DEACTIVATED, {"userId": user.pk})
+        publish_on_commit([user_group(user.pk)], events.ACCOUNT_DEACTIVATED, events.user_payload(user.pk))
 
 
 @transaction.atomic
@@ -159,7 +160,7 @@ def credentials_revoke(*, user_id: int, generation: int | None = None) -> bool:
         users = users.filter(credentials_generation=generation)
     if not users.update(credentials_generation=F("credentials_generation") + 1):
         return False
-    publish_on_commit([user_group(user_id)], events.CREDENTIALS_REVOKED, {"userId": user_id})
+    publish_on_commit([user_group(user_id)], events.CREDENTIALS_REVOKED, events.user_payload(user_id))
     return True
 
 
@@ -257,4 +258,6 @@ def session_end(*, user: User | None, session_key: str | None) -> None:
     close with 4401; the user's other sockets stay open."""
     if user is None or not session_key:
         return
-    publish_on_commit([user_group(user.pk)], events.SESSION_ENDED, {"session": session_digest(session_key)})
+    publish_on_commit(
+        [user_group(user.pk)], events.SESSION_ENDED, events.session_ended_payload(session_digest(session_key))
+    )

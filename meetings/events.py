@@ -1,7 +1,9 @@
-"""Socket event names of the meetings module (the spec's strings) and the payloads they carry."""
+"""Socket event names of the meetings module (the spec's strings) and the builders of the payloads they
+carry; the REST answers are the same builders' dicts (``meetings.serializers`` documents them)."""
 
+from accounts.events import user_brief_payload
+from config.json_values import iso_datetime
 from meetings.models import Meeting, MeetingParticipant
-from meetings.serializers import MeetingAnswerSerializer, MeetingSerializer, MeetingSessionSerializer
 
 # Server to client: the meeting itself (as GET /api/meetings/{id} shows it) to its participants.
 MEETING_INVITE = "meeting:invite"
@@ -17,12 +19,51 @@ MEETING_LEFT = "meeting:left"
 
 
 def meeting_payload(meeting: Meeting) -> dict:
-    return MeetingSerializer(meeting).data
+    """The meeting with its project's title, its host and every participant (``selectors.meeting_detail``
+    loads them in three queries)."""
+    return {
+        "id": meeting.pk,
+        "projectId": meeting.project_id,
+        "projectTitle": meeting.project.title,
+        "title": meeting.title,
+        "agenda": meeting.agenda,
+        "status": str(meeting.status),
+        "host": user_brief_payload(meeting.host),
+        "scheduledFor": iso_datetime(meeting.scheduled_for),
+        "startedAt": iso_datetime(meeting.started_at),
+        "endedAt": iso_datetime(meeting.ended_at),
+        "durationSeconds": meeting.duration_seconds,
+        "createdAt": iso_datetime(meeting.created_at),
+        "participants": [participant_payload(participation) for participation in meeting.participants.all()],
+    }
+
+
+def participant_payload(participation: MeetingParticipant) -> dict:
+    return {
+        "user": user_brief_payload(participation.user),
+        "isHost": participation.is_host,
+        "status": str(participation.status),
+        "answeredAt": iso_datetime(participation.answered_at),
+        "firstJoinedAt": iso_datetime(participation.first_joined_at),
+        "lastLeftAt": iso_datetime(participation.last_left_at),
+    }
 
 
 def answer_payload(participation: MeetingParticipant) -> dict:
-    return MeetingAnswerSerializer(participation).data
+    """An invitee's answer, as ``meeting:accept`` / ``meeting:decline`` carry it."""
+    return {
+        "meetingId": participation.meeting_id,
+        "user": user_brief_payload(participation.user),
+        "status": str(participation.status),
+        "answeredAt": iso_datetime(participation.answered_at),
+    }
 
 
 def session_payload(participation: MeetingParticipant) -> dict:
-    return MeetingSessionSerializer(participation).data
+    """A participant's session times, the reply to ``meeting:joined`` / ``meeting:left``."""
+    return {
+        "meetingId": participation.meeting_id,
+        "userId": participation.user_id,
+        "firstJoinedAt": iso_datetime(participation.first_joined_at),
+        "lastLeftAt": iso_datetime(participation.last_left_at),
+    }

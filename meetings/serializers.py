@@ -1,8 +1,11 @@
-"""The camelCase shapes of meetings, for REST answers and socket payloads alike."""
+"""The camelCase shapes of the meetings API. A meeting (what its socket events carry too) is written by the
+builders in ``meetings.events``; these fields document it."""
 
 from rest_framework import serializers
 
 from accounts.serializers import UserBriefSerializer
+from config.schema import BuiltPayload
+from meetings import events
 from meetings.models import Meeting, MeetingParticipant
 
 AGENDA_MAX_LENGTH = 5000
@@ -10,7 +13,9 @@ AGENDA_MAX_LENGTH = 5000
 ID_MAX = 2**63 - 1
 
 
-class MeetingParticipantSerializer(serializers.ModelSerializer):
+class MeetingParticipantSerializer(BuiltPayload, serializers.ModelSerializer):
+    build = staticmethod(events.participant_payload)
+
     user = UserBriefSerializer()
     isHost = serializers.BooleanField(source="is_host")
     answeredAt = serializers.DateTimeField(source="answered_at", allow_null=True)
@@ -23,7 +28,9 @@ class MeetingParticipantSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MeetingSerializer(serializers.ModelSerializer):
+class MeetingSerializer(BuiltPayload, serializers.ModelSerializer):
+    build = staticmethod(events.meeting_payload)
+
     projectId = serializers.IntegerField(source="project_id")
     projectTitle = serializers.CharField(source="project.title")
     host = UserBriefSerializer()
@@ -43,33 +50,6 @@ class MeetingSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MeetingAnswerSerializer(serializers.ModelSerializer):
-    """An invitee's answer, as the ``meeting:accept`` / ``meeting:decline`` events carry it."""
-
-    meetingId = serializers.IntegerField(source="meeting_id")
-    user = UserBriefSerializer()
-    answeredAt = serializers.DateTimeField(source="answered_at")
-
-    class Meta:
-        model = MeetingParticipant
-        fields = ["meetingId", "user", "status", "answeredAt"]
-        read_only_fields = fields
-
-
-class MeetingSessionSerializer(serializers.ModelSerializer):
-    """A participant's session times, the reply to ``meeting:joined`` / ``meeting:left``."""
-
-    meetingId = serializers.IntegerField(source="meeting_id")
-    userId = serializers.IntegerField(source="user_id")
-    firstJoinedAt = serializers.DateTimeField(source="first_joined_at", allow_null=True)
-    lastLeftAt = serializers.DateTimeField(source="last_left_at", allow_null=True)
-
-    class Meta:
-        model = MeetingParticipant
-        fields = ["meetingId", "userId", "firstJoinedAt", "lastLeftAt"]
-        read_only_fields = fields
-
-
 class MeetingCreateInputSerializer(serializers.Serializer):
     projectId = serializers.IntegerField(min_value=1, max_value=ID_MAX)
     title = serializers.CharField(max_length=200)
@@ -83,9 +63,10 @@ class MeetingListFilterSerializer(serializers.Serializer):
     projectId = serializers.IntegerField(min_value=1, max_value=ID_MAX, required=False)
 
 
+# services.MeetingToken, as the call screen reads it.
 class MeetingTokenSerializer(serializers.Serializer):
-    appId = serializers.CharField()
-    channelName = serializers.CharField()
+    appId = serializers.CharField(source="app_id")
+    channelName = serializers.CharField(source="channel_name")
     uid = serializers.IntegerField()
     token = serializers.CharField()
-    expiresAt = serializers.DateTimeField()
+    expiresAt = serializers.DateTimeField(source="expires_at")

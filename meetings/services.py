@@ -5,6 +5,7 @@ meeting's row lock, so concurrent requests queue up and each sees the state the 
 socket events go out only after the commit.
 """
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -16,7 +17,8 @@ from config.errors import Conflict, Invalid, NotAllowed, NotFound, Unavailable
 from meetings import agora, events, selectors
 from meetings.models import Meeting, MeetingParticipant
 from projects import selectors as project_selectors
-from realtime.publish import publish_on_commit, user_group
+from realtime.events import user_group
+from realtime.publish import publish_on_commit
 
 Status = Meeting.Status
 Invitation = MeetingParticipant.Status
@@ -185,7 +187,18 @@ def meetings_complete_overdue() -> list[int]:
     return completed
 
 
-def meeting_token_issue(*, user, meeting_id: int) -> dict:
+@dataclass(frozen=True)
+class MeetingToken:
+    """What a call screen needs to enter the meeting's Agora channel as the caller, until ``expires_at``."""
+
+    app_id: str
+    channel_name: str
+    uid: int
+    token: str
+    expires_at: datetime
+
+
+def meeting_token_issue(*, user, meeting_id: int) -> MeetingToken:
     """An Agora RTC publisher token for the caller's own uid on the meeting's channel.
 
     The expiry is an hour (AGORA_TOKEN_TTL_SECONDS) from this call, so calling again renews it.
@@ -202,13 +215,10 @@ def meeting_token_issue(*, user, meeting_id: int) -> dict:
         app_id=app_id, app_certificate=app_certificate, channel_name=channel_name, uid=uid,
         expires_in=ttl, version=version, issued_at=issued_at,
     )
-    return {
-        "appId": app_id,
-        "channelName": channel_name,
-        "uid": uid,
-        "token": token,
-        "expiresAt": datetime.fromtimestamp(issued_at + ttl, tz=UTC),
-    }
+    return MeetingToken(
+        app_id=app_id, channel_name=channel_name, uid=uid, token=token,
+        expires_at=datetime.fromtimestamp(issued_at + ttl, tz=UTC),
+    )
 
 
 def _participation(*, user, meeting_id: int, lock: bool = False) -> MeetingParticipant:

@@ -78,7 +78,7 @@ class MessageViewSet(viewsets.GenericViewSet):
         payload = MessageCreateInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        message, created = services.message_send(
+        sent = services.message_send(
             user=request.user,
             conversation_id=data["conversationId"],
             content=data["content"],
@@ -86,9 +86,7 @@ class MessageViewSet(viewsets.GenericViewSet):
             client_message_id=data["clientMessageId"],
             upload=data["file"],
         )
-        return Response(
-            MessageSerializer(message).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        )
+        return Response(sent.payload, status=status.HTTP_201_CREATED if sent.created else status.HTTP_200_OK)
 
     @extend_schema(
         parameters=[
@@ -123,7 +121,7 @@ class MessageViewSet(viewsets.GenericViewSet):
         marker = services.conversation_mark_read(
             user=request.user, conversation_id=_positive_int(conversation_id, "conversationId")
         )
-        return Response(marker)
+        return Response(ReadMarkerSerializer(marker).data)
 
     @extend_schema(
         # The file as uploaded, with the content type it was uploaded with.

@@ -12,10 +12,9 @@ from django.conf import settings
 from accounts.suspension import require_not_suspended
 from config.errors import Invalid, NotFound
 from messaging import events, selectors, services
-from messaging.serializers import MessageSerializer
 from realtime.consumers import MAX_ID, require_int
 from realtime.handlers import socket_effect, socket_handler
-from realtime.publish import group_message
+from realtime.publish import publish
 
 REPLAY_PAGE = 100
 
@@ -27,8 +26,7 @@ def _joined(consumer, conversation_id: int) -> bool:
 @database_sync_to_async
 def _replay_page(conversation_id: int, after: int) -> tuple[list[dict], bool]:
     messages, has_more = selectors.messages_page(conversation_id=conversation_id, after=after, limit=REPLAY_PAGE)
-    # many=True makes a list serializer, whose data is a list; the stubs type the call as the single one.
-    return MessageSerializer(messages, many=True).data, has_more  # type: ignore[return-value]
+    return [events.message_payload(message) for message in messages], has_more
 
 
 @socket_handler(events.JOIN)
@@ -77,9 +75,9 @@ async def typing(consumer, data: dict) -> None:
         return None
     consumer.typing_forwarded_at[conversation_id] = (is_typing, now)
     payload = events.typing_payload(conversation_id=conversation_id, user=consumer.user, is_typing=is_typing)
-    await consumer.channel_layer.group_send(
-        events.conversation_group(conversation_id),
-        group_message(events.CONVERSATION_TYPING, payload, exclude_user_id=consumer.user.pk),
+    await publish(
+        [events.conversation_group(conversation_id)], events.CONVERSATION_TYPING, payload,
+        exclude_user_id=consumer.user.pk,
     )
     return None
 
@@ -88,9 +86,10 @@ async def typing(consumer, data: dict) -> None:
 async def message_read(consumer, data: dict) -> dict:
     conversation_id = require_int(data, "conversationId")
     message_id = require_int(data, "messageId")
-    return await database_sync_to_async(services.message_mark_read)(
+    marker = await database_sync_to_async(services.message_mark_read)(
         user=consumer.user, conversation_id=conversation_id, message_id=message_id
     )
+    return events.read_marker_payload(marker)
 
 
 @socket_effect(events.CONVERSATION_REMOVED)

@@ -1,5 +1,11 @@
-"""Socket event names of the messaging module (the spec's strings), their groups, and the payloads
-that are not a REST shape (messages and read markers are sent as their serializers show them)."""
+"""Socket event names of the messaging module (the spec's strings), their groups, and the builders of
+their payloads; the REST answers of messages and read markers are the same builders' dicts."""
+
+from django.urls import reverse
+
+from accounts.events import user_brief_payload
+from config.json_values import iso_datetime
+from messaging.models import Message, Participant
 
 JOIN = "join"
 LEAVE = "leave"
@@ -13,6 +19,44 @@ CONVERSATION_REMOVED = "conversation:removed"
 
 def conversation_group(conversation_id: int) -> str:
     return f"conversation_{conversation_id}"
+
+
+def message_payload(message: Message) -> dict:
+    """A message as ``message:new``, the join replay and the REST API all carry it."""
+    return {
+        "id": message.pk,
+        "conversationId": message.conversation_id,
+        "seq": message.seq,
+        "sender": user_brief_payload(message.sender),
+        "type": str(message.type),
+        "content": message.content,
+        "file": message_file_payload(message),
+        "clientMessageId": str(message.client_message_id) if message.client_message_id is not None else None,
+        "createdAt": iso_datetime(message.created_at),
+    }
+
+
+def message_file_payload(message: Message) -> dict | None:
+    if message.type != Message.Type.FILE:
+        return None
+    return {
+        "name": message.file_name,
+        "size": message.file_size,
+        "contentType": message.file_content_type,
+        # The path alone: the same for every reader, whatever host or scheme they came in by.
+        "url": reverse("message-file", kwargs={"pk": message.pk}),
+    }
+
+
+def read_marker_payload(participant: Participant) -> dict:
+    """A participant's read marker: everything up to this message (and seq) is read, since then."""
+    return {
+        "conversationId": participant.conversation_id,
+        "userId": participant.user_id,
+        "lastReadMessageId": participant.last_read_message_id,
+        "lastReadSeq": participant.last_read_seq,
+        "lastReadAt": iso_datetime(participant.last_read_at),
+    }
 
 
 def conversation_new_payload(conversation) -> dict:

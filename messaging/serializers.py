@@ -1,11 +1,13 @@
-"""The camelCase shapes of conversations and messages, for REST and socket payloads alike."""
+"""The camelCase shapes of conversations and messages in the REST API. Those a socket event carries too
+(messages, read markers) are written by the builders in ``messaging.events``; their fields document them."""
 
 from django.conf import settings
-from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import UserBriefSerializer
+from config.schema import BuiltPayload
+from messaging import events
 from messaging.models import Message, Participant
 
 
@@ -16,7 +18,9 @@ class MessageFileSerializer(serializers.Serializer):
     url = serializers.CharField()
 
 
-class MessageSerializer(serializers.ModelSerializer):
+class MessageSerializer(BuiltPayload, serializers.ModelSerializer):
+    build = staticmethod(events.message_payload)
+
     conversationId = serializers.IntegerField(source="conversation_id")
     sender = UserBriefSerializer()
     file = serializers.SerializerMethodField()
@@ -30,14 +34,7 @@ class MessageSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(MessageFileSerializer(allow_null=True))
     def get_file(self, message: Message) -> dict | None:
-        if message.type != Message.Type.FILE:
-            return None
-        return {
-            "name": message.file_name,
-            "size": message.file_size,
-            "contentType": message.file_content_type,
-            "url": reverse("message-file", kwargs={"pk": message.pk}),
-        }
+        return events.message_file_payload(message)
 
 
 class MessageBriefSerializer(serializers.ModelSerializer):
@@ -71,8 +68,10 @@ class ParticipantSerializer(ReadMarkerFieldsSerializer):
         read_only_fields = fields
 
 
-class ReadMarkerSerializer(ReadMarkerFieldsSerializer):
+class ReadMarkerSerializer(BuiltPayload, ReadMarkerFieldsSerializer):
     """The answer to PATCH .../read and the payload of ``message:read`` and ``conversation:read``."""
+
+    build = staticmethod(events.read_marker_payload)
 
     conversationId = serializers.IntegerField(source="conversation_id")
     userId = serializers.IntegerField(source="user_id")

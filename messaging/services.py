@@ -2,6 +2,7 @@
 and each real-time event goes out only after it commits."""
 
 import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -13,9 +14,9 @@ from config.errors import Invalid, NotAllowed, NotFound
 from config.invisible_text import shows_nothing
 from messaging import events
 from messaging.models import Conversation, Message, Participant
-from messaging.serializers import MessageSerializer, ReadMarkerSerializer
 from projects import selectors as project_selectors
-from realtime.publish import publish_on_commit, user_group
+from realtime.events import user_group
+from realtime.publish import publish_on_commit
 
 
 def conversation_create_for_project(*, project) -> Conversation:
@@ -73,6 +74,17 @@ def _validate_body(*, type: str, content: str, upload: UploadedFile | None) -> N
         raise Invalid(f"Messages are limited to {settings.MESSAGE_MAX_LENGTH} characters.", field="content")
 
 
+@dataclass(frozen=True)
+class SentMessage:
+    """What ``message_send`` did: the message, whether this call created it, and the message as its
+    ``message:new`` carried it (``events.message_payload``). The REST answer is that same dict: a send
+    shapes its message once."""
+
+    message: Message
+    created: bool
+    payload: dict
+
+
 def message_send(
     *,
     user,
@@ -81,8 +93,8 @@ def message_send(
     type: str = Message.Type.TEXT,
     client_message_id: uuid.UUID | None = None,
     upload: UploadedFile | None = None,
-) -> tuple[Message, bool]:
-    """Persist a message and announce it after commit; return it and whether it is new.
+) -> SentMessage:
+    """Persist a message and announce it after commit; return it, whether it is new, and its payload.
 
     A retry with the same ``client_message_id`` from the same sender returns the first message and
     announces nothing. The conversation row lock serializes senders, so ids, seqs and commit order
@@ -94,13 +106,13 @@ def message_send(
             if client_message_id is not None:
                 original = Message.objects.filter(sender=user, client_message_id=client_message_id).first()
                 if original is not None:
-                    return original, False
+                    return _sent(original, created=False)
             require_not_suspended(user)
             project_selectors.project_require_active(
                 project=conversation.project, consequence="its conversation is read-only", code="conversation_read_only"
             )
             _validate_body(type=type, content=content, upload=upload)
-            message = _message_append(
+            sent = _message_append(
                 conversation=conversation, user=user, content=content, type=type,
                 client_message_id=client_message_id, upload=upload,
             )
@@ -109,8 +121,12 @@ def message_send(
         original = Message.objects.filter(sender=user, client_message_id=client_message_id).first()
         if client_message_id is None or original is None:
             raise
-        return original, False
-    return message, True
+        return _sent(original, created=False)
+    return sent
+
+
+def _sent(message: Message, *, created: bool) -> SentMessage:
+    return SentMessage(message=message, created=created, payload=events.message_payload(message))
 
 
 def _message_append(
@@ -121,7 +137,7 @@ def _message_append(
     type: str,
     client_message_id: uuid.UUID | None,
     upload: UploadedFile | None,
-) -> Message:
+) -> SentMessage:
     now = timezone.now()
     message = Message(
         conversation=conversation,
@@ -145,25 +161,25 @@ def _message_append(
     Participant.objects.filter(conversation=conversation, user=user).update(
         last_read_seq=message.seq, last_read_message=message, last_read_at=now
     )
-    publish_on_commit(
-        [events.conversation_group(conversation.pk)], events.MESSAGE_NEW, MessageSerializer(message).data
-    )
-    return message
+    sent = _sent(message, created=True)
+    publish_on_commit([events.conversation_group(conversation.pk)], events.MESSAGE_NEW, sent.payload)
+    return sent
 
 
-def _read_marker_move(*, user, conversation_id: int, message: Message | None, event: str) -> dict:
-    """Advance the caller's marker to ``message``, announcing it only if it moved; never backwards."""
+def _read_marker_move(*, user, conversation_id: int, message: Message | None, event: str) -> Participant:
+    """Advance the caller's marker to ``message``, announcing it only if it moved; never backwards.
+    Return the caller's participant row, which holds the marker."""
     moved = message is not None and Participant.objects.filter(
         conversation_id=conversation_id, user=user, last_read_seq__lt=message.seq
     ).update(last_read_seq=message.seq, last_read_message=message, last_read_at=timezone.now())
-    marker = ReadMarkerSerializer(Participant.objects.get(conversation_id=conversation_id, user=user)).data
+    marker = Participant.objects.get(conversation_id=conversation_id, user=user)
     if moved:
-        publish_on_commit([events.conversation_group(conversation_id)], event, marker)
+        publish_on_commit([events.conversation_group(conversation_id)], event, events.read_marker_payload(marker))
     return marker
 
 
 @transaction.atomic
-def conversation_mark_read(*, user, conversation_id: int) -> dict:
+def conversation_mark_read(*, user, conversation_id: int) -> Participant:
     """Mark everything up to the conversation's newest message read for ``user``."""
     conversation = Conversation.objects.filter(pk=conversation_id, participants__user=user).select_related(
         "last_message"
@@ -176,7 +192,7 @@ def conversation_mark_read(*, user, conversation_id: int) -> dict:
 
 
 @transaction.atomic
-def message_mark_read(*, user, conversation_id: int, message_id: int) -> dict:
+def message_mark_read(*, user, conversation_id: int, message_id: int) -> Participant:
     """Mark one message (and everything before it) read for ``user``."""
     if not Participant.objects.filter(conversation_id=conversation_id, user=user).exists():
         raise NotFound("No such conversation.", field="conversationId")

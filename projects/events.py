@@ -1,7 +1,9 @@
-"""Socket event names of the projects module and the payload they carry."""
+"""Socket event names of the projects module and the builder of the payload they carry (the REST answer
+for a project too: ``projects.serializers.ProjectSerializer`` documents it)."""
 
+from accounts.events import user_brief_payload
+from config.json_values import decimal_string, iso_datetime
 from projects.models import Project
-from projects.serializers import ProjectSerializer
 
 # Server to client, to the client's and the provider's personal groups: the project as
 # GET /api/projects/{id} shows it, once it is closed (its conversation is read-only from then on).
@@ -11,4 +13,21 @@ CLOSED: dict[str, str] = {Project.Status.COMPLETED: PROJECT_COMPLETED, Project.S
 
 
 def project_payload(project: Project) -> dict:
-    return ProjectSerializer(project).data
+    """The project with its locked terms, its two members and its conversation's id."""
+    return {
+        "id": project.pk,
+        "publicId": str(project.public_id),
+        "proposalId": project.proposal_id,
+        "requestId": project.request_id,
+        "title": project.title,
+        "client": user_brief_payload(project.client),
+        "provider": user_brief_payload(project.provider),
+        "price": decimal_string(project.price, Project._meta.get_field("price").decimal_places),
+        "scope": project.scope,
+        "deadline": project.deadline.isoformat(),
+        "termsSnapshot": project.terms_snapshot,
+        "termsHash": project.terms_hash,
+        "status": str(project.status),
+        "conversationId": project.conversation.pk,
+        "createdAt": iso_datetime(project.created_at),
+    }

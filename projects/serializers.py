@@ -4,6 +4,8 @@ from django.conf import settings
 from rest_framework import serializers
 
 from accounts.serializers import UserBriefSerializer
+from config.schema import BuiltPayload
+from projects import events
 from projects.models import Project, Proposal, ServiceRequest
 
 
@@ -55,7 +57,9 @@ class ProposalAcceptInputSerializer(serializers.Serializer):
     termsHash = serializers.CharField(required=False, allow_null=True, default=None, max_length=64)
 
 
-class ProjectSerializer(serializers.ModelSerializer):
+class ProjectSerializer(BuiltPayload, serializers.ModelSerializer):
+    build = staticmethod(events.project_payload)
+
     publicId = serializers.UUIDField(source="public_id", read_only=True)
     proposalId = serializers.IntegerField(source="proposal_id", read_only=True)
     requestId = serializers.IntegerField(source="request_id", read_only=True)

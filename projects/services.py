@@ -12,7 +12,8 @@ from config.errors import Conflict, Invalid, NotAllowed, NotFound
 from messaging.services import conversation_create_for_project
 from projects import events, selectors
 from projects.models import Project, Proposal, ServiceRequest
-from realtime.publish import publish_on_commit, user_group
+from realtime.events import user_group
+from realtime.publish import publish_on_commit
 
 
 @transaction.atomic

@@ -57,9 +57,7 @@ class RealtimeConsumer(SocketSession, AsyncJsonWebsocketConsumer):
         await self.close(code=code, reason=reason)
 
     async def send_error(self, code: str, message: str, ref=None, *, retry_after: int | None = None) -> None:
-        data = {"code": code, "message": message, "ref": ref}
-        if retry_after is not None:
-            data["retryAfter"] = retry_after
+        data = {**events.error_payload(code, message, retry_after=retry_after), "ref": ref}
         await self.send_event(events.ERROR, data, ref=ref)
 
     async def receive(self, text_data=None, bytes_data=None):

@@ -49,25 +49,26 @@ class _Counters:
 publish_counters = _Counters()
 
 
-def user_group(user_id: int) -> str:
-    return f"user_{user_id}"
-
-
 def group_message(event: str, data: dict, *, exclude_user_id: int | None = None) -> dict:
     return {"type": EVENT_MESSAGE_TYPE, "event": event, "data": data, "exclude_user_id": exclude_user_id}
 
 
-def publish_now(groups: list[str], event: str, data: dict, *, exclude_user_id: int | None = None) -> None:
+async def publish(groups: list[str], event: str, data: dict, *, exclude_user_id: int | None = None) -> None:
+    """Send ``event`` to ``groups`` now, from async code (a socket handler with nothing to commit)."""
     layer = get_channel_layer()
     message = group_message(event, data, exclude_user_id=exclude_user_id)
     for group in groups:
         try:
-            async_to_sync(layer.group_send)(group, message)
+            await layer.group_send(group, message)
         except Exception:
             publish_counters.add(ok=False)
             logger.warning("publish of %s to %s failed; clients will catch up by cursor", event, group, exc_info=True)
         else:
             publish_counters.add(ok=True)
+
+
+def publish_now(groups: list[str], event: str, data: dict, *, exclude_user_id: int | None = None) -> None:
+    async_to_sync(publish)(groups, event, data, exclude_user_id=exclude_user_id)
 
 
 def publish_on_commit(groups: list[str], event: str, data: dict, *, exclude_user_id: int | None = None) -> None:

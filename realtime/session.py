@@ -26,8 +26,8 @@ from channels.exceptions import StopConsumer
 from django.conf import settings
 
 from config.errors import DomainError
+from realtime.events import user_group
 from realtime.handlers import apply_socket_effect, handler_for
-from realtime.publish import user_group
 from realtime.socket_slots import CLOSE_TOO_MANY_SOCKETS, close_reason, socket_slot_give_back, socket_slot_take
 
 logger = logging.getLogger(__name__)

@@ -13,6 +13,7 @@ from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
+from rest_framework import serializers
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -85,6 +86,12 @@ def make_user(username: str, *, role=User.Role.CLIENT, **fields) -> User:
         fields.setdefault("provider_status", User.ProviderStatus.APPROVED)
     return User.objects.create_user(username=username, email=f"{username}@example.com", password=PASSWORD,
                                     role=role, **fields)
+
+
+def documented(serializer_class, instance) -> dict:
+    """What a payload serializer's declared fields (the OpenAPI schema's source) read from ``instance``, to
+    hold against its builder (``config.schema.BuiltPayload``)."""
+    return dict(serializers.ModelSerializer.to_representation(serializer_class(), instance))
 
 
 def make_project(client: User, provider: User, *, title: str = "Website", price: str = "1500.00"):

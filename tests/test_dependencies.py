@@ -35,10 +35,6 @@ NO_QUERY_LAYERS = {"api", "views", "consumers", "socket_auth", "socketio"}
 
 # (rule, importer, imported or queried name): why it holds for now. Every entry must still be true.
 EXCEPTIONS = {
-    ("services import no HTTP layer", "messaging.services", "messaging.serializers"): (
-        "message:new and the read markers are built with the REST serializers; the payload builders are moving "
-        "into messaging/events.py (branch payloads), which may use them"
-    ),
     ("no cross-app queries", "projects.management.commands.seed_demo", "accounts.models.User"): (
         "the demo seed gets or creates its fixed users; accounts has no service for an idempotent demo user"
     ),

@@ -116,9 +116,7 @@ class SocketIOSession(SocketSession):
             await self.send_event(event, reply)
 
     async def send_error(self, code: str, message: str, ref=None, *, retry_after: int | None = None) -> None:
-        error: dict[str, str | int] = {"code": code, "message": message}
-        if retry_after is not None:
-            error["retryAfter"] = retry_after
+        error = events.error_payload(code, message, retry_after=retry_after)
         if ref is None:
             await self.send_event(events.ERROR, error)
         else:

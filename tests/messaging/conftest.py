@@ -34,8 +34,7 @@ def send():
     """``send(user, conversation, content)`` posts a text message through the service."""
 
     def send_message(user, conversation, content="hello", **fields):
-        message, _ = services.message_send(user=user, conversation_id=conversation.pk, content=content, **fields)
-        return message
+        return services.message_send(user=user, conversation_id=conversation.pk, content=content, **fields).message
 
     return send_message
 

@@ -111,7 +111,7 @@ def test_a_read_marker_never_moves_backwards(
     with django_capture_on_commit_callbacks(execute=True):
         marker = services.message_mark_read(user=client_user, conversation_id=conversation.pk, message_id=older.pk)
 
-    assert marker["lastReadMessageId"] == newer.pk
+    assert marker.last_read_message_id == newer.pk
     assert Participant.objects.get(conversation=conversation, user=client_user).last_read_seq == newer.seq
     conversation_listener.assert_silent()
 

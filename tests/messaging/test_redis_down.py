@@ -1,4 +1,5 @@
-"""A POST while the channel layer is unreachable: saved (201), logged, and recovered by catch-up."""
+"""The channel layer unreachable: a POST is saved (201), logged, and recovered by catch-up; a typing frame
+is logged and counted like any failed publish, and its sender gets no error."""
 
 import logging
 import socket as sockets
@@ -8,7 +9,8 @@ from asgiref.sync import sync_to_async
 from django.test import override_settings
 
 from messaging.models import Message
-from tests.realtime.sockets import assert_no_frame, connect_as, join, next_frame
+from realtime.publish import publish_counters
+from tests.realtime.sockets import assert_no_frame, connect_as, join, next_frame, request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,3 +62,27 @@ async def test_a_post_while_the_channel_layer_is_down_is_saved_logged_and_recove
     assert (await next_frame(bob))["data"]["replayed"] == 1
     await bob.disconnect()
 
+
+
+async def test_a_typing_frame_while_the_channel_layer_is_down_is_logged_and_counted_not_an_error(
+    client_user, conversation, caplog
+):
+    alice = await connect_as(client_user)
+    await join(alice, conversation.pk)
+    failed_before = publish_counters.snapshot()["failed"]
+
+    # The socket keeps the layer it connected with; the publish helper meets the dead one.
+    with override_settings(CHANNEL_LAYERS=_unreachable_redis_layer()), caplog.at_level(logging.WARNING):
+        await alice.send_json_to(
+            {"event": "conversation:typing", "data": {"conversationId": conversation.pk, "isTyping": True}}
+        )
+        # Frames are served in order: the next reply is the leave's only if the typing frame got no error.
+        reply = await request(alice, "leave", {"conversationId": conversation.pk})
+
+    assert reply["event"] == "leave"
+
+    assert publish_counters.snapshot()["failed"] == failed_before + 1
+    assert any(
+        record.name == "realtime.publish" and "conversation:typing" in record.message for record in caplog.records
+    )
+    await alice.disconnect()

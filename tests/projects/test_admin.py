@@ -7,7 +7,7 @@ from accounts.models import User
 from config.errors import Conflict
 from messaging import services as messaging_services
 from projects.models import Project, Proposal, ServiceRequest
-from realtime.publish import user_group
+from realtime.events import user_group
 from tests.admin_pages import action_run, change_form_submit, messages_shown
 from tests.messaging.conftest import GroupListener
 

@@ -81,7 +81,7 @@ async def push_to_conversation(conversation, count: int) -> None:
 
 @database_sync_to_async
 def send_text(user, conversation, content: str):
-    message, _ = services.message_send(user=user, conversation_id=conversation.pk, content=content)
+    message = services.message_send(user=user, conversation_id=conversation.pk, content=content).message
     return message
 
 

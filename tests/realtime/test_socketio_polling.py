@@ -11,7 +11,8 @@ from uvicorn.logging import AccessFormatter
 
 from config.asgi import application
 from config.log_redaction import redact
-from realtime.publish import group_message, user_group
+from realtime.events import user_group
+from realtime.publish import group_message
 from tests.realtime.socketio_frames import (
     POLLING_PATH,
     WEBSOCKET_PATH,

@@ -12,7 +12,8 @@ from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts import services as account_services
-from realtime.publish import group_message, user_group
+from realtime.events import user_group
+from realtime.publish import group_message
 from realtime.session import CLOSE_UNAUTHENTICATED
 from realtime.socketio.session import CLOSE_PROTOCOL_ERROR, CLOSE_TOO_LARGE
 from tests.messaging.conftest import send  # noqa: F401  (fixture)

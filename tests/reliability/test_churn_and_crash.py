@@ -21,7 +21,7 @@ from bench.servers import ServerProcess, wait_until_quiet
 from messaging.events import conversation_group
 from messaging.models import Message
 from realtime.layers import RedisChannelLayer
-from realtime.publish import user_group
+from realtime.events import user_group
 from tests.conftest import requires_postgres
 from tests.live import (
     FRAME_SECONDS,

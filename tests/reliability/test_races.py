@@ -26,7 +26,7 @@ from messaging import services as messaging_services
 from messaging.models import Message, Participant
 from projects import services as project_services
 from projects.models import Project, Proposal, ServiceRequest
-from realtime.publish import user_group
+from realtime.events import user_group
 from tests.concurrency import together
 from tests.conftest import make_user, requires_postgres
 from tests.messaging.conftest import fast_password_hashing  # noqa: F401 (autouse)
@@ -278,7 +278,7 @@ def _marks_by_service(user, conversation_id: int, message_ids: list[int], seed: 
             marker = messaging_services.message_mark_read(
                 user=user, conversation_id=conversation_id, message_id=message_id
             )
-            markers.append({**marker, "read": message_id})
+            markers.append({**messaging_events.read_marker_payload(marker), "read": message_id})
         return markers
 
     return run
@@ -287,9 +287,9 @@ def _marks_by_service(user, conversation_id: int, message_ids: list[int], seed: 
 def _sends(user, conversation_id: int, count: int, sent_ids: list[int]) -> Callable[[], None]:
     def run():
         for n in range(count):
-            message, _ = messaging_services.message_send(
+            message = messaging_services.message_send(
                 user=user, conversation_id=conversation_id, content=f"late {n}"
-            )
+            ).message
             sent_ids.append(message.pk)
 
     return run
@@ -318,7 +318,7 @@ def test_read_markers_racing_from_rest_and_sockets_only_move_forward_and_announc
     settings.SOCKET_RATES = {**settings.SOCKET_RATES, "default": "1000/s"}
     conversation_tap = tap(messaging_events.conversation_group(conversation.pk))
     message_ids = [
-        messaging_services.message_send(user=provider, conversation_id=conversation.pk, content=f"m {n}")[0].pk
+        messaging_services.message_send(user=provider, conversation_id=conversation.pk, content=f"m {n}").message.pk
         for n in range(PRESENT_MESSAGES)
     ]
     workers = [

@@ -408,8 +408,10 @@ def _fingerprint(cursor, tables: list[str]) -> dict[str, tuple[int, str]]:
 
 @pytest.fixture
 def world(client_user, provider, outsider, conversation) -> World:
-    bob_message, _ = message_services.message_send(user=provider, conversation_id=conversation.pk, content="hi")
-    alice_message, _ = message_services.message_send(user=client_user, conversation_id=conversation.pk, content="yo")
+    bob_message = message_services.message_send(user=provider, conversation_id=conversation.pk, content="hi").message
+    alice_message = message_services.message_send(
+        user=client_user, conversation_id=conversation.pk, content="yo"
+    ).message
     active = meeting_services.meeting_create(
         user=provider, project_id=conversation.project_id, title="Now", instant=True
     )
@@ -422,9 +424,9 @@ def world(client_user, provider, outsider, conversation) -> World:
     meeting_services.meeting_accept(user=client_user, meeting_id=pending.pk)
     foreign_project = make_project(outsider, make_user("dave", role=User.Role.PROVIDER), title="Elsewhere")
     foreign_conversation = foreign_project.conversation
-    foreign_message, _ = message_services.message_send(
+    foreign_message = message_services.message_send(
         user=foreign_project.provider, conversation_id=foreign_conversation.pk, content="private"
-    )
+    ).message
     foreign_meeting = meeting_services.meeting_create(
         user=outsider, project_id=foreign_project.pk, title="Theirs", instant=True
     )

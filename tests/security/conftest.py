@@ -80,17 +80,17 @@ class World:
 def _side(tag: str, client: User, provider: User) -> Side:
     project = make_project(client, provider, title=f"{tag}-project-title")
     conversation_id = project.conversation.pk
-    text_message, _ = messaging_services.message_send(
+    text_message = messaging_services.message_send(
         user=client, conversation_id=conversation_id, content=f"{tag}-text-content", client_message_id=uuid.uuid4()
-    )
-    file_message, _ = messaging_services.message_send(
+    ).message
+    file_message = messaging_services.message_send(
         user=provider,
         conversation_id=conversation_id,
         content="",
         type=Message.Type.FILE,
         client_message_id=uuid.uuid4(),
         upload=SimpleUploadedFile(f"{tag}-file-name.pdf", f"{tag}-file-bytes".encode(), "application/pdf"),
-    )
+    ).message
     pending_meeting = meeting_services.meeting_create(
         user=client, project_id=project.pk, title=f"{tag}-pending-meeting", agenda=f"{tag}-agenda"
     )

@@ -16,7 +16,7 @@ from meetings import services as meeting_services
 from messaging import services
 from messaging.models import Message, Participant
 from realtime.consumers import CLOSE_UNAUTHENTICATED
-from realtime.publish import user_group
+from realtime.events import user_group
 from tests.conftest import make_user, requires_postgres
 from tests.meetings.conftest import agora_configured  # noqa: F401
 from tests.messaging.conftest import GroupListener, post_text, socket_thread_connections_closed  # noqa: F401

@@ -49,10 +49,10 @@ def examples(client_user, provider, project, media_root) -> dict[str, dict]:
     open request and a live proposal."""
     conversation = project.conversation.pk
     messaging_services.message_send(user=client_user, conversation_id=conversation, content="Hello")
-    file_message, _ = messaging_services.message_send(
+    file_message = messaging_services.message_send(
         user=provider, conversation_id=conversation, content="", type=Message.Type.FILE,
         upload=SimpleUploadedFile("brief.pdf", b"%PDF-1.4 brief", "application/pdf"),
-    )
+    ).message
     pending = meeting_services.meeting_create(user=client_user, project_id=project.pk, title="Kickoff")
     active = meeting_services.meeting_create(user=client_user, project_id=project.pk, title="Now", instant=True)
     invitation = meeting_services.meeting_create(

@@ -43,10 +43,10 @@ def history(client_user, provider, project, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     conversation_id = project.conversation.pk
     messaging_services.message_send(user=client_user, conversation_id=conversation_id, content="Kick-off?")
-    file_message, _ = messaging_services.message_send(
+    file_message = messaging_services.message_send(
         user=provider, conversation_id=conversation_id, content="", type=Message.Type.FILE,
         upload=SimpleUploadedFile("plan.pdf", b"%PDF-1.4 plan", "application/pdf"),
-    )
+    ).message
     return {
         "file": file_message,
         "alices_pending": meeting_services.meeting_create(user=client_user, project_id=project.pk, title="Review"),
