@@ -2,10 +2,9 @@ from django.conf import settings
 from rest_framework import serializers
 from rest_framework_simplejwt import serializers as jwt_serializers
 
-from config.schema import BuiltPayload
-
 from accounts import events, services, tokens
 from accounts.models import User
+from config.schema import BuiltPayload
 
 
 class RegisterInputSerializer(serializers.Serializer):

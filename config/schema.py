@@ -7,6 +7,7 @@ the view with ``errors(Conflict, ...)`` in its ``extend_schema(responses=...)``.
 """
 
 from collections.abc import Callable
+from typing import Any
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import ResolvedComponent, force_instance
@@ -15,12 +16,13 @@ from rest_framework.authentication import SessionAuthentication
 
 from config.errors import DomainError
 
+
 # Mixed into a read-only serializer whose fields document (for OpenAPI) what ``build`` returns. ``build`` is
 # a payload builder of an app's ``events`` module: it writes the answer, so a REST answer and a socket push of
 # the same object are the same dict, shaped in one place. (A comment, not a docstring: drf-spectacular would
 # describe each such serializer's schema with it.)
 class BuiltPayload:
-    build: Callable[[object], dict]
+    build: Callable[[Any], dict]
 
     def to_representation(self, instance) -> dict:
         return type(self).build(instance)

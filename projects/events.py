@@ -13,7 +13,8 @@ CLOSED: dict[str, str] = {Project.Status.COMPLETED: PROJECT_COMPLETED, Project.S
 
 
 def project_payload(project: Project) -> dict:
-    """The project with its locked terms, its two members and its conversation's id."""
+    """The project with its locked terms, its two members and its conversation's id (annotated by
+    ``projects.selectors``: give it a project from ``projects_of`` or ``project_detail``)."""
     return {
         "id": project.pk,
         "publicId": str(project.public_id),
@@ -28,6 +29,6 @@ def project_payload(project: Project) -> dict:
         "termsSnapshot": project.terms_snapshot,
         "termsHash": project.terms_hash,
         "status": str(project.status),
-        "conversationId": project.conversation.pk,
+        "conversationId": project.conversation_id,  # type: ignore[attr-defined]  # annotated by projects.selectors
         "createdAt": iso_datetime(project.created_at),
     }

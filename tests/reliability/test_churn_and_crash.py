@@ -20,8 +20,8 @@ from accounts.models import User
 from bench.servers import ServerProcess, wait_until_quiet
 from messaging.events import conversation_group
 from messaging.models import Message
-from realtime.layers import RedisChannelLayer
 from realtime.events import user_group
+from realtime.layers import RedisChannelLayer
 from tests.conftest import requires_postgres
 from tests.live import (
     FRAME_SECONDS,
