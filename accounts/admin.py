@@ -42,14 +42,18 @@ class UserAdmin(BaseUserAdmin):
 
     def _set_provider_status(self, request, queryset, status, *, done):
         apply_service(
-            self, request, queryset,
+            self,
+            request,
+            queryset,
             lambda user: services.provider_set_status(provider_id=user.pk, status=status),
             done=done,
         )
 
     def _set_active(self, request, queryset, is_active, *, done):
         apply_service(
-            self, request, queryset,
+            self,
+            request,
+            queryset,
             lambda user: services.user_set_active(user_id=user.pk, is_active=is_active),
             done=done,
         )

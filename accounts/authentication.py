@@ -12,4 +12,3 @@ class JWTAuthentication(authentication.JWTAuthentication):
         if not tokens.is_current(validated_token, user):
             raise AuthenticationFailed("This token was revoked: log in again.", code="token_revoked")
         return user
-

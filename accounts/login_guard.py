@@ -34,8 +34,11 @@ def _account_key(username: str) -> str:
 
 def _limits(username: str, address: str) -> list[tuple[str, str, Rate]]:
     return [
-        (ACCOUNT_AND_ADDRESS_SCOPE, f"{_account_key(username)}:{address}",
-         Rate.parse(settings.LOGIN_RATE_PER_ACCOUNT_AND_ADDRESS)),
+        (
+            ACCOUNT_AND_ADDRESS_SCOPE,
+            f"{_account_key(username)}:{address}",
+            Rate.parse(settings.LOGIN_RATE_PER_ACCOUNT_AND_ADDRESS),
+        ),
         (ADDRESS_SCOPE, address, Rate.parse(settings.LOGIN_RATE_PER_ADDRESS)),
     ]
 

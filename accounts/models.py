@@ -50,7 +50,10 @@ class User(AbstractUser):
 
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.CLIENT)
     provider_status = models.CharField(
-        max_length=16, choices=ProviderStatus.choices, blank=True, default="",
+        max_length=16,
+        choices=ProviderStatus.choices,
+        blank=True,
+        default="",
         help_text="Only providers have one; only approved providers may have proposals accepted.",
     )
     credentials_generation = models.PositiveIntegerField(

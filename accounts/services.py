@@ -135,9 +135,7 @@ def ws_ticket_redeem(*, ticket: str) -> WebSocketTicket | None:
     A ticket minted before its user's credentials were revoked is spent but refused."""
     now = timezone.now()
     digest = WebSocketTicket.digest_of(ticket)
-    spent = WebSocketTicket.objects.filter(digest=digest, used_at__isnull=True, expires_at__gt=now).update(
-        used_at=now
-    )
+    spent = WebSocketTicket.objects.filter(digest=digest, used_at__isnull=True, expires_at__gt=now).update(used_at=now)
     if not spent:
         return None
     return (

@@ -19,8 +19,21 @@ import psycopg
 import redis
 
 AGORA_VECTORS = Path(__file__).resolve().parent.parent / "tests" / "meetings" / "agora_vectors.json"
-PACKAGES = ("Django", "djangorestframework", "djangorestframework-simplejwt", "channels", "channels-redis",
-            "daphne", "Twisted", "autobahn", "uvicorn", "h11", "websockets", "psycopg", "redis")
+PACKAGES = (
+    "Django",
+    "djangorestframework",
+    "djangorestframework-simplejwt",
+    "channels",
+    "channels-redis",
+    "daphne",
+    "Twisted",
+    "autobahn",
+    "uvicorn",
+    "h11",
+    "websockets",
+    "psycopg",
+    "redis",
+)
 # The message_send throttle guards users from each other; the bench's senders must not hit it.
 UNTHROTTLED = "1000000/s"
 
@@ -88,8 +101,11 @@ def machine_description() -> dict:
         int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal:")
     )
     cpu_model = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
         platform.processor(),
     )
     return {
@@ -132,12 +148,15 @@ def channel_layer_leftovers(redis_url: str, prefix: str) -> dict[str, int]:
     client = redis.Redis.from_url(redis_url)
     try:
         # channels_redis names groups "<prefix>:group:<name>" and channels "<prefix>specific.<id>!...".
-        keys = [key for pattern in (f"{prefix}:*", f"{prefix}specific.*")
-                for key in client.scan_iter(match=pattern, count=1000)]
+        keys = [
+            key
+            for pattern in (f"{prefix}:*", f"{prefix}specific.*")
+            for key in client.scan_iter(match=pattern, count=1000)
+        ]
         groups = [key for key in keys if key.startswith(f"{prefix}:group:".encode())]
         members = sum(client.zcard(key) for key in groups)
         for start in range(0, len(keys), 1000):
-            client.delete(*keys[start:start + 1000])
+            client.delete(*keys[start : start + 1000])
     finally:
         client.close()
     return {"keys": len(keys), "groupsLeft": len(groups), "membershipsLeft": members}
@@ -154,7 +173,10 @@ def raise_open_files_limit() -> int:
 def git_revision() -> str:
     try:
         return subprocess.run(
-            ["git", "describe", "--always", "--dirty"], capture_output=True, text=True, check=True,
+            ["git", "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            check=True,
             cwd=Path(__file__).resolve().parent,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):

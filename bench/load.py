@@ -32,8 +32,14 @@ class LoadError(RuntimeError):
 async def socket_open(ws_url: str, token: str) -> ClientConnection:
     # No compression offered and no client pings: the server's costs are what is measured.
     return await connect(
-        ws_url, origin=ORIGIN, additional_headers={"Authorization": f"Bearer {token}"},
-        compression=None, ping_interval=None, proxy=None, max_queue=None, open_timeout=30,
+        ws_url,
+        origin=ORIGIN,
+        additional_headers={"Authorization": f"Bearer {token}"},
+        compression=None,
+        ping_interval=None,
+        proxy=None,
+        max_queue=None,
+        open_timeout=30,
     )
 
 
@@ -69,8 +75,9 @@ class Receiver:
             await socket_join(self.ws, self.conversation_id)
             self.task = asyncio.create_task(self._read())
             return
-        self.sio = SocketIOClient(self.server_url, self.token, transport=self.transport.removeprefix("socketio-"),
-                                  origin=ORIGIN)
+        self.sio = SocketIOClient(
+            self.server_url, self.token, transport=self.transport.removeprefix("socketio-"), origin=ORIGIN
+        )
         await self.sio.open()
         reply = await self.sio.emit_with_ack("join", {"conversationId": self.conversation_id})
         if not isinstance(reply, dict) or "error" in reply:
@@ -164,15 +171,33 @@ class LoadWorker:
             if spec["send_url"] not in self.pools:
                 self.pools[spec["send_url"]] = HttpPool(spec["send_url"], headers={"Content-Type": "application/json"})
                 await self.pools[spec["send_url"]].warm(warm_connections)
-            receiver = Receiver(spec["receive_url"], spec["ws_url"], spec["receiver_token"], spec["conversation_id"],
-                                self.arrivals, transport=spec["transport"])
+            receiver = Receiver(
+                spec["receive_url"],
+                spec["ws_url"],
+                spec["receiver_token"],
+                spec["conversation_id"],
+                self.arrivals,
+                transport=spec["transport"],
+            )
             await receiver.open()
-            self.pairs.append(Pair(spec["conversation_id"], self.pools[spec["send_url"]],
-                                   {"Authorization": f"Bearer {spec['sender_token']}"}, receiver))
+            self.pairs.append(
+                Pair(
+                    spec["conversation_id"],
+                    self.pools[spec["send_url"]],
+                    {"Authorization": f"Bearer {spec['sender_token']}"},
+                    receiver,
+                )
+            )
         return {"pairs": len(self.pairs)}
 
     async def delivery_step(
-        self, *, rate: float, seconds: float, start_at: float, drain_seconds: float, max_inflight: int,
+        self,
+        *,
+        rate: float,
+        seconds: float,
+        start_at: float,
+        drain_seconds: float,
+        max_inflight: int,
         content_bytes: int,
     ) -> dict:
         """Offer ``rate`` messages a second for ``seconds``, open loop, and time each POST to its push."""
@@ -193,8 +218,12 @@ class LoadWorker:
 
         async def send(pair: Pair, key: str) -> None:
             body = json.dumps(
-                {"conversationId": pair.conversation_id, "type": "text", "content": f"{key[:8]} {padding}",
-                 "clientMessageId": key}
+                {
+                    "conversationId": pair.conversation_id,
+                    "type": "text",
+                    "content": f"{key[:8]} {padding}",
+                    "clientMessageId": key,
+                }
             ).encode()
             started = time.perf_counter()
             try:
@@ -271,8 +300,10 @@ class LoadWorker:
             for ws in (typist, listener):
                 await socket_join(ws, spec["conversation_id"])
             entry = Typist(spec["conversation_id"], typist, listener)
-            entry.tasks = [asyncio.create_task(entry.count(typist, is_listener=False)),
-                           asyncio.create_task(entry.count(listener, is_listener=True))]
+            entry.tasks = [
+                asyncio.create_task(entry.count(typist, is_listener=False)),
+                asyncio.create_task(entry.count(listener, is_listener=True)),
+            ]
             self.typists.append(entry)
         return {"pairs": len(self.typists)}
 
@@ -288,8 +319,10 @@ class LoadWorker:
             if delay > 0:
                 await asyncio.sleep(delay)
             entry = self.typists[index % len(self.typists)]
-            frame = {"event": TYPING, "data": {"conversationId": entry.conversation_id,
-                                               "isTyping": (index // len(self.typists)) % 2 == 0}}
+            frame = {
+                "event": TYPING,
+                "data": {"conversationId": entry.conversation_id, "isTyping": (index // len(self.typists)) % 2 == 0},
+            }
             try:
                 await entry.typist.send(json.dumps(frame))
                 sent += 1
@@ -306,8 +339,9 @@ class LoadWorker:
             "forwarded": sum(entry.received for entry in self.typists),
             "spanSeconds": time.perf_counter() - started,
             "errors": sum(entry.errors for entry in self.typists),
-            "socketsClosed": sum(ws.state is not State.OPEN for entry in self.typists
-                                 for ws in (entry.typist, entry.listener)),
+            "socketsClosed": sum(
+                ws.state is not State.OPEN for entry in self.typists for ws in (entry.typist, entry.listener)
+            ),
         }
 
     async def typing_close(self) -> dict:
@@ -333,8 +367,11 @@ class LoadWorker:
 
         started = time.perf_counter()
         await asyncio.gather(*(one(token) for token in tokens))
-        return {"opened": len(tokens) - sum(failures.values()), "failures": dict(failures),
-                "seconds": time.perf_counter() - started}
+        return {
+            "opened": len(tokens) - sum(failures.values()),
+            "failures": dict(failures),
+            "seconds": time.perf_counter() - started,
+        }
 
     async def sockets_check(self, *, sample: int) -> dict:
         open_sockets = [ws for ws in self.idle if ws.state is State.OPEN]
@@ -402,8 +439,12 @@ class LoadWorker:
             await asyncio.gather(*(client() for _ in range(concurrency)))
         finally:
             pool.close()
-        return {"seconds": time.perf_counter() - started, "latenciesMs": _milliseconds(sorted(latencies)),
-                "statuses": dict(statuses), "sampleBody": sample_body.decode(errors="replace")[:2000]}
+        return {
+            "seconds": time.perf_counter() - started,
+            "latenciesMs": _milliseconds(sorted(latencies)),
+            "statuses": dict(statuses),
+            "sampleBody": sample_body.decode(errors="replace")[:2000],
+        }
 
     async def close_all(self) -> None:
         await self.pairs_close()

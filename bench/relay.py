@@ -36,8 +36,9 @@ class RelaySocketConsumer(AsyncJsonWebsocketConsumer):
             group = relay_group(data["conversationId"])
             await self.channel_layer.group_add(group, self.channel_name)
             self.joined_groups.add(group)
-            await self.send_json({"event": "join", "data": {"conversationId": data["conversationId"]},
-                                  "ref": frame.get("ref")})
+            await self.send_json(
+                {"event": "join", "data": {"conversationId": data["conversationId"]}, "ref": frame.get("ref")}
+            )
 
     async def relay_event(self, message):
         await self.send_json({"event": message["event"], "data": message["data"]})

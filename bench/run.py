@@ -32,8 +32,15 @@ def _section(results: dict, name: str):
         print(f"  {name}: {results['sectionSeconds'][name]} s", flush=True)
 
 
-def run(profile: Profile, *, database_server: str, redis_url: str, database_name: str, output: Path | None,
-        drop_database: bool) -> dict:
+def run(
+    profile: Profile,
+    *,
+    database_server: str,
+    redis_url: str,
+    database_name: str,
+    output: Path | None,
+    drop_database: bool,
+) -> dict:
     started = datetime.now(UTC)
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
     output = output or RESULTS_DIR / f"{stamp}.json"
@@ -55,11 +62,16 @@ def run(profile: Profile, *, database_server: str, redis_url: str, database_name
 
     layer_config = settings.CHANNEL_LAYERS["default"]["CONFIG"]
     results = {
-        "startedAt": started.isoformat(timespec="seconds"), "revision": environment.git_revision(),
+        "startedAt": started.isoformat(timespec="seconds"),
+        "revision": environment.git_revision(),
         "machine": environment.machine_description(),
         "versions": environment.versions(server_url=database_server, redis_url=redis_url),
-        "parameters": {**asdict(profile), "openFilesLimit": open_files, "database": database_name,
-                       "channelLayer": {key: value for key, value in layer_config.items() if key != "hosts"}},
+        "parameters": {
+            **asdict(profile),
+            "openFilesLimit": open_files,
+            "database": database_name,
+            "channelLayer": {key: value for key, value in layer_config.items() if key != "hosts"},
+        },
         "sectionSeconds": {},
         "errors": [],
     }
@@ -83,16 +95,22 @@ def run(profile: Profile, *, database_server: str, redis_url: str, database_name
         seed.database_vacuum()
         results["sectionSeconds"]["database and seeds"] = round(time.perf_counter() - started_seeding, 1)
         with LoadPool(profile.load_processes) as load:
-            bench = scenarios.Bench(profile=profile, load=load, env=env, log_dir=log_dir,
-                                    database_server=database_server, database_name=database_name, seeds=seeds)
+            bench = scenarios.Bench(
+                profile=profile,
+                load=load,
+                env=env,
+                log_dir=log_dir,
+                database_server=database_server,
+                database_name=database_name,
+                seeds=seeds,
+            )
             for kind in profile.servers:
                 _run_server(bench, kind, results, sections, token_gap)
         _relay_ratios(results.get("delivery", []))
         with _section(results, "query counts"):
             results["queryCounts"] = scenarios.query_counts(bench)
     finally:
-        results["channelLayerLeftovers"] = environment.channel_layer_leftovers(
-            redis_url, env["CHANNEL_LAYER_PREFIX"])
+        results["channelLayerLeftovers"] = environment.channel_layer_leftovers(redis_url, env["CHANNEL_LAYER_PREFIX"])
         if drop_database:
             environment.database_drop(database_server, database_name)
     results["finishedAt"] = datetime.now(UTC).isoformat(timespec="seconds")
@@ -116,6 +134,7 @@ def _run_server(bench, kind: str, results: dict, sections: set, token_gap: str |
     profile = bench.profile
     print(f"bench: {kind}", flush=True)
     with ExitStack() as stack, _section(results, f"{kind}: servers"):
+
         def launched(app: str, count: int):
             fleet = bench.fleet(kind=kind, app=app, count=count)
             stack.callback(fleet.stop)
@@ -130,13 +149,15 @@ def _run_server(bench, kind: str, results: dict, sections: set, token_gap: str |
                 with _section(results, f"typing ({kind})"):
                     # What typing costs the database is a property of the code, not of the server: measured once.
                     results.setdefault("typing", []).append(
-                        scenarios.typing_storm(bench, first, measure_database=kind == profile.servers[0]))
+                        scenarios.typing_storm(bench, first, measure_database=kind == profile.servers[0])
+                    )
             if "delivery" in sections:
                 for processes in profile.processes:
                     for transport in profile.transports:
                         with _section(results, f"delivery ours ({kind} x{processes}, {transport})"):
                             results.setdefault("delivery", []).append(
-                                scenarios.delivery_sweep(bench, ours, processes, transport))
+                                scenarios.delivery_sweep(bench, ours, processes, transport)
+                            )
             if "history" in sections:
                 with _section(results, f"history ({kind})"):
                     results.setdefault("history", []).append(scenarios.history_pages(bench, first))

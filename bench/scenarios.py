@@ -71,6 +71,7 @@ def _delta(before: dict, after: dict) -> dict:
 
 # Delivery ------------------------------------------------------------------------------------
 
+
 def delivery_sweep(bench: Bench, fleet: ServerFleet, processes: int, transport: str = "ws") -> dict:
     """Find the knee of POST -> push for one server, app, process count and receiving transport, then time
     half of it.
@@ -80,15 +81,21 @@ def delivery_sweep(bench: Bench, fleet: ServerFleet, processes: int, transport: 
     profile = bench.profile
     servers = fleet.processes[:processes]
     specs = [
-        {"send_url": servers[index % processes].url, "ws_url": servers[(index + 1) % processes].ws_url,
-         "receive_url": servers[(index + 1) % processes].url, "transport": transport,
-         "sender_token": bench.token(pair.sender), "receiver_token": bench.token(pair.receiver),
-         "conversation_id": pair.conversation_id}
+        {
+            "send_url": servers[index % processes].url,
+            "ws_url": servers[(index + 1) % processes].ws_url,
+            "receive_url": servers[(index + 1) % processes].url,
+            "transport": transport,
+            "sender_token": bench.token(pair.sender),
+            "receiver_token": bench.token(pair.receiver),
+            "conversation_id": pair.conversation_id,
+        }
         for index, pair in enumerate(bench.seeds.pairs)
     ]
     shares = bench.split(specs)
     bench.load.call_each("pairs_open", [{"pairs": share, "warm_connections": 4} for share in shares])
     try:
+
         def step(rate: float, role: str, seconds: float = profile.step_seconds) -> dict:
             wait_until_quiet(servers)  # a saturated step's backlog must not bill the next one
             return _delivery_step(bench, servers, len(shares), rate=rate, seconds=seconds, role=role)
@@ -102,8 +109,14 @@ def delivery_sweep(bench: Bench, fleet: ServerFleet, processes: int, transport: 
     finally:
         bench.load.call_each("pairs_close", [{} for _ in shares])
     return {
-        "server": fleet.kind, "app": fleet.app, "processes": processes, "transport": transport, "pairs": len(specs),
-        "steps": steps, "halfRateStep": half, "sustainedPerSecond": sustained,
+        "server": fleet.kind,
+        "app": fleet.app,
+        "processes": processes,
+        "transport": transport,
+        "pairs": len(specs),
+        "steps": steps,
+        "halfRateStep": half,
+        "sustainedPerSecond": sustained,
         "saturatingOfferedPerSecond": min((s["offeredPerSecond"] for s in steps if not s["healthy"]), default=None),
     }
 
@@ -129,15 +142,26 @@ def _knee_search(profile: Profile, step) -> list[dict]:
     return steps
 
 
-def _delivery_step(bench: Bench, servers: list[ServerProcess], workers: int, *, rate: float, seconds: float,
-                   role: str) -> dict:
+def _delivery_step(
+    bench: Bench, servers: list[ServerProcess], workers: int, *, rate: float, seconds: float, role: str
+) -> dict:
     profile = bench.profile
     cpu_before = sum(server.cpu_seconds() for server in servers)
     start_at = time.time() + 0.15
-    bench.load.submit_each("delivery_step", [
-        {"rate": rate / workers, "seconds": seconds, "start_at": start_at, "drain_seconds": profile.drain_seconds,
-         "max_inflight": profile.max_inflight_per_load_process, "content_bytes": profile.content_bytes}
-    ] * workers)
+    bench.load.submit_each(
+        "delivery_step",
+        [
+            {
+                "rate": rate / workers,
+                "seconds": seconds,
+                "start_at": start_at,
+                "drain_seconds": profile.drain_seconds,
+                "max_inflight": profile.max_inflight_per_load_process,
+                "content_bytes": profile.content_bytes,
+            }
+        ]
+        * workers,
+    )
     time.sleep(max(start_at - time.time(), 0))
     busy_before = machine_cpu_jiffies()
     time.sleep(seconds)
@@ -148,23 +172,45 @@ def _delivery_step(bench: Bench, servers: list[ServerProcess], workers: int, *, 
     statuses = Counter()
     for part in parts:
         statuses.update(part["statuses"])
-    total = {key: sum(part[key] for part in parts)
-             for key in ("offered", "skipped", "sent", "accepted", "delivered", "lost", "unexpected", "duplicates",
-                         "socketsClosed", "socketsReopened", "loadCpuSeconds")}
+    total = {
+        key: sum(part[key] for part in parts)
+        for key in (
+            "offered",
+            "skipped",
+            "sent",
+            "accepted",
+            "delivered",
+            "lost",
+            "unexpected",
+            "duplicates",
+            "socketsClosed",
+            "socketsReopened",
+            "loadCpuSeconds",
+        )
+    }
     span = max(part["spanSeconds"] for part in parts)
     latency = latency_summary([ms for part in parts for ms in part["latenciesMs"]])
     delivered_rate = total["delivered"] / span
     errors = total["sent"] - statuses.get("201", 0)
     healthy = (
-        errors == 0 and total["lost"] == 0 and total["accepted"] >= profile.healthy_share * total["offered"]
-        and delivered_rate >= profile.healthy_share * rate and latency["p99"] is not None
+        errors == 0
+        and total["lost"] == 0
+        and total["accepted"] >= profile.healthy_share * total["offered"]
+        and delivered_rate >= profile.healthy_share * rate
+        and latency["p99"] is not None
         and latency["p99"] <= profile.healthy_p99_ms
     )
     busy, all_time = (after - before for after, before in zip(busy_after, busy_before, strict=True))
     return {
-        "role": role, "offeredPerSecond": rate, "seconds": seconds, **total, "errors": errors,
-        "statuses": dict(statuses), "spanSeconds": round(span, 3),
-        "acceptedPerSecond": round(total["accepted"] / seconds, 1), "deliveredPerSecond": round(delivered_rate, 1),
+        "role": role,
+        "offeredPerSecond": rate,
+        "seconds": seconds,
+        **total,
+        "errors": errors,
+        "statuses": dict(statuses),
+        "spanSeconds": round(span, 3),
+        "acceptedPerSecond": round(total["accepted"] / seconds, 1),
+        "deliveredPerSecond": round(delivered_rate, 1),
         "latencyMs": latency,
         "serverCpuMsPerMessage": round(server_cpu * 1000 / total["accepted"], 2) if total["accepted"] else None,
         "loadCpuPercent": round(total["loadCpuSeconds"] * 100 / span, 1),
@@ -175,12 +221,19 @@ def _delivery_step(bench: Bench, servers: list[ServerProcess], workers: int, *, 
 
 # Typing storm --------------------------------------------------------------------------------
 
+
 def typing_storm(bench: Bench, server: ServerProcess, *, measure_database: bool) -> dict:
     """Typists flip isTyping so every event is forwarded; the database's counters must not move."""
     profile = bench.profile
-    specs = [{"ws_url": server.ws_url, "typist_token": bench.token(pair.sender),
-              "listener_token": bench.token(pair.receiver), "conversation_id": pair.conversation_id}
-             for pair in bench.seeds.pairs]
+    specs = [
+        {
+            "ws_url": server.ws_url,
+            "typist_token": bench.token(pair.sender),
+            "listener_token": bench.token(pair.receiver),
+            "conversation_id": pair.conversation_id,
+        }
+        for pair in bench.seeds.pairs
+    ]
     shares = bench.split(specs)
     bench.load.call_each("typing_open", [{"pairs": share} for share in shares])
     try:
@@ -190,17 +243,23 @@ def typing_storm(bench: Bench, server: ServerProcess, *, measure_database: bool)
             before = database_activity(bench.database_server, bench.database_name)
         cpu_before = server.cpu_seconds()
         start_at = time.time() + 0.3
-        parts = bench.load.call_each("typing_storm", [
-            {"rate": profile.typing_rate / len(shares), "seconds": profile.typing_seconds, "start_at": start_at}
-        ] * len(shares))
+        parts = bench.load.call_each(
+            "typing_storm",
+            [{"rate": profile.typing_rate / len(shares), "seconds": profile.typing_seconds, "start_at": start_at}]
+            * len(shares),
+        )
         server_cpu = server.cpu_seconds() - cpu_before
     finally:
         bench.load.call_each("typing_close", [{} for _ in shares])
     sent = sum(part["sent"] for part in parts)
     forwarded = sum(part["forwarded"] for part in parts)
     result = {
-        "server": server.kind, "typists": len(specs), "offeredPerSecond": profile.typing_rate,
-        "offered": sum(part["offered"] for part in parts), "sent": sent, "forwarded": forwarded,
+        "server": server.kind,
+        "typists": len(specs),
+        "offeredPerSecond": profile.typing_rate,
+        "offered": sum(part["offered"] for part in parts),
+        "sent": sent,
+        "forwarded": forwarded,
         "errors": sum(part["errors"] for part in parts),
         "socketsClosed": sum(part["socketsClosed"] for part in parts),
         "forwardedPerSecond": round(forwarded / max(part["spanSeconds"] for part in parts), 1),
@@ -211,7 +270,8 @@ def typing_storm(bench: Bench, server: ServerProcess, *, measure_database: bool)
         time.sleep(profile.pg_stats_settle_seconds)
         during = _delta(before, database_activity(bench.database_server, bench.database_name))
         result["database"] = {
-            "settleSeconds": profile.pg_stats_settle_seconds, "during": during,
+            "settleSeconds": profile.pg_stats_settle_seconds,
+            "during": during,
             "transactionsPerForwardedEvent": round(during["transactions"] / forwarded, 4) if forwarded else None,
             **_control_sends(bench, server),
         }
@@ -223,24 +283,42 @@ def _control_sends(bench: Bench, server: ServerProcess) -> dict:
     profile = bench.profile
     pair = bench.seeds.pairs[0]
     before = database_activity(bench.database_server, bench.database_name)
-    bodies = [json.dumps({"conversationId": pair.conversation_id, "type": "text", "content": "control",
-                          "clientMessageId": str(uuid.uuid4())}) for _ in range(profile.typing_control_sends)]
-    statuses = bench.load.call_one("http_post_many", url=server.url, token=bench.token(pair.sender),
-                                   path="/api/messages", bodies=bodies)
+    bodies = [
+        json.dumps(
+            {
+                "conversationId": pair.conversation_id,
+                "type": "text",
+                "content": "control",
+                "clientMessageId": str(uuid.uuid4()),
+            }
+        )
+        for _ in range(profile.typing_control_sends)
+    ]
+    statuses = bench.load.call_one(
+        "http_post_many", url=server.url, token=bench.token(pair.sender), path="/api/messages", bodies=bodies
+    )
     time.sleep(profile.pg_stats_settle_seconds)
     control = _delta(before, database_activity(bench.database_server, bench.database_name))
-    return {"controlSends": len(bodies), "controlStatuses": statuses, "control": control,
-            "controlTransactionsPerSend": round(control["transactions"] / len(bodies), 2)}
+    return {
+        "controlSends": len(bodies),
+        "controlStatuses": statuses,
+        "control": control,
+        "controlTransactionsPerSend": round(control["transactions"] / len(bodies), 2),
+    }
 
 
 # History -------------------------------------------------------------------------------------
+
 
 def history_pages(bench: Bench, server: ServerProcess) -> dict:
     """The newest page, the middle, the oldest end and catch-up pages of one deep conversation."""
     profile, history = bench.profile, bench.seeds.history
     size, middle_seq = profile.page_size, max(history.message_count // 2, 1)
-    ids = dict(Message.objects.filter(conversation_id=history.conversation_id, seq__in=[size + 1, middle_seq])
-               .values_list("seq", "id"))
+    ids = dict(
+        Message.objects.filter(conversation_id=history.conversation_id, seq__in=[size + 1, middle_seq]).values_list(
+            "seq", "id"
+        )
+    )
     cases = {
         "newest": {},
         "middle (before)": {"before": ids[middle_seq]},
@@ -250,9 +328,13 @@ def history_pages(bench: Bench, server: ServerProcess) -> dict:
     }
     base = f"/api/messages/conversation/{history.conversation_id}?limit={size}"
     http = bench.load.call_one(
-        "http_timing", url=server.url, token=bench.token(history.reader), repeats=profile.history_repeats,
-        requests=[(name, base + "".join(f"&{key}={value}" for key, value in params.items()))
-                  for name, params in cases.items()],
+        "http_timing",
+        url=server.url,
+        token=bench.token(history.reader),
+        repeats=profile.history_repeats,
+        requests=[
+            (name, base + "".join(f"&{key}={value}" for key, value in params.items())) for name, params in cases.items()
+        ],
     )
     pages = []
     for name, params in cases.items():
@@ -261,15 +343,26 @@ def history_pages(bench: Bench, server: ServerProcess) -> dict:
             started = time.perf_counter()
             rows, _ = selectors.messages_page(conversation_id=history.conversation_id, limit=size, **params)
             selector_ms.append((time.perf_counter() - started) * 1000)
-        pages.append({"page": name, "params": params, "rows": len(rows), "statuses": http[name]["statuses"],
-                      "http": latency_summary(http[name]["ms"]), "selector": latency_summary(selector_ms)})
+        pages.append(
+            {
+                "page": name,
+                "params": params,
+                "rows": len(rows),
+                "statuses": http[name]["statuses"],
+                "http": latency_summary(http[name]["ms"]),
+                "selector": latency_summary(selector_ms),
+            }
+        )
     newest = pages[0]
     for page in pages:
         page["ratioToNewest"] = round(page["http"]["p50"] / newest["http"]["p50"], 3)
         page["selectorRatioToNewest"] = round(page["selector"]["p50"] / newest["selector"]["p50"], 3)
     deepest = [page for page in pages if page["page"] in ("oldest (before)", "catch-up after, from the start")]
     return {
-        "server": server.kind, "messages": history.message_count, "pageSize": size, "pages": pages,
+        "server": server.kind,
+        "messages": history.message_count,
+        "pageSize": size,
+        "pages": pages,
         "depthRatio": max(page["ratioToNewest"] for page in deepest),
         "selectorDepthRatio": max(page["selectorRatioToNewest"] for page in deepest),
     }
@@ -277,16 +370,29 @@ def history_pages(bench: Bench, server: ServerProcess) -> dict:
 
 # Conversation list and query counts ---------------------------------------------------------
 
+
 def conversation_list(bench: Bench, server: ServerProcess) -> list[dict]:
     profile = bench.profile
     last_page = math.ceil(profile.list_conversations / settings.REST_FRAMEWORK["PAGE_SIZE"])
     cases = [("first page", "/api/conversations"), (f"last page ({last_page})", f"/api/conversations?page={last_page}")]
-    http = bench.load.call_one("http_timing", url=server.url, token=bench.token(bench.seeds.lister),
-                               requests=cases, repeats=profile.list_repeats)
-    return [{"server": server.kind, "case": name, "conversations": profile.list_conversations,
-             "statuses": http[name]["statuses"], "bytes": http[name]["bytes"],
-             "http": latency_summary(http[name]["ms"])}
-            for name, _ in cases]
+    http = bench.load.call_one(
+        "http_timing",
+        url=server.url,
+        token=bench.token(bench.seeds.lister),
+        requests=cases,
+        repeats=profile.list_repeats,
+    )
+    return [
+        {
+            "server": server.kind,
+            "case": name,
+            "conversations": profile.list_conversations,
+            "statuses": http[name]["statuses"],
+            "bytes": http[name]["bytes"],
+            "http": latency_summary(http[name]["ms"]),
+        }
+        for name, _ in cases
+    ]
 
 
 def query_counts(bench: Bench) -> dict:
@@ -312,25 +418,47 @@ def query_counts(bench: Bench) -> dict:
     lists = [{"case": "1 conversation", "queries": count(pair.sender, "get", "/api/conversations")}]
     if bench.seeds.lister is not None:
         lists += [
-            {"case": f"{profile.list_conversations} conversations, first page",
-             "queries": count(bench.seeds.lister, "get", "/api/conversations")},
-            {"case": f"{profile.list_conversations} conversations, last page",
-             "queries": count(bench.seeds.lister, "get", f"/api/conversations?page={last_page}")},
+            {
+                "case": f"{profile.list_conversations} conversations, first page",
+                "queries": count(bench.seeds.lister, "get", "/api/conversations"),
+            },
+            {
+                "case": f"{profile.list_conversations} conversations, last page",
+                "queries": count(bench.seeds.lister, "get", f"/api/conversations?page={last_page}"),
+            },
         ]
     targets = [("a conversation", pair.sender, pair.conversation_id)]
     if bench.seeds.history is not None:
-        targets.append((f"{bench.seeds.history.message_count:,} messages deep", bench.seeds.history.reader,
-                        bench.seeds.history.conversation_id))
+        targets.append(
+            (
+                f"{bench.seeds.history.message_count:,} messages deep",
+                bench.seeds.history.reader,
+                bench.seeds.history.conversation_id,
+            )
+        )
     sends = [
-        {"case": f"{label}, send {attempt}", "queries": count(
-            user, "post", "/api/messages", {"conversationId": conversation_id, "type": "text", "content": "counted",
-                                            "clientMessageId": str(uuid.uuid4())})}
-        for label, user, conversation_id in targets for attempt in (1, 2)
+        {
+            "case": f"{label}, send {attempt}",
+            "queries": count(
+                user,
+                "post",
+                "/api/messages",
+                {
+                    "conversationId": conversation_id,
+                    "type": "text",
+                    "content": "counted",
+                    "clientMessageId": str(uuid.uuid4()),
+                },
+            ),
+        }
+        for label, user, conversation_id in targets
+        for attempt in (1, 2)
     ]
     return {"conversationList": lists, "send": sends}
 
 
 # Agora tokens --------------------------------------------------------------------------------
+
 
 def token_route_missing() -> str | None:
     try:
@@ -345,8 +473,11 @@ def token_issuance(bench: Bench, server: ServerProcess) -> dict:
 
     profile, pair = bench.profile, bench.seeds.pairs[0]
     burst = bench.load.call_one(
-        "http_burst", url=server.url, token=bench.token(pair.sender),
-        path=f"/api/meetings/{bench.seeds.meeting_id}/token", count=profile.token_requests,
+        "http_burst",
+        url=server.url,
+        token=bench.token(pair.sender),
+        path=f"/api/meetings/{bench.seeds.meeting_id}/token",
+        count=profile.token_requests,
         concurrency=profile.token_concurrency,
     )
     try:
@@ -354,12 +485,19 @@ def token_issuance(bench: Bench, server: ServerProcess) -> dict:
         valid = agora.verify_token_007(sample["token"], bench.env["AGORA_APP_CERTIFICATE"])
     except (ValueError, KeyError):
         valid = False
-    return {"server": server.kind, "requests": profile.token_requests, "concurrency": profile.token_concurrency,
-            "perSecond": round(profile.token_requests / burst["seconds"], 1), "statuses": burst["statuses"],
-            "latencyMs": latency_summary(burst["latenciesMs"]), "tokenValid": valid}
+    return {
+        "server": server.kind,
+        "requests": profile.token_requests,
+        "concurrency": profile.token_concurrency,
+        "perSecond": round(profile.token_requests / burst["seconds"], 1),
+        "statuses": burst["statuses"],
+        "latencyMs": latency_summary(burst["latenciesMs"]),
+        "tokenValid": valid,
+    }
 
 
 # Connection capacity -------------------------------------------------------------------------
+
 
 def connection_capacity(bench: Bench, server: ServerProcess) -> dict:
     """Idle authenticated sockets on one fresh process, in steps, with its resident memory after each."""
@@ -373,28 +511,44 @@ def connection_capacity(bench: Bench, server: ServerProcess) -> dict:
     checkpoints, opened = [], 0
     chunk_size = math.ceil(len(tokens) / profile.capacity_checkpoints)
     for start in range(0, len(tokens), chunk_size):
-        shares = bench.split(tokens[start:start + chunk_size])
-        parts = bench.load.call_each("sockets_open", [
-            {"ws_url": server.ws_url, "tokens": share,
-             "concurrency": max(profile.capacity_connect_concurrency // len(shares), 1)} for share in shares])
+        shares = bench.split(tokens[start : start + chunk_size])
+        parts = bench.load.call_each(
+            "sockets_open",
+            [
+                {
+                    "ws_url": server.ws_url,
+                    "tokens": share,
+                    "concurrency": max(profile.capacity_connect_concurrency // len(shares), 1),
+                }
+                for share in shares
+            ],
+        )
         opened += sum(part["opened"] for part in parts)
         failures = Counter()
         for part in parts:
             failures.update(part["failures"])
         time.sleep(profile.settle_seconds)
-        checkpoints.append({
-            "sockets": opened, "rssMiB": round(server.rss_bytes() / MIB, 1), "failures": dict(failures),
-            "connectPerSecond": round(sum(len(share) for share in shares) / max(p["seconds"] for p in parts), 1)})
+        checkpoints.append(
+            {
+                "sockets": opened,
+                "rssMiB": round(server.rss_bytes() / MIB, 1),
+                "failures": dict(failures),
+                "connectPerSecond": round(sum(len(share) for share in shares) / max(p["seconds"] for p in parts), 1),
+            }
+        )
     time.sleep(profile.capacity_hold_seconds)
-    checks = bench.load.call_all("sockets_check",
-                                 sample=math.ceil(profile.capacity_ping_sample / len(bench.load)))
+    checks = bench.load.call_all("sockets_check", sample=math.ceil(profile.capacity_ping_sample / len(bench.load)))
     final = server.rss_bytes()
     bench.load.call_all("sockets_close")
     held = sum(check["held"] for check in checks)
     return {
-        "server": server.kind, "target": len(tokens), "held": held, "checkpoints": checkpoints,
+        "server": server.kind,
+        "target": len(tokens),
+        "held": held,
+        "checkpoints": checkpoints,
         "holdSeconds": profile.capacity_hold_seconds,
-        "baselineRssMiB": round(baseline / MIB, 1), "finalRssMiB": round(final / MIB, 1),
+        "baselineRssMiB": round(baseline / MIB, 1),
+        "finalRssMiB": round(final / MIB, 1),
         "kibPerSocket": round((final - baseline) / 1024 / held, 1) if held else None,
         "ping": latency_summary([ms for check in checks for ms in check["pingedMs"]]),
         "pingFailed": sum(check["pingFailed"] for check in checks),

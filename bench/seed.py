@@ -32,8 +32,16 @@ def users_create(prefix: str, count: int, *, role: str = User.Role.CLIENT) -> li
     password = make_password(None)
     provider_status = User.ProviderStatus.APPROVED if role == User.Role.PROVIDER else ""
     return User.objects.bulk_create(
-        [User(username=f"{prefix}{index}", email=f"{prefix}{index}@bench.invalid", password=password, role=role,
-              provider_status=provider_status) for index in range(count)]
+        [
+            User(
+                username=f"{prefix}{index}",
+                email=f"{prefix}{index}@bench.invalid",
+                password=password,
+                role=role,
+                provider_status=provider_status,
+            )
+            for index in range(count)
+        ]
     )
 
 
@@ -41,7 +49,10 @@ def project_accept(*, client: User, provider: User, title: str) -> Conversation:
     """The product's accept flow: request, proposal, acceptance; the conversation opens with the project."""
     service_request = project_services.service_request_create(client=client, title=title)
     proposal = project_services.proposal_submit(
-        provider=provider, request_id=service_request.pk, price=Decimal("100.00"), scope="Benchmark",
+        provider=provider,
+        request_id=service_request.pk,
+        price=Decimal("100.00"),
+        scope="Benchmark",
         deadline=(timezone.now() + timedelta(days=30)).date(),
     )
     return project_services.proposal_accept(proposal_id=proposal.pk, user=client).conversation
@@ -60,8 +71,9 @@ def user_with_conversations(count: int) -> User:
     """A client in ``count`` conversations with one provider, each holding one message, so the list has content."""
     client = users_create("lister-", 1)[0]
     provider = users_create("lister-provider-", 1, role=User.Role.PROVIDER)[0]
-    conversation_ids = [project_accept(client=client, provider=provider, title=f"list {index}").pk
-                        for index in range(count)]
+    conversation_ids = [
+        project_accept(client=client, provider=provider, title=f"list {index}").pk for index in range(count)
+    ]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO messaging_message (conversation_id, sender_id, seq, type, content, file_name,"

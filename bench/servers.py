@@ -27,16 +27,44 @@ def server_command(kind: str, app: str, port: int, ws_max_bytes: int, workers: i
     """As `make run` (daphne) and `make serve` (uvicorn) run them, WebSocket message limit included."""
     if kind == "daphne":
         # -v 0: no access log, as uvicorn runs with --no-access-log; both log warnings.
-        return [str(Path(sys.executable).parent / "daphne"), "-v", "0", "-b", "127.0.0.1", "-p", str(port),
-                "--websocket-max-message-size", str(ws_max_bytes), "--websocket-max-frame-size", str(ws_max_bytes),
-                app]
+        return [
+            str(Path(sys.executable).parent / "daphne"),
+            "-v",
+            "0",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--websocket-max-message-size",
+            str(ws_max_bytes),
+            "--websocket-max-frame-size",
+            str(ws_max_bytes),
+            app,
+        ]
     if kind == "uvicorn":
         # As `make serve` runs it, one process per worker: h11 (no httptools or uvloop in requirements.txt)
         # and websockets-sansio, pinned because its send waits for the transport (docs/realtime.md).
         # --workers N: N processes accepting on one port, restarted by the parent when one dies (make serve).
-        return [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-                "--ws", "websockets-sansio", "--lifespan", "off", "--no-access-log", "--log-level", "warning",
-                "--ws-max-size", str(ws_max_bytes), *(["--workers", str(workers)] if workers > 1 else [])]
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            app,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--ws",
+            "websockets-sansio",
+            "--lifespan",
+            "off",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--ws-max-size",
+            str(ws_max_bytes),
+            *(["--workers", str(workers)] if workers > 1 else []),
+        ]
     raise ValueError(f"unknown server {kind!r}")
 
 
@@ -68,7 +96,14 @@ def wait_until_quiet(servers: list["ServerProcess"], *, limit_seconds: float = 3
 
 class ServerProcess:
     def __init__(
-        self, *, kind: str, app: str, env: dict[str, str], log_dir: Path, label: str, verbose_logs: bool = False,
+        self,
+        *,
+        kind: str,
+        app: str,
+        env: dict[str, str],
+        log_dir: Path,
+        label: str,
+        verbose_logs: bool = False,
         workers: int = 1,
     ):
         self.kind, self.app, self.label = kind, app, label
@@ -81,8 +116,11 @@ class ServerProcess:
             self.popen = subprocess.Popen(
                 server_command(kind, APPS[app], self.port, ws_max_bytes, workers)
                 + (VERBOSE_LOG_ARGS[kind] if verbose_logs else []),
-                cwd=REPO_ROOT, env=env,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
 
     @property

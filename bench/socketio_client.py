@@ -42,8 +42,15 @@ class SocketIOClient:
     async def open(self) -> None:
         if self.transport == "websocket":
             ws_url = self.base_url.replace("http://", "ws://", 1) + f"{PATH}?EIO=4&transport=websocket"
-            self.ws = await connect(ws_url, origin=self.origin, compression=None, ping_interval=None, proxy=None,
-                                    max_queue=None, open_timeout=30)
+            self.ws = await connect(
+                ws_url,
+                origin=self.origin,
+                compression=None,
+                ping_interval=None,
+                proxy=None,
+                max_queue=None,
+                open_timeout=30,
+            )
             opened = await self.ws.recv()
         else:
             self.http = HttpPool(self.base_url, headers={"Origin": self.origin})
@@ -120,7 +127,9 @@ class SocketIOClient:
             return
         async with self._posting:
             status, body = await self.http.request(
-                "POST", self._polling_path(), body=RECORD_SEPARATOR.join(framed).encode(),
+                "POST",
+                self._polling_path(),
+                body=RECORD_SEPARATOR.join(framed).encode(),
                 headers={"Content-Type": "text/plain;charset=UTF-8"},
             )
         if status != 200:
@@ -147,4 +156,3 @@ class SocketIOClient:
                 await self._reader
         if self.http is not None:
             self.http.close()
-

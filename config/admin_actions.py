@@ -10,8 +10,12 @@ from config.errors import DomainError
 
 
 def apply_service(
-    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, change: Callable[[Model], object],
-    *, done: str,
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet,
+    change: Callable[[Model], object],
+    *,
+    done: str,
 ) -> None:
     """Call ``change(row)``, one service call in its own transaction, for each selected row.
 

@@ -26,9 +26,12 @@ application = ProtocolTypeRouter(
         # Socket.IO's long-polling requests first: they hold their bodies to maxPayload themselves.
         # The body limits are outermost for Django, so that a body over its limit is refused before
         # Django's handler reads it to a file.
-        "http": URLRouter([
-            *http_urlpatterns, re_path(r"", BodyLimitMiddleware(ASGIStaticFilesHandler(django_http))),
-        ]),
+        "http": URLRouter(
+            [
+                *http_urlpatterns,
+                re_path(r"", BodyLimitMiddleware(ASGIStaticFilesHandler(django_http))),
+            ]
+        ),
         "websocket": SocketOriginValidator(SocketAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

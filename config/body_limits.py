@@ -64,7 +64,8 @@ def unauthenticated_refusal() -> Refusal:
     # As DRF answers a request without credentials (JWT first among the authenticators).
     error = NotAuthenticated()
     return _refusal(
-        error.status_code, {"code": error.default_code, "detail": str(error.detail)},
+        error.status_code,
+        {"code": error.default_code, "detail": str(error.detail)},
         [(b"www-authenticate", b'Bearer realm="api"')],
     )
 

@@ -15,8 +15,10 @@ from collections.abc import Callable
 
 REDACTED = "[redacted]"
 _PATTERNS = [
-    (re.compile(r"(?i)([?&](?:ticket|token|access|refresh|jwt|access_token|refresh_token|sid)=)[^&\s\"']+"),
-     rf"\g<1>{REDACTED}"),
+    (
+        re.compile(r"(?i)([?&](?:ticket|token|access|refresh|jwt|access_token|refresh_token|sid)=)[^&\s\"']+"),
+        rf"\g<1>{REDACTED}",
+    ),
     (re.compile(r"(?i)\b(authorization:\s*(?:bearer\s+|basic\s+|token\s+)?)[^\s\"',]+"), rf"\g<1>{REDACTED}"),
     (re.compile(r"(?i)\b((?:sessionid|csrftoken)=)[^;\s\"']+"), rf"\g<1>{REDACTED}"),
     (re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]*"), REDACTED),

@@ -128,5 +128,3 @@ class AuthAddressThrottle(ScopedRateThrottle):
 
     def ident(self, request) -> str:
         return self.get_ident(request)
-
-

@@ -31,9 +31,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if
 
 if not DEBUG:
     if SECRET_KEY == _PUBLISHED_DEV_SECRET or len(SECRET_KEY) < 32:
-        raise ImproperlyConfiguredEnv(
-            "DEBUG is off: set SECRET_KEY to a random string of at least 32 characters."
-        )
+        raise ImproperlyConfiguredEnv("DEBUG is off: set SECRET_KEY to a random string of at least 32 characters.")
     if JWT_SIGNING_KEY in (_PUBLISHED_DEV_SECRET, SECRET_KEY) or len(JWT_SIGNING_KEY) < 32:
         raise ImproperlyConfiguredEnv(
             "DEBUG is off: set JWT_SIGNING_KEY to a random string of at least 32 characters, other than SECRET_KEY."
@@ -154,11 +152,13 @@ if REDIS_URL:
                 # Above channels_redis's 5 s blocking poll: redis-py's default 5 s read timeout races it
                 # and kills the consumer running the receive loop (docs/performance.md, fix 1). Commands past
                 # max_connections wait for a free connection (realtime.layers.RedisChannelLayer.create_pool).
-                "hosts": [{
-                    "address": REDIS_URL,
-                    "socket_timeout": env_int("REDIS_SOCKET_TIMEOUT", 15),
-                    "max_connections": env_int("REDIS_MAX_CONNECTIONS", 100),
-                }],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": env_int("REDIS_SOCKET_TIMEOUT", 15),
+                        "max_connections": env_int("REDIS_MAX_CONNECTIONS", 100),
+                    }
+                ],
                 "capacity": CHANNEL_LAYER_CAPACITY,
                 "group_expiry": CHANNEL_LAYER_GROUP_EXPIRY,
                 "prefix": env_str("CHANNEL_LAYER_PREFIX", "asgi"),

@@ -24,7 +24,14 @@ class MeetingAdmin(admin.ModelAdmin):
     list_filter = ["status", "project"]
     search_fields = ["title", "project__title", "host__username", "channel_name"]
     readonly_fields = [
-        "project", "host", "status", "channel_name", "scheduled_for", "started_at", "ended_at", "duration",
+        "project",
+        "host",
+        "status",
+        "channel_name",
+        "scheduled_for",
+        "started_at",
+        "ended_at",
+        "duration",
         "created_at",
     ]
     fields = ["title", "agenda", *readonly_fields]

@@ -62,9 +62,7 @@ def _pack_string(value: bytes) -> bytes:
 def _pack_map_uint32(mapping: dict[int, int]) -> bytes:
     # Agora signs the map in ascending key order; any other order changes the signature.
     items = sorted(mapping.items())
-    return _pack_uint16(len(items)) + b"".join(
-        _pack_uint16(key) + _pack_uint32(value) for key, value in items
-    )
+    return _pack_uint16(len(items)) + b"".join(_pack_uint16(key) + _pack_uint32(value) for key, value in items)
 
 
 def _uid_string(uid: int) -> str:
@@ -83,7 +81,7 @@ class _Reader:
         end = self._position + size
         if end > len(self._data):
             raise ValueError("token payload is truncated")
-        chunk = self._data[self._position:end]
+        chunk = self._data[self._position : end]
         self._position = end
         return chunk
 
@@ -209,9 +207,7 @@ def build_rtc_token(
         expire=expires_in,
         salt=secrets.randbelow(_SALT_MAX) + 1 if salt is None else salt,
     )
-    token.add_rtc_service(
-        channel_name, uid, dict.fromkeys(PUBLISHER_PRIVILEGES, expires_in)
-    )
+    token.add_rtc_service(channel_name, uid, dict.fromkeys(PUBLISHER_PRIVILEGES, expires_in))
     return token.build()
 
 

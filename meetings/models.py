@@ -83,9 +83,7 @@ class MeetingParticipant(models.Model):
     Status = InvitationStatus
 
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="participants")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="meeting_participations"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="meeting_participations")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.INVITED)
     answered_at = models.DateTimeField(null=True, blank=True)
     first_joined_at = models.DateTimeField(null=True, blank=True)

@@ -44,8 +44,19 @@ class MeetingSerializer(BuiltPayload, serializers.ModelSerializer):
     class Meta:
         model = Meeting
         fields = [
-            "id", "projectId", "projectTitle", "title", "agenda", "status", "host", "scheduledFor",
-            "startedAt", "endedAt", "durationSeconds", "createdAt", "participants",
+            "id",
+            "projectId",
+            "projectTitle",
+            "title",
+            "agenda",
+            "status",
+            "host",
+            "scheduledFor",
+            "startedAt",
+            "endedAt",
+            "durationSeconds",
+            "createdAt",
+            "participants",
         ]
         read_only_fields = fields
 

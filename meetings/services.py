@@ -212,11 +212,19 @@ def meeting_token_issue(*, user, meeting_id: int) -> MeetingToken:
     ttl = settings.AGORA_TOKEN_TTL_SECONDS
     channel_name = participation.meeting.channel_name
     token = agora.build_rtc_token(
-        app_id=app_id, app_certificate=app_certificate, channel_name=channel_name, uid=uid,
-        expires_in=ttl, version=version, issued_at=issued_at,
+        app_id=app_id,
+        app_certificate=app_certificate,
+        channel_name=channel_name,
+        uid=uid,
+        expires_in=ttl,
+        version=version,
+        issued_at=issued_at,
     )
     return MeetingToken(
-        app_id=app_id, channel_name=channel_name, uid=uid, token=token,
+        app_id=app_id,
+        channel_name=channel_name,
+        uid=uid,
+        token=token,
         expires_at=datetime.fromtimestamp(issued_at + ttl, tz=UTC),
     )
 

@@ -35,7 +35,10 @@ class ConversationAdmin(admin.ModelAdmin):
     list_display = ["id", "project", "project_status", "last_message_seq", "last_activity_at", "created_at"]
     list_filter = ["project__status"]
     search_fields = [
-        "project__title", "participants__user__username", "messages__content", "messages__sender__username",
+        "project__title",
+        "participants__user__username",
+        "messages__content",
+        "messages__sender__username",
     ]
     readonly_fields = ["project", "last_message", "last_message_seq", "last_activity_at", "created_at"]
     inlines = [ParticipantInline, MessageInline]
@@ -83,8 +86,17 @@ class MessageAdmin(admin.ModelAdmin):
     list_filter = ["type", "conversation__project__status"]
     search_fields = ["content", "sender__username", "file_name"]
     readonly_fields = [
-        "conversation", "sender", "seq", "type", "content", "file", "file_name",
-        "file_size", "file_content_type", "client_message_id", "created_at",
+        "conversation",
+        "sender",
+        "seq",
+        "type",
+        "content",
+        "file",
+        "file_name",
+        "file_size",
+        "file_content_type",
+        "client_message_id",
+        "created_at",
     ]
     list_select_related = ["sender", "conversation"]
 

@@ -69,7 +69,8 @@ class MessageViewSet(viewsets.GenericViewSet):
     @extend_schema(
         request=MessageCreateInputSerializer,
         responses={
-            201: MessageSerializer, 200: MessageSerializer,
+            201: MessageSerializer,
+            200: MessageSerializer,
             **errors(NotFound, ProviderSuspended, Conflict, Unavailable),
         },
     )
@@ -138,7 +139,9 @@ class MessageViewSet(viewsets.GenericViewSet):
             logger.warning("message %s: its file %s is missing from storage", message.pk, message.file.name)
             raise NotFound("This file is no longer stored.", code="file_missing") from None
         response = FileResponse(
-            stored, as_attachment=True, filename=message.file_name,
+            stored,
+            as_attachment=True,
+            filename=message.file_name,
             content_type=message.file_content_type or "application/octet-stream",
         )
         response["X-Content-Type-Options"] = "nosniff"

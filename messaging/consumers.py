@@ -76,7 +76,9 @@ async def typing(consumer, data: dict) -> None:
     consumer.typing_forwarded_at[conversation_id] = (is_typing, now)
     payload = events.typing_payload(conversation_id=conversation_id, user=consumer.user, is_typing=is_typing)
     await publish(
-        [events.conversation_group(conversation_id)], events.CONVERSATION_TYPING, payload,
+        [events.conversation_group(conversation_id)],
+        events.CONVERSATION_TYPING,
+        payload,
         exclude_user_id=consumer.user.pk,
     )
     return None

@@ -74,9 +74,7 @@ class Message(models.Model):
         indexes = [models.Index(fields=["conversation", "id"], name="message_conversation_id_idx")]
         constraints = [
             models.UniqueConstraint(fields=["conversation", "seq"], name="message_seq_unique_in_conversation"),
-            models.UniqueConstraint(
-                fields=["sender", "client_message_id"], name="message_client_id_unique_per_sender"
-            ),
+            models.UniqueConstraint(fields=["sender", "client_message_id"], name="message_client_id_unique_per_sender"),
             models.CheckConstraint(
                 name="message_has_body",
                 condition=(models.Q(type="text") & ~models.Q(content=""))

@@ -48,9 +48,7 @@ def project_ids_participating(*, user) -> QuerySet:
 
 def project_participant_ids(*, project_id: int) -> list[int]:
     """The ids of the users taking part in the conversation of the project ``project_id``."""
-    return list(
-        Participant.objects.filter(conversation__project_id=project_id).values_list("user_id", flat=True)
-    )
+    return list(Participant.objects.filter(conversation__project_id=project_id).values_list("user_id", flat=True))
 
 
 def project_conversation_id() -> Subquery:

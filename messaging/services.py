@@ -113,8 +113,12 @@ def message_send(
             )
             _validate_body(type=type, content=content, upload=upload)
             sent = _message_append(
-                conversation=conversation, user=user, content=content, type=type,
-                client_message_id=client_message_id, upload=upload,
+                conversation=conversation,
+                user=user,
+                content=content,
+                type=type,
+                client_message_id=client_message_id,
+                upload=upload,
             )
     except IntegrityError:
         # The same client id raced in through another conversation's lock: the first one won.
@@ -181,9 +185,9 @@ def _read_marker_move(*, user, conversation_id: int, message: Message | None, ev
 @transaction.atomic
 def conversation_mark_read(*, user, conversation_id: int) -> Participant:
     """Mark everything up to the conversation's newest message read for ``user``."""
-    conversation = Conversation.objects.filter(pk=conversation_id, participants__user=user).select_related(
-        "last_message"
-    ).first()
+    conversation = (
+        Conversation.objects.filter(pk=conversation_id, participants__user=user).select_related("last_message").first()
+    )
     if conversation is None:
         raise NotFound("No such conversation.")
     return _read_marker_move(

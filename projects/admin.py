@@ -49,7 +49,15 @@ class ProposalAdmin(FlowModelAdmin):
     search_fields = ["request__title", "provider__username", "scope"]
     list_select_related = ["request", "provider"]
     fields = [
-        "request", "provider", "status", "price", "scope", "deadline", "expires_at", "accepted_at", "created_at",
+        "request",
+        "provider",
+        "status",
+        "price",
+        "scope",
+        "deadline",
+        "expires_at",
+        "accepted_at",
+        "created_at",
         "terms_hash",
     ]
     readonly_fields = ["request", "provider", "status", "accepted_at", "created_at", "terms_hash"]
@@ -66,7 +74,9 @@ class ProposalAdmin(FlowModelAdmin):
     @admin.action(description="Accept selected proposals for their clients", permissions=["change"])
     def accept_proposals(self, request, queryset):
         apply_service(
-            self, request, queryset,
+            self,
+            request,
+            queryset,
             lambda proposal: services.proposal_accept(proposal_id=proposal.pk, user=proposal.request.client),
             done="Accepted for the client",
         )
@@ -74,7 +84,9 @@ class ProposalAdmin(FlowModelAdmin):
     @admin.action(description="Reject selected proposals for their clients", permissions=["change"])
     def reject_proposals(self, request, queryset):
         apply_service(
-            self, request, queryset,
+            self,
+            request,
+            queryset,
             lambda proposal: services.proposal_reject(proposal_id=proposal.pk, user=proposal.request.client),
             done="Rejected for the client",
         )
@@ -88,11 +100,26 @@ class ProjectAdmin(FlowModelAdmin):
     list_select_related = ["client", "provider"]
     readonly_fields = [
         *(name.removesuffix("_id") if name != "public_id" else name for name in LOCKED_PROJECT_FIELDS),
-        "title", "status", "created_at", "terms_verified",
+        "title",
+        "status",
+        "created_at",
+        "terms_verified",
     ]
     fields = [
-        "public_id", "title", "status", "client", "provider", "proposal", "request", "price", "scope", "deadline",
-        "terms_snapshot", "terms_hash", "terms_verified", "created_at",
+        "public_id",
+        "title",
+        "status",
+        "client",
+        "provider",
+        "proposal",
+        "request",
+        "price",
+        "scope",
+        "deadline",
+        "terms_snapshot",
+        "terms_hash",
+        "terms_verified",
+        "created_at",
     ]
     actions = ["complete_projects", "cancel_projects"]
 
@@ -110,7 +137,9 @@ class ProjectAdmin(FlowModelAdmin):
 
     def _close(self, request, queryset, status, *, done):
         apply_service(
-            self, request, queryset,
+            self,
+            request,
+            queryset,
             lambda project: services.project_set_status(project_id=project.pk, status=status),
             done=done,
         )

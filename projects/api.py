@@ -39,8 +39,12 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         proposal = services.proposal_submit(
-            provider=request.user, request_id=service_request.pk, price=data["price"], scope=data["scope"],
-            deadline=data["deadline"], expires_at=data["expiresAt"],
+            provider=request.user,
+            request_id=service_request.pk,
+            price=data["price"],
+            scope=data["scope"],
+            deadline=data["deadline"],
+            expires_at=data["expiresAt"],
         )
         return Response(ProposalSerializer(proposal).data, status=status.HTTP_201_CREATED)
 

@@ -17,8 +17,16 @@ from config.errors import Conflict
 
 LOCKED_PROPOSAL_FIELDS = ("price", "scope", "deadline", "request_id", "provider_id", "status")
 LOCKED_PROJECT_FIELDS = (
-    "price", "scope", "deadline", "terms_snapshot", "terms_hash", "proposal_id", "request_id",
-    "client_id", "provider_id", "public_id",
+    "price",
+    "scope",
+    "deadline",
+    "terms_snapshot",
+    "terms_hash",
+    "proposal_id",
+    "request_id",
+    "client_id",
+    "provider_id",
+    "public_id",
 )
 
 
@@ -155,9 +163,7 @@ class Project(models.Model):
     proposal = models.OneToOneField(Proposal, on_delete=models.PROTECT, related_name="project")
     request = models.OneToOneField(ServiceRequest, on_delete=models.PROTECT, related_name="project")
     client = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="client_projects")
-    provider = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="provider_projects"
-    )
+    provider = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="provider_projects")
     title = models.CharField(max_length=200)
     price = models.DecimalField(max_digits=12, decimal_places=2)
     scope = models.TextField()

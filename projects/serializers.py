@@ -40,8 +40,17 @@ class ProposalSerializer(serializers.ModelSerializer):
     class Meta:
         model = Proposal
         fields = [
-            "id", "requestId", "provider", "price", "scope", "deadline", "expiresAt", "status",
-            "termsHash", "createdAt", "acceptedAt",
+            "id",
+            "requestId",
+            "provider",
+            "price",
+            "scope",
+            "deadline",
+            "expiresAt",
+            "status",
+            "termsHash",
+            "createdAt",
+            "acceptedAt",
         ]
         read_only_fields = fields
 
@@ -74,7 +83,20 @@ class ProjectSerializer(BuiltPayload, serializers.ModelSerializer):
     class Meta:
         model = Project
         fields = [
-            "id", "publicId", "proposalId", "requestId", "title", "client", "provider", "price", "scope",
-            "deadline", "termsSnapshot", "termsHash", "status", "conversationId", "createdAt",
+            "id",
+            "publicId",
+            "proposalId",
+            "requestId",
+            "title",
+            "client",
+            "provider",
+            "price",
+            "scope",
+            "deadline",
+            "termsSnapshot",
+            "termsHash",
+            "status",
+            "conversationId",
+            "createdAt",
         ]
         read_only_fields = fields

@@ -84,9 +84,7 @@ def proposal_accept(*, proposal_id: int, user: User, terms_hash: str | None = No
 def proposal_reject(*, proposal_id: int, user: User) -> Proposal:
     # Only the proposal's row: locking its request too (after the proposal) would be the reverse of
     # proposal_accept's order and deadlock against a concurrent accept on the same request.
-    proposal = (
-        Proposal.objects.select_for_update(of=("self",)).select_related("request").filter(pk=proposal_id).first()
-    )
+    proposal = Proposal.objects.select_for_update(of=("self",)).select_related("request").filter(pk=proposal_id).first()
     if proposal is None or user.pk not in (proposal.request.client_id, proposal.provider_id):
         raise NotFound("No such proposal.")
     if user.pk != proposal.request.client_id:

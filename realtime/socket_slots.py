@@ -91,7 +91,12 @@ def _take_in_redis(key: str, channel_name: str) -> bool:
     now = time.time()
     client = _redis()
     taken = client.eval(
-        _TAKE_SCRIPT, 1, key, channel_name, now, now + settings.SOCKET_SLOT_LEASE_SECONDS,
+        _TAKE_SCRIPT,
+        1,
+        key,
+        channel_name,
+        now,
+        now + settings.SOCKET_SLOT_LEASE_SECONDS,
         settings.SOCKET_MAX_PER_USER,
     )
     return bool(taken)

@@ -43,6 +43,4 @@ from realtime.publish import publish_counters
 def health(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
-    return Response(
-        {"database": "ok", "publish": publish_counters.snapshot(), "sends": send_admission.snapshot()}
-    )
+    return Response({"database": "ok", "publish": publish_counters.snapshot(), "sends": send_admission.snapshot()})

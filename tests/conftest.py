@@ -84,8 +84,9 @@ def requires_postgres():
 def make_user(username: str, *, role=User.Role.CLIENT, **fields) -> User:
     if role == User.Role.PROVIDER:
         fields.setdefault("provider_status", User.ProviderStatus.APPROVED)
-    return User.objects.create_user(username=username, email=f"{username}@example.com", password=PASSWORD,
-                                    role=role, **fields)
+    return User.objects.create_user(
+        username=username, email=f"{username}@example.com", password=PASSWORD, role=role, **fields
+    )
 
 
 def documented(serializer_class, instance) -> dict:

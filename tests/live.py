@@ -34,8 +34,11 @@ FRAME_SECONDS = 10.0
 # A server as `make serve` runs it, DEBUG off, with keys of its own; it speaks plain HTTP on the loopback,
 # so it does not redirect to HTTPS.
 PRODUCTION_SERVER_ENV = {
-    "DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(50), "JWT_SIGNING_KEY": secrets.token_urlsafe(40),
-    "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "false",
+    "DEBUG": "false",
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "JWT_SIGNING_KEY": secrets.token_urlsafe(40),
+    "ALLOWED_HOSTS": "127.0.0.1",
+    "SECURE_SSL_REDIRECT": "false",
 }
 
 
@@ -100,12 +103,23 @@ class LiveServers:
         self.processes: list[ServerProcess] = []
 
     def start(
-        self, *, kind: str = "daphne", env: dict[str, str] | None = None, label: str = "server",
-        verbose_logs: bool = False, sqlite_path: Path | None = None, workers: int = 1,
+        self,
+        *,
+        kind: str = "daphne",
+        env: dict[str, str] | None = None,
+        label: str = "server",
+        verbose_logs: bool = False,
+        sqlite_path: Path | None = None,
+        workers: int = 1,
     ) -> ServerProcess:
         process = ServerProcess(
-            kind=kind, app="ours", env=server_env(self.tmp_path, env, sqlite_path), log_dir=self.log_dir,
-            label=f"{label}{len(self.processes)}", verbose_logs=verbose_logs, workers=workers,
+            kind=kind,
+            app="ours",
+            env=server_env(self.tmp_path, env, sqlite_path),
+            log_dir=self.log_dir,
+            label=f"{label}{len(self.processes)}",
+            verbose_logs=verbose_logs,
+            workers=workers,
         )
         self.processes.append(process)
         process.wait_ready()
@@ -140,9 +154,21 @@ class RedisServer:
     def start(self) -> None:
         executable = shutil.which("redis-server") or pytest.fail("redis-server is not installed")
         self.popen = subprocess.Popen(
-            [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--logfile", str(self.log_path)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+            [
+                executable,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--logfile",
+                str(self.log_path),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

@@ -166,8 +166,11 @@ def _names_from_models(tree: ast.Module, importer: str, *, other_apps_only: bool
     return {
         f"{node.module}.{alias.asname or alias.name}"
         for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in APPS
-        and _kind(node.module) == "models" and not (other_apps_only and _app(node.module) == _app(importer))
+        if isinstance(node, ast.ImportFrom)
+        and node.module
+        and node.module.split(".")[0] in APPS
+        and _kind(node.module) == "models"
+        and not (other_apps_only and _app(node.module) == _app(importer))
         for alias in node.names
     }
 
@@ -178,8 +181,10 @@ def _queried(tree: ast.Module, names: set[str]) -> set[str]:
     return {
         by_local_name[node.value.id]
         for node in ast.walk(tree)
-        if isinstance(node, ast.Attribute) and node.attr in {"objects", "_default_manager"}
-        and isinstance(node.value, ast.Name) and node.value.id in by_local_name
+        if isinstance(node, ast.Attribute)
+        and node.attr in {"objects", "_default_manager"}
+        and isinstance(node.value, ast.Name)
+        and node.value.id in by_local_name
     }
 
 
@@ -223,8 +228,11 @@ def _cycles(graph: dict[str, set[str]]) -> set[frozenset[str]]:
             if other not in reach[app]:
                 reach[app].add(other)
                 stack.extend(graph[other])
-    return {frozenset(other for other in graph if other in reach[app] and app in reach[other]) | {app}
-            for app in graph if app in reach[app]}
+    return {
+        frozenset(other for other in graph if other in reach[app] and app in reach[other]) | {app}
+        for app in graph
+        if app in reach[app]
+    }
 
 
 def test_no_package_cycles_beyond_the_documented_ones():
@@ -234,9 +242,24 @@ def test_no_package_cycles_beyond_the_documented_ones():
     assert sorted(map(sorted, cycles - allowed)) == []
 
 
-
-_QUERY_METHODS = {"filter", "exclude", "get", "select_related", "prefetch_related", "values", "values_list", "order_by",
-                  "annotate", "aggregate", "only", "defer", "Q", "F", "Prefetch", "OuterRef"}
+_QUERY_METHODS = {
+    "filter",
+    "exclude",
+    "get",
+    "select_related",
+    "prefetch_related",
+    "values",
+    "values_list",
+    "order_by",
+    "annotate",
+    "aggregate",
+    "only",
+    "defer",
+    "Q",
+    "F",
+    "Prefetch",
+    "OuterRef",
+}
 
 
 def _reverse_relations_into_other_apps() -> dict[str, set[str]]:

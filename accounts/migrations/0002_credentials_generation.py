@@ -4,30 +4,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='user',
-            name='credentials_generation',
-            field=models.PositiveIntegerField(default=0, help_text='Raised by a password change or a logout everywhere: tokens, tickets and sessions of an earlier generation are refused.'),
+            model_name="user",
+            name="credentials_generation",
+            field=models.PositiveIntegerField(
+                default=0,
+                help_text="Raised by a password change or a logout everywhere: tokens, tickets and sessions of an earlier generation are refused.",
+            ),
         ),
         migrations.AddField(
-            model_name='websocketticket',
-            name='credential_expires_at',
+            model_name="websocketticket",
+            name="credential_expires_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='websocketticket',
-            name='credentials_generation',
+            model_name="websocketticket",
+            name="credentials_generation",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='websocketticket',
-            name='session_digest',
-            field=models.CharField(blank=True, default='', max_length=64),
+            model_name="websocketticket",
+            name="session_digest",
+            field=models.CharField(blank=True, default="", max_length=64),
         ),
     ]

@@ -6,20 +6,44 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_credentials_generation'),
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("accounts", "0002_credentials_generation"),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='user',
-            name='username',
-            field=models.CharField(error_messages={'unique': 'A user with that username already exists.'}, help_text='150 characters or fewer: ASCII letters, digits and @/./+/-/_ only.', max_length=150, unique=True, validators=[django.contrib.auth.validators.ASCIIUsernameValidator()], verbose_name='username'),
+            model_name="user",
+            name="username",
+            field=models.CharField(
+                error_messages={"unique": "A user with that username already exists."},
+                help_text="150 characters or fewer: ASCII letters, digits and @/./+/-/_ only.",
+                max_length=150,
+                unique=True,
+                validators=[django.contrib.auth.validators.ASCIIUsernameValidator()],
+                verbose_name="username",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.UniqueConstraint(django.db.models.functions.text.Replace(django.db.models.functions.text.Replace(django.db.models.functions.text.Replace(django.db.models.functions.text.Replace(django.db.models.functions.text.Lower('username'), models.Value('0'), models.Value('o')), models.Value('1'), models.Value('l')), models.Value('i'), models.Value('l')), models.Value('m'), models.Value('rn')), name='user_username_lookalike_uniq', violation_error_message='This username is taken, or looks like one that is.'),
+            model_name="user",
+            constraint=models.UniqueConstraint(
+                django.db.models.functions.text.Replace(
+                    django.db.models.functions.text.Replace(
+                        django.db.models.functions.text.Replace(
+                            django.db.models.functions.text.Replace(
+                                django.db.models.functions.text.Lower("username"), models.Value("0"), models.Value("o")
+                            ),
+                            models.Value("1"),
+                            models.Value("l"),
+                        ),
+                        models.Value("i"),
+                        models.Value("l"),
+                    ),
+                    models.Value("m"),
+                    models.Value("rn"),
+                ),
+                name="user_username_lookalike_uniq",
+                violation_error_message="This username is taken, or looks like one that is.",
+            ),
         ),
     ]

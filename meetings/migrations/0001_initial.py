@@ -8,96 +8,187 @@ import meetings.models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('projects', '0002_lock_terms_trigger'),
+        ("projects", "0002_lock_terms_trigger"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Meeting',
+            name="Meeting",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('agenda', models.TextField(blank=True)),
-                ('scheduled_for', models.DateTimeField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('PENDING', 'Pending'), ('ACTIVE', 'Active'), ('COMPLETED', 'Completed'), ('CANCELLED', 'Cancelled')], default='PENDING', max_length=16)),
-                ('channel_name', models.CharField(default=meetings.models.new_channel_name, editable=False, max_length=64, unique=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('duration_seconds', models.IntegerField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('host', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='hosted_meetings', to=settings.AUTH_USER_MODEL)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='meetings', to='projects.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=200)),
+                ("agenda", models.TextField(blank=True)),
+                ("scheduled_for", models.DateTimeField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("PENDING", "Pending"),
+                            ("ACTIVE", "Active"),
+                            ("COMPLETED", "Completed"),
+                            ("CANCELLED", "Cancelled"),
+                        ],
+                        default="PENDING",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "channel_name",
+                    models.CharField(
+                        default=meetings.models.new_channel_name, editable=False, max_length=64, unique=True
+                    ),
+                ),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                ("duration_seconds", models.IntegerField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "host",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="hosted_meetings",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="meetings", to="projects.project"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='MeetingParticipant',
+            name="MeetingParticipant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('invited', 'Invited'), ('accepted', 'Accepted'), ('declined', 'Declined')], default='invited', max_length=16)),
-                ('answered_at', models.DateTimeField(blank=True, null=True)),
-                ('first_joined_at', models.DateTimeField(blank=True, null=True)),
-                ('last_left_at', models.DateTimeField(blank=True, null=True)),
-                ('meeting', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='participants', to='meetings.meeting')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='meeting_participations', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("invited", "Invited"), ("accepted", "Accepted"), ("declined", "Declined")],
+                        default="invited",
+                        max_length=16,
+                    ),
+                ),
+                ("answered_at", models.DateTimeField(blank=True, null=True)),
+                ("first_joined_at", models.DateTimeField(blank=True, null=True)),
+                ("last_left_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "meeting",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="participants", to="meetings.meeting"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="meeting_participations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.AddIndex(
-            model_name='meeting',
-            index=models.Index(fields=['project', 'status'], name='meeting_project_status'),
+            model_name="meeting",
+            index=models.Index(fields=["project", "status"], name="meeting_project_status"),
         ),
         migrations.AddIndex(
-            model_name='meeting',
-            index=models.Index(condition=models.Q(('status', 'ACTIVE')), fields=['started_at'], name='meeting_active_started_at'),
+            model_name="meeting",
+            index=models.Index(
+                condition=models.Q(("status", "ACTIVE")), fields=["started_at"], name="meeting_active_started_at"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='meeting',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['PENDING', 'ACTIVE', 'COMPLETED', 'CANCELLED'])), name='meeting_status_known'),
+            model_name="meeting",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["PENDING", "ACTIVE", "COMPLETED", "CANCELLED"])),
+                name="meeting_status_known",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='meeting',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('started_at__isnull', False), ('status__in', ['ACTIVE', 'COMPLETED'])), models.Q(('started_at__isnull', True), ('status__in', ['PENDING', 'CANCELLED'])), _connector='OR'), name='meeting_started_at_only_once_started'),
+            model_name="meeting",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("started_at__isnull", False), ("status__in", ["ACTIVE", "COMPLETED"])),
+                    models.Q(("started_at__isnull", True), ("status__in", ["PENDING", "CANCELLED"])),
+                    _connector="OR",
+                ),
+                name="meeting_started_at_only_once_started",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='meeting',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('duration_seconds__isnull', False), ('ended_at__isnull', False), ('status', 'COMPLETED')), models.Q(models.Q(('status', 'COMPLETED'), _negated=True), ('duration_seconds__isnull', True), ('ended_at__isnull', True)), _connector='OR'), name='meeting_end_only_when_completed'),
+            model_name="meeting",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("duration_seconds__isnull", False), ("ended_at__isnull", False), ("status", "COMPLETED")),
+                    models.Q(
+                        models.Q(("status", "COMPLETED"), _negated=True),
+                        ("duration_seconds__isnull", True),
+                        ("ended_at__isnull", True),
+                    ),
+                    _connector="OR",
+                ),
+                name="meeting_end_only_when_completed",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='meeting',
-            constraint=models.CheckConstraint(condition=models.Q(('ended_at__isnull', True), ('ended_at__gte', models.F('started_at')), _connector='OR'), name='meeting_ends_after_it_starts'),
+            model_name="meeting",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("ended_at__isnull", True), ("ended_at__gte", models.F("started_at")), _connector="OR"
+                ),
+                name="meeting_ends_after_it_starts",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='meeting',
-            constraint=models.CheckConstraint(condition=models.Q(('duration_seconds__isnull', True), ('duration_seconds__gte', 0), _connector='OR'), name='meeting_duration_not_negative'),
+            model_name="meeting",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("duration_seconds__isnull", True), ("duration_seconds__gte", 0), _connector="OR"),
+                name="meeting_duration_not_negative",
+            ),
         ),
         migrations.AddIndex(
-            model_name='meetingparticipant',
-            index=models.Index(fields=['user', 'meeting'], name='meeting_participant_by_user'),
+            model_name="meetingparticipant",
+            index=models.Index(fields=["user", "meeting"], name="meeting_participant_by_user"),
         ),
         migrations.AddConstraint(
-            model_name='meetingparticipant',
-            constraint=models.UniqueConstraint(fields=('meeting', 'user'), name='meeting_participant_once'),
+            model_name="meetingparticipant",
+            constraint=models.UniqueConstraint(fields=("meeting", "user"), name="meeting_participant_once"),
         ),
         migrations.AddConstraint(
-            model_name='meetingparticipant',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['invited', 'accepted', 'declined'])), name='meeting_participant_status_known'),
+            model_name="meetingparticipant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["invited", "accepted", "declined"])),
+                name="meeting_participant_status_known",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='meetingparticipant',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('answered_at__isnull', True), ('status', 'invited')), models.Q(('answered_at__isnull', False), ('status__in', ['accepted', 'declined'])), _connector='OR'), name='meeting_participant_answered_at_iff_answered'),
+            model_name="meetingparticipant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("answered_at__isnull", True), ("status", "invited")),
+                    models.Q(("answered_at__isnull", False), ("status__in", ["accepted", "declined"])),
+                    _connector="OR",
+                ),
+                name="meeting_participant_answered_at_iff_answered",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='meetingparticipant',
-            constraint=models.CheckConstraint(condition=models.Q(('last_left_at__isnull', True), ('first_joined_at__isnull', False), _connector='OR'), name='meeting_participant_leaves_after_joining'),
+            model_name="meetingparticipant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("last_left_at__isnull", True), ("first_joined_at__isnull", False), _connector="OR"),
+                name="meeting_participant_leaves_after_joining",
+            ),
         ),
     ]

@@ -8,86 +8,146 @@ import messaging.models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('projects', '0001_initial'),
+        ("projects", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Conversation',
+            name="Conversation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_message_seq', models.PositiveBigIntegerField(default=0)),
-                ('last_activity_at', models.DateTimeField(db_index=True)),
-                ('project', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='conversation', to='projects.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_message_seq", models.PositiveBigIntegerField(default=0)),
+                ("last_activity_at", models.DateTimeField(db_index=True)),
+                (
+                    "project",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="conversation", to="projects.project"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-last_activity_at', '-id'],
+                "ordering": ["-last_activity_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveBigIntegerField()),
-                ('type', models.CharField(choices=[('text', 'Text'), ('file', 'File')], default='text', max_length=8)),
-                ('content', models.TextField(blank=True)),
-                ('file', models.FileField(blank=True, null=True, upload_to=messaging.models.message_file_path)),
-                ('file_name', models.CharField(blank=True, max_length=255)),
-                ('file_size', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('file_content_type', models.CharField(blank=True, max_length=100)),
-                ('client_message_id', models.UUIDField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='messaging.conversation')),
-                ('sender', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='messages', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("seq", models.PositiveBigIntegerField()),
+                ("type", models.CharField(choices=[("text", "Text"), ("file", "File")], default="text", max_length=8)),
+                ("content", models.TextField(blank=True)),
+                ("file", models.FileField(blank=True, null=True, upload_to=messaging.models.message_file_path)),
+                ("file_name", models.CharField(blank=True, max_length=255)),
+                ("file_size", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("file_content_type", models.CharField(blank=True, max_length=100)),
+                ("client_message_id", models.UUIDField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messages",
+                        to="messaging.conversation",
+                    ),
+                ),
+                (
+                    "sender",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="messages",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.AddField(
-            model_name='conversation',
-            name='last_message',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='messaging.message'),
+            model_name="conversation",
+            name="last_message",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="messaging.message",
+            ),
         ),
         migrations.CreateModel(
-            name='Participant',
+            name="Participant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('joined_at', models.DateTimeField(auto_now_add=True)),
-                ('last_read_seq', models.PositiveBigIntegerField(default=0)),
-                ('last_read_at', models.DateTimeField(blank=True, null=True)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='participants', to='messaging.conversation')),
-                ('last_read_message', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='messaging.message')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='participations', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("joined_at", models.DateTimeField(auto_now_add=True)),
+                ("last_read_seq", models.PositiveBigIntegerField(default=0)),
+                ("last_read_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="participants",
+                        to="messaging.conversation",
+                    ),
+                ),
+                (
+                    "last_read_message",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="messaging.message",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="participations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['conversation', 'id'], name='message_conversation_id_idx'),
+            model_name="message",
+            index=models.Index(fields=["conversation", "id"], name="message_conversation_id_idx"),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.UniqueConstraint(fields=('conversation', 'seq'), name='message_seq_unique_in_conversation'),
+            model_name="message",
+            constraint=models.UniqueConstraint(
+                fields=("conversation", "seq"), name="message_seq_unique_in_conversation"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.UniqueConstraint(fields=('sender', 'client_message_id'), name='message_client_id_unique_per_sender'),
+            model_name="message",
+            constraint=models.UniqueConstraint(
+                fields=("sender", "client_message_id"), name="message_client_id_unique_per_sender"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('type', 'text'), models.Q(('content', ''), _negated=True)), models.Q(('type', 'file'), models.Q(('file', ''), _negated=True)), _connector='OR'), name='message_has_body'),
+            model_name="message",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("type", "text"), models.Q(("content", ""), _negated=True)),
+                    models.Q(("type", "file"), models.Q(("file", ""), _negated=True)),
+                    _connector="OR",
+                ),
+                name="message_has_body",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='participant',
-            constraint=models.UniqueConstraint(fields=('conversation', 'user'), name='participant_once_per_conversation'),
+            model_name="participant",
+            constraint=models.UniqueConstraint(
+                fields=("conversation", "user"), name="participant_once_per_conversation"
+            ),
         ),
     ]

@@ -62,4 +62,3 @@ class SocketIOConsumer(SocketIOSession, AsyncWebsocketConsumer):
         for packet in farewell:
             await self.send(text_data=packet)
         await self.close(code=code, reason=reason)
-

@@ -454,13 +454,18 @@ async def socketio_polling(scope, receive, send):
     allowed, origin = _origin(scope)
     headers = [(b"cache-control", b"no-store")]
     if allowed and origin is not None:
-        headers += [(b"access-control-allow-origin", origin), (b"access-control-allow-credentials", b"true"),
-                    (b"vary", b"Origin")]
+        headers += [
+            (b"access-control-allow-origin", origin),
+            (b"access-control-allow-credentials", b"true"),
+            (b"vary", b"Origin"),
+        ]
     if not allowed:
         response = _refused(FORBIDDEN, 403)
     elif scope["method"] == "OPTIONS":
-        headers += [(b"access-control-allow-methods", b"GET, POST"),
-                    (b"access-control-allow-headers", b"Content-Type, Authorization")]
+        headers += [
+            (b"access-control-allow-methods", b"GET, POST"),
+            (b"access-control-allow-headers", b"Content-Type, Authorization"),
+        ]
         response = 204, "", b"text/plain"
     else:
         response = await _polling_response(scope, receive)

@@ -62,13 +62,16 @@ class SocketIOSession(SocketSession):
         self.heartbeat: asyncio.Task | None = asyncio.create_task(self.beat())
 
     def open_packet(self, *, upgrades: list[str]) -> str:
-        return protocol.OPEN + json.dumps({
-            "sid": self.sid,
-            "upgrades": upgrades,
-            "pingInterval": settings.SOCKETIO_PING_INTERVAL_SECONDS * 1000,
-            "pingTimeout": settings.SOCKETIO_PING_TIMEOUT_SECONDS * 1000,
-            "maxPayload": settings.WS_MAX_FRAME_BYTES,
-        }, separators=(",", ":"))
+        return protocol.OPEN + json.dumps(
+            {
+                "sid": self.sid,
+                "upgrades": upgrades,
+                "pingInterval": settings.SOCKETIO_PING_INTERVAL_SECONDS * 1000,
+                "pingTimeout": settings.SOCKETIO_PING_TIMEOUT_SECONDS * 1000,
+                "maxPayload": settings.WS_MAX_FRAME_BYTES,
+            },
+            separators=(",", ":"),
+        )
 
     async def stop_engine(self) -> None:
         heartbeat, self.heartbeat = getattr(self, "heartbeat", None), None
@@ -159,9 +162,13 @@ class SocketIOSession(SocketSession):
     async def receive_socketio(self, packet: SocketIOPacket) -> None:
         if packet.namespace != protocol.MAIN_NAMESPACE:
             if packet.type == protocol.CONNECT:
-                await self.send_packet(SocketIOPacket(
-                    protocol.CONNECT_ERROR, namespace=packet.namespace, data={"message": "Invalid namespace"},
-                ))
+                await self.send_packet(
+                    SocketIOPacket(
+                        protocol.CONNECT_ERROR,
+                        namespace=packet.namespace,
+                        data={"message": "Invalid namespace"},
+                    )
+                )
             return
         if packet.type == protocol.CONNECT:
             if not self.connected:

@@ -48,7 +48,10 @@ def test_role_provider_status_and_activity_are_read_only_in_the_change_form(staf
     assert response.status_code == 302
     provider.refresh_from_db()
     assert (provider.role, provider.provider_status, provider.is_active, provider.first_name) == (
-        User.Role.PROVIDER, User.ProviderStatus.APPROVED, True, "Bob"
+        User.Role.PROVIDER,
+        User.ProviderStatus.APPROVED,
+        True,
+        "Bob",
     )
 
 

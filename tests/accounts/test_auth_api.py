@@ -10,31 +10,43 @@ STRONG = "an-unusual-passphrase-91"
 
 
 def test_register_creates_a_client(api, db):
-    response = api.post("/api/auth/register", {"username": "dana", "email": "d@example.com",
-                                               "password": STRONG, "role": "client"}, format="json")
+    response = api.post(
+        "/api/auth/register",
+        {"username": "dana", "email": "d@example.com", "password": STRONG, "role": "client"},
+        format="json",
+    )
     assert response.status_code == 201
     assert response.json()["role"] == "client"
     assert User.objects.get(username="dana").check_password(STRONG)
 
 
 def test_register_starts_a_provider_pending(api, db):
-    response = api.post("/api/auth/register", {"username": "erin", "email": "e@example.com",
-                                               "password": STRONG, "role": "provider"}, format="json")
+    response = api.post(
+        "/api/auth/register",
+        {"username": "erin", "email": "e@example.com", "password": STRONG, "role": "provider"},
+        format="json",
+    )
     assert response.status_code == 201
     assert response.json()["providerStatus"] == "pending"
 
 
 def test_register_applies_password_validators(api, db):
-    response = api.post("/api/auth/register", {"username": "fred", "email": "f@example.com",
-                                               "password": "123", "role": "client"}, format="json")
+    response = api.post(
+        "/api/auth/register",
+        {"username": "fred", "email": "f@example.com", "password": "123", "role": "client"},
+        format="json",
+    )
     assert response.status_code == 400
     assert "password" in response.json()
     assert not User.objects.filter(username="fred").exists()
 
 
 def test_register_refuses_an_unknown_role(api, db):
-    response = api.post("/api/auth/register", {"username": "gil", "email": "g@example.com",
-                                               "password": STRONG, "role": "admin"}, format="json")
+    response = api.post(
+        "/api/auth/register",
+        {"username": "gil", "email": "g@example.com", "password": STRONG, "role": "admin"},
+        format="json",
+    )
     assert response.status_code == 400
     assert "role" in response.json()
 

@@ -66,8 +66,9 @@ def test_logout_leaves_the_users_other_refresh_tokens_working(client_user):
 def test_logout_refuses_another_users_refresh_token(client_user, provider):
     bobs = _login(provider)
 
-    response = _bearer(_login(client_user)["access"]).post("/api/auth/logout", {"refresh": bobs["refresh"]},
-                                                           format="json")
+    response = _bearer(_login(client_user)["access"]).post(
+        "/api/auth/logout", {"refresh": bobs["refresh"]}, format="json"
+    )
 
     assert response.status_code == 400
     assert "refresh" in response.json()
@@ -130,8 +131,11 @@ def test_a_password_change_revokes_the_old_tokens_and_answers_new_ones(client_us
 def test_a_password_change_by_session_keeps_the_callers_session_and_ends_the_others(client_user):
     browser, other_browser = _browser(client_user), _browser(client_user)
 
-    response = browser.post("/api/auth/password", {"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD},
-                            content_type="application/json")
+    response = browser.post(
+        "/api/auth/password",
+        {"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD},
+        content_type="application/json",
+    )
 
     assert response.status_code == 200
     assert browser.get("/api/auth/me").status_code == 200

@@ -15,16 +15,25 @@ PUBLISHED_DEV_SECRET = "insecure-dev-only-secret-key-change-me"
 
 
 def _clean_env(env: dict) -> dict:
-    clean = {k: v for k, v in os.environ.items()
-             if k not in {"SECRET_KEY", "JWT_SIGNING_KEY", "ALLOWED_HOSTS", "DEBUG"}}
+    clean = {
+        k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "JWT_SIGNING_KEY", "ALLOWED_HOSTS", "DEBUG"}
+    }
     return {**clean, **env}
 
 
 def _import_settings(env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-c", "import config.settings as s; print(s.DATABASES['default']['ENGINE']);"
-                               "print(s.CHANNEL_LAYERS['default']['BACKEND'])"],
-        cwd=ROOT, env=_clean_env(env), capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "import config.settings as s; print(s.DATABASES['default']['ENGINE']);"
+            "print(s.CHANNEL_LAYERS['default']['BACKEND'])",
+        ],
+        cwd=ROOT,
+        env=_clean_env(env),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -67,7 +76,11 @@ def test_debug_off_refuses_the_published_development_key():
 def test_the_deployment_check_passes_without_a_warning_in_production():
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=_clean_env(PRODUCTION), capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=_clean_env(PRODUCTION),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
@@ -89,7 +102,11 @@ def test_make_serve_runs_with_debug_off_so_it_refuses_to_start_without_keys(tmp_
     env.pop("DATABASE_URL", None)
     result = subprocess.run(
         ["make", "--no-print-directory", "serve", f"BIN={_fake_bin(tmp_path / 'bin')}"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode != 0
     assert "DEBUG is off: set SECRET_KEY" in result.stderr
@@ -101,8 +118,9 @@ def test_no_urls_means_sqlite_and_in_memory_layer():
 
 
 def test_urls_mean_postgresql_and_redis_layer():
-    result = _import_settings({"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test",
-                               "REDIS_URL": "redis://127.0.0.1:6379/0"})
+    result = _import_settings(
+        {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test", "REDIS_URL": "redis://127.0.0.1:6379/0"}
+    )
     assert result.stdout.split() == ["django.db.backends.postgresql", "realtime.layers.RedisChannelLayer"]
 
 

@@ -15,15 +15,25 @@ STRONG = "an-unusual-passphrase-91"
 
 
 def _register(api, username: str):
-    return api.post("/api/auth/register", {"username": username, "email": "new@example.com",
-                                           "password": STRONG, "role": "client"}, format="json")
+    return api.post(
+        "/api/auth/register",
+        {"username": username, "email": "new@example.com", "password": STRONG, "role": "client"},
+        format="json",
+    )
 
 
 @pytest.mark.parametrize(
     "username",
     ["<b>dana</b>", "da na", "da\u200bna", "\u202eanad", "dana\u2066", "d\u0430na", "dana\u0301"],
-    ids=["html", "space", "zero-width-space", "right-to-left-override", "bidi-isolate", "cyrillic-a",
-         "combining-accent"],
+    ids=[
+        "html",
+        "space",
+        "zero-width-space",
+        "right-to-left-override",
+        "bidi-isolate",
+        "cyrillic-a",
+        "combining-accent",
+    ],
 )
 def test_register_refuses_a_username_outside_ascii_letters_digits_and_at_dot_plus_dash_underscore(api, username):
     response = _register(api, username)
@@ -35,7 +45,8 @@ def test_register_refuses_a_username_outside_ascii_letters_digits_and_at_dot_plu
 
 
 @pytest.mark.parametrize(
-    "username", ["alice", "Alice", "ALICE", "al1ce", "aIice", "\uff41\uff4c\uff49\uff43\uff45"],
+    "username",
+    ["alice", "Alice", "ALICE", "al1ce", "aIice", "\uff41\uff4c\uff49\uff43\uff45"],
     ids=["same", "capitalised", "upper-case", "digit-one-for-i", "capital-i-for-l", "fullwidth"],
 )
 def test_register_refuses_a_look_alike_of_an_existing_username(api, client_user, username):
@@ -83,11 +94,20 @@ def test_display_names_edited_in_the_admin_lose_bidi_and_zero_width_characters(d
     browser = Client()
     browser.force_login(admin_user)
 
-    response = browser.post(f"/admin/accounts/user/{user.pk}/change/", {
-        "username": "dana", "first_name": "\u202eanaD\u200b", "last_name": "Sm\u200dith\u2066",
-        "email": "dana@example.com", "is_active": "on", "role": "client", "provider_status": "",
-        "date_joined_0": "2026-11-30", "date_joined_1": "12:00:00",
-    })
+    response = browser.post(
+        f"/admin/accounts/user/{user.pk}/change/",
+        {
+            "username": "dana",
+            "first_name": "\u202eanaD\u200b",
+            "last_name": "Sm\u200dith\u2066",
+            "email": "dana@example.com",
+            "is_active": "on",
+            "role": "client",
+            "provider_status": "",
+            "date_joined_0": "2026-11-30",
+            "date_joined_1": "12:00:00",
+        },
+    )
 
     assert response.status_code == 302, response.content.decode()[:2000]
     user.refresh_from_db()

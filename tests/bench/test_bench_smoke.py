@@ -29,9 +29,20 @@ def smoke_report(tmp_path_factory):
     _requires_redis()
     output = tmp_path_factory.mktemp("bench") / "smoke.json"
     completed = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--database", f"bench_smoke_{uuid.uuid4().hex[:12]}",
-         "--output", str(output)],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=170,
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--smoke",
+            "--database",
+            f"bench_smoke_{uuid.uuid4().hex[:12]}",
+            "--output",
+            str(output),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=170,
     )
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
     return json.loads(output.read_text()), completed.stdout
@@ -55,8 +66,12 @@ def test_smoke_run_sweeps_delivery_for_both_servers_both_apps_one_and_two_proces
 ):
     report, _ = smoke_report
     sweeps = {(s["server"], s["app"], s["processes"], s["transport"]) for s in report["delivery"]}
-    ours = {(server, "ours", processes, transport) for server in ("daphne", "uvicorn") for processes in (1, 2)
-            for transport in ("ws", "socketio-websocket", "socketio-polling")}
+    ours = {
+        (server, "ours", processes, transport)
+        for server in ("daphne", "uvicorn")
+        for processes in (1, 2)
+        for transport in ("ws", "socketio-websocket", "socketio-polling")
+    }
     relay = {(server, "relay", processes, "ws") for server in ("daphne", "uvicorn") for processes in (1, 2)}
     assert sweeps == ours | relay
     for sweep in report["delivery"]:

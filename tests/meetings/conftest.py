@@ -52,9 +52,11 @@ def cancelled_meeting(meeting, client_user) -> Meeting:
 
 def meeting_state(meeting: Meeting) -> tuple:
     """Everything a transition could change, read fresh from the database."""
-    row = Meeting.objects.filter(pk=meeting.pk).values(
-        "status", "started_at", "ended_at", "duration_seconds", "channel_name"
-    ).get()
+    row = (
+        Meeting.objects.filter(pk=meeting.pk)
+        .values("status", "started_at", "ended_at", "duration_seconds", "channel_name")
+        .get()
+    )
     answers = list(
         MeetingParticipant.objects.filter(meeting=meeting)
         .order_by("user_id")

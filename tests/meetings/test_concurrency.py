@@ -67,9 +67,7 @@ def test_a_start_racing_a_cancel_leaves_exactly_one_of_them(client_user, meeting
 
 def test_an_answer_racing_the_end_is_recorded_only_if_it_came_first(client_user, provider, active_meeting):
     requires_postgres()
-    ended, accepted = together(
-        [_patch(client_user, active_meeting, "end"), _patch(provider, active_meeting, "accept")]
-    )
+    ended, accepted = together([_patch(client_user, active_meeting, "end"), _patch(provider, active_meeting, "accept")])
     assert ended == 200
     assert accepted in (200, 409)
     expected = "accepted" if accepted == 200 else "invited"

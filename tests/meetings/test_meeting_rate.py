@@ -40,8 +40,10 @@ def test_instant_meetings_past_the_rate_are_refused_429_and_ring_nobody(
 
 
 def test_starting_meetings_counts_against_the_same_rate(api, client_user, project):
-    pending = [services.meeting_create(user=client_user, project_id=project.pk, title=f"Later {n}")
-               for n in range(MEETINGS_PER_HOUR + 1)]
+    pending = [
+        services.meeting_create(user=client_user, project_id=project.pk, title=f"Later {n}")
+        for n in range(MEETINGS_PER_HOUR + 1)
+    ]
     answers = [api.as_user(client_user).patch(f"/api/meetings/{meeting.pk}/start").status_code for meeting in pending]
 
     assert answers == [200] * MEETINGS_PER_HOUR + [429]
@@ -52,4 +54,3 @@ def test_the_other_member_still_starts_a_meeting_while_one_is_throttled(api, cli
     assert [_instant(api, client_user, project).status_code for _ in range(MEETINGS_PER_HOUR + 1)][-1] == 429
 
     assert _instant(api, provider, project).status_code == 201
-

@@ -101,8 +101,9 @@ async def test_scheduling_a_meeting_rings_only_the_invitee(api, client_user, pro
     await _silent(alice, charlie)
 
 
-async def test_an_instant_meeting_rings_the_invitee_with_the_call_already_active(api, provider, project, alice, bob,
-                                                                               charlie):
+async def test_an_instant_meeting_rings_the_invitee_with_the_call_already_active(
+    api, provider, project, alice, bob, charlie
+):
     body = {"projectId": project.pk, "title": "Quick call", "instant": True}
     assert await _rest(api, provider, "post", "/api/meetings", body) == 201
     invite = await _hear(alice, "meeting:invite")
@@ -110,8 +111,9 @@ async def test_an_instant_meeting_rings_the_invitee_with_the_call_already_active
     await _silent(bob, charlie)
 
 
-async def test_an_answer_over_rest_reaches_the_host_and_the_invitees_other_tabs_only(api, provider, meeting, alice,
-                                                                                   bob, charlie):
+async def test_an_answer_over_rest_reaches_the_host_and_the_invitees_other_tabs_only(
+    api, provider, meeting, alice, bob, charlie
+):
     assert await _rest(api, provider, "patch", f"/api/meetings/{meeting.pk}/accept") == 200
     for socket in (alice, bob):
         answer = await _hear(socket, "meeting:accept")
@@ -119,11 +121,12 @@ async def test_an_answer_over_rest_reaches_the_host_and_the_invitees_other_tabs_
     await _silent(charlie)
 
 
-async def test_declining_over_the_socket_answers_the_invitee_and_tells_the_host(provider, meeting, alice, bob,
-                                                                                charlie):
+async def test_declining_over_the_socket_answers_the_invitee_and_tells_the_host(provider, meeting, alice, bob, charlie):
     reply = await _send(bob, "meeting:decline", meeting.pk)
     assert (reply["event"], reply["data"]["status"], reply["data"]["user"]["id"]) == (
-        "meeting:decline", "declined", provider.pk
+        "meeting:decline",
+        "declined",
+        provider.pk,
     )
     assert (await _hear(alice, "meeting:decline"))["user"]["id"] == provider.pk
     assert (await database_sync_to_async(invitation_of)(meeting, provider)).status == "declined"
@@ -198,7 +201,9 @@ async def test_the_cron_completion_tells_every_participant_the_capped_duration(a
 async def test_joined_and_left_from_the_call_screen_record_the_session_times(provider, active_meeting, bob, charlie):
     joined = await _send(bob, "meeting:joined", active_meeting.pk, ref="j")
     assert (joined["event"], joined["data"]["userId"], joined["data"]["lastLeftAt"]) == (
-        "meeting:joined", provider.pk, None
+        "meeting:joined",
+        provider.pk,
+        None,
     )
     left = await _send(bob, "meeting:left", active_meeting.pk, ref="l")
     assert left["event"] == "meeting:left"

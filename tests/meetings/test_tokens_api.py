@@ -41,7 +41,9 @@ def test_the_host_gets_a_007_token_for_their_uid_on_the_meetings_channel(api, cl
     body, before, after = _issued(api, client_user, active_meeting)
     decoded = decode_token_007(body["token"])
     assert (body["appId"], body["channelName"], body["uid"]) == (
-        AGORA_APP_ID, active_meeting.channel_name, client_user.pk
+        AGORA_APP_ID,
+        active_meeting.channel_name,
+        client_user.pk,
     )
     assert decoded["app_id"] == AGORA_APP_ID
     assert decoded["services"][1]["channel_name"] == active_meeting.channel_name

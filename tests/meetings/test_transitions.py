@@ -36,6 +36,7 @@ def _started_ago(meeting, seconds: int) -> None:
 
 # start
 
+
 def test_the_host_starts_a_pending_meeting(api, client_user, meeting):
     response = _patch(api, client_user, meeting, "start")
     assert response.status_code == 200
@@ -65,6 +66,7 @@ def test_a_meeting_of_a_closed_project_cannot_be_started(api, client_user, proje
 
 
 # end
+
 
 def test_the_host_ends_an_active_meeting_recording_its_end_and_duration(api, client_user, active_meeting):
     _started_ago(active_meeting, 90)
@@ -100,6 +102,7 @@ def test_an_ended_meeting_cannot_be_ended_again(api, client_user, completed_meet
 
 # cancel
 
+
 def test_the_host_cancels_a_pending_meeting(api, client_user, meeting):
     response = _patch(api, client_user, meeting, "cancel")
     assert response.status_code == 200
@@ -120,6 +123,7 @@ def test_an_invitee_cannot_cancel_a_meeting(api, provider, meeting):
 
 
 # accept / decline
+
 
 @pytest.mark.parametrize("transition, answer", [("accept", "accepted"), ("decline", "declined")])
 def test_the_invitee_answers_a_pending_meeting(api, provider, meeting, transition, answer):
@@ -166,6 +170,7 @@ def test_a_cancelled_meetings_invitation_cannot_be_answered(api, provider, cance
 
 # everyone else
 
+
 @pytest.mark.parametrize("transition", TRANSITIONS)
 def test_an_outsider_gets_404_for_every_transition(api, outsider, meeting, transition):
     _refused(api, outsider, meeting, transition, 404, "not_found")
@@ -186,4 +191,3 @@ def test_an_unknown_meeting_is_404_for_every_transition(api, client_user, transi
 @pytest.mark.parametrize("transition", TRANSITIONS)
 def test_transitions_answer_only_patch(api, client_user, meeting, transition):
     assert api.as_user(client_user).post(f"/api/meetings/{meeting.pk}/{transition}").status_code == 405
-

@@ -93,9 +93,7 @@ def test_retrieve_shows_participants_with_their_read_markers(api, client_user, p
     assert response.data["unreadCount"] == 1
 
 
-def test_retrieve_answers_an_outsider_exactly_as_for_a_conversation_that_does_not_exist(
-    api, outsider, conversation
-):
+def test_retrieve_answers_an_outsider_exactly_as_for_a_conversation_that_does_not_exist(api, outsider, conversation):
     foreign = api.as_user(outsider).get(f"/api/conversations/{conversation.pk}")
     missing = api.as_user(outsider).get(f"/api/conversations/{conversation.pk + 1000}")
 

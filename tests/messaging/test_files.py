@@ -86,8 +86,12 @@ def test_a_file_message_needs_a_file(api, client_user, conversation):
 def test_a_text_message_carries_no_file(api, client_user, conversation):
     response = api.as_user(client_user).post(
         "/api/messages",
-        {"conversationId": conversation.pk, "type": "text", "content": "hi",
-         "file": SimpleUploadedFile("a.txt", b"a", "text/plain")},
+        {
+            "conversationId": conversation.pk,
+            "type": "text",
+            "content": "hi",
+            "file": SimpleUploadedFile("a.txt", b"a", "text/plain"),
+        },
         format="multipart",
     )
 

@@ -278,6 +278,9 @@ def test_client_message_id_is_unique_per_sender_in_the_database(client_user, con
 
     with pytest.raises(IntegrityError), transaction.atomic():
         Message.objects.create(
-            conversation=conversation, sender=client_user, seq=99, content="again",
+            conversation=conversation,
+            sender=client_user,
+            seq=99,
+            content="again",
             client_message_id=message.client_message_id,
         )

@@ -50,5 +50,8 @@ async def test_typing_on_one_process_reaches_a_socket_on_the_other(two_servers, 
         frame = await next_frame(bob)
         assert frame["event"] == "conversation:typing"
         assert frame["data"] == {
-            "conversationId": conversation.pk, "userId": client_user.pk, "username": "alice", "isTyping": True,
+            "conversationId": conversation.pk,
+            "userId": client_user.pk,
+            "username": "alice",
+            "isTyping": True,
         }

@@ -116,9 +116,7 @@ def test_a_read_marker_never_moves_backwards(
     conversation_listener.assert_silent()
 
 
-def test_message_read_of_a_message_from_another_conversation_is_not_found(
-    client_user, provider, conversation, send
-):
+def test_message_read_of_a_message_from_another_conversation_is_not_found(client_user, provider, conversation, send):
     elsewhere = send(provider, make_project(client_user, provider, title="Other").conversation, "elsewhere")
 
     with pytest.raises(NotFound):

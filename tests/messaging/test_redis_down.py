@@ -63,7 +63,6 @@ async def test_a_post_while_the_channel_layer_is_down_is_saved_logged_and_recove
     await bob.disconnect()
 
 
-
 async def test_a_typing_frame_while_the_channel_layer_is_down_is_logged_and_counted_not_an_error(
     client_user, conversation, caplog
 ):

@@ -9,9 +9,7 @@ from tests.realtime.sockets import assert_no_frame, connect_as, next_frame
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-async def test_accepting_a_proposal_announces_the_conversation_to_both_members_only(
-    client_user, provider, outsider
-):
+async def test_accepting_a_proposal_announces_the_conversation_to_both_members_only(client_user, provider, outsider):
     alice, bob, charlie = [await connect_as(user) for user in (client_user, provider, outsider)]
 
     project = await database_sync_to_async(make_project)(client_user, provider, title="Mobile app")

@@ -42,9 +42,7 @@ async def test_message_read_reaches_the_other_member_with_the_marker(
     assert seen_by_alice["data"]["lastReadAt"]
 
 
-async def test_message_read_lowers_the_unread_count(
-    alice_and_bob, client_user, conversation, post_text, bobs_unread
-):
+async def test_message_read_lowers_the_unread_count(alice_and_bob, client_user, conversation, post_text, bobs_unread):
     alice, bob = alice_and_bob
     first, *_ = await _three_from_alice(client_user, conversation, post_text, alice, bob)
     assert await bobs_unread() == 3
@@ -90,4 +88,3 @@ async def test_the_read_patch_emits_conversation_read_to_the_other_member_and_cl
     assert await next_frame(alice) == {"event": "conversation:read", "data": response.data}
     assert response.data["lastReadMessageId"] == last["id"]
     assert await bobs_unread() == 0
-

@@ -94,7 +94,6 @@ def test_message_content_is_never_rendered_as_markup_on_the_dashboard(client, cl
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
-
 def test_dashboard_lists_live_meetings_and_the_invitations_waiting_for_me(client, provider, live_meeting):
     client.force_login(provider)
     response = client.get(reverse("dashboard"))

@@ -17,6 +17,9 @@ def service_request(client_user):
 @pytest.fixture
 def proposal(service_request, provider):
     return services.proposal_submit(
-        provider=provider, request_id=service_request.pk, price=Decimal("800.00"), scope="Three drafts",
+        provider=provider,
+        request_id=service_request.pk,
+        price=Decimal("800.00"),
+        scope="Three drafts",
         deadline=(timezone.now() + timedelta(days=10)).date(),
     )

@@ -35,13 +35,18 @@ def test_accept_creates_project_with_locked_terms_and_conversation(api, client_u
     assert project.terms_hash == proposal.terms_hash and project.terms_verify()
     assert body["publicId"] == str(project.public_id)
     assert set(Participant.objects.filter(conversation=project.conversation).values_list("user_id", flat=True)) == {
-        client_user.pk, provider.pk}
+        client_user.pk,
+        provider.pk,
+    }
 
 
 def test_accept_converts_the_request_and_rejects_the_other_proposals(api, client_user, service_request, proposal):
     rival = services.proposal_submit(
-        provider=make_user("rival", role=User.Role.PROVIDER), request_id=service_request.pk,
-        price=Decimal("700"), scope="Two drafts", deadline=proposal.deadline,
+        provider=make_user("rival", role=User.Role.PROVIDER),
+        request_id=service_request.pk,
+        price=Decimal("700"),
+        scope="Two drafts",
+        deadline=proposal.deadline,
     )
     _accept(api, client_user, proposal)
     service_request.refresh_from_db()

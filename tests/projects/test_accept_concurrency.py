@@ -41,7 +41,10 @@ def _accept_all(user, proposal_ids: list[int]) -> list[int]:
 
 def _proposal(service_request, provider):
     return services.proposal_submit(
-        provider=provider, request_id=service_request.pk, price=Decimal("100"), scope="x",
+        provider=provider,
+        request_id=service_request.pk,
+        price=Decimal("100"),
+        scope="x",
         deadline=(timezone.now() + timedelta(days=5)).date(),
     )
 

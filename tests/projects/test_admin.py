@@ -85,7 +85,9 @@ def test_completing_a_project_through_the_action_tells_its_members_and_closes_it
     for listener in listeners:
         event = listener.next_event()
         assert (event["event"], event["data"]["id"], event["data"]["status"]) == (
-            "project:completed", project.pk, "completed"
+            "project:completed",
+            project.pk,
+            "completed",
         )
         listener.close()
     with pytest.raises(Conflict) as refused:

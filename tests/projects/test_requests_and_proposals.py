@@ -28,9 +28,11 @@ def test_request_list_refuses_anonymous(api, db):
 
 def test_approved_provider_proposes(api, client_user, provider):
     request_id = api.as_user(client_user).post("/api/requests", {"title": "Shop"}, format="json").json()["id"]
-    response = api.as_user(provider).post(f"/api/requests/{request_id}/proposals",
-                                          {"price": "500.00", "scope": "All of it", "deadline": _deadline()},
-                                          format="json")
+    response = api.as_user(provider).post(
+        f"/api/requests/{request_id}/proposals",
+        {"price": "500.00", "scope": "All of it", "deadline": _deadline()},
+        format="json",
+    )
     assert response.status_code == 201
     assert response.json()["termsHash"]
 
@@ -46,15 +48,19 @@ def test_one_live_proposal_per_provider_and_request(api, client_user, provider):
 def test_pending_provider_cannot_propose(api, client_user):
     pending = make_user("newbie", role=User.Role.PROVIDER, provider_status=User.ProviderStatus.PENDING)
     request_id = api.as_user(client_user).post("/api/requests", {"title": "Shop"}, format="json").json()["id"]
-    response = api.as_user(pending).post(f"/api/requests/{request_id}/proposals",
-                                         {"price": "500.00", "scope": "x", "deadline": _deadline()}, format="json")
+    response = api.as_user(pending).post(
+        f"/api/requests/{request_id}/proposals",
+        {"price": "500.00", "scope": "x", "deadline": _deadline()},
+        format="json",
+    )
     assert response.status_code == 403
 
 
 def test_proposal_refuses_a_non_positive_price(api, client_user, provider):
     request_id = api.as_user(client_user).post("/api/requests", {"title": "Shop"}, format="json").json()["id"]
-    response = api.as_user(provider).post(f"/api/requests/{request_id}/proposals",
-                                          {"price": "0", "scope": "x", "deadline": _deadline()}, format="json")
+    response = api.as_user(provider).post(
+        f"/api/requests/{request_id}/proposals", {"price": "0", "scope": "x", "deadline": _deadline()}, format="json"
+    )
     assert response.status_code == 400 and "price" in response.json()
 
 

@@ -20,7 +20,8 @@ def _request(api, client_user, description: str):
 def _propose(api, provider, request_id: int, scope: str):
     deadline = (timezone.now() + timedelta(days=20)).date().isoformat()
     return api.as_user(provider).post(
-        f"/api/requests/{request_id}/proposals", {"price": "500.00", "scope": scope, "deadline": deadline},
+        f"/api/requests/{request_id}/proposals",
+        {"price": "500.00", "scope": scope, "deadline": deadline},
         format="json",
     )
 

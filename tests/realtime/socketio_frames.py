@@ -66,7 +66,7 @@ def decode_event(packet: str) -> tuple[str, dict]:
 def decode_ack(packet: str, ack_id: int) -> list:
     prefix = f"43{ack_id}"
     assert packet.startswith(prefix + "["), packet
-    return json.loads(packet[len(prefix):])
+    return json.loads(packet[len(prefix) :])
 
 
 def session_cookie(user) -> tuple[bytes, bytes]:

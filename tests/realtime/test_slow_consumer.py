@@ -65,8 +65,9 @@ class ClientReadingOnDemand:
         await application(scope, receive, send_when_read)
 
     async def connect_as(self, user) -> WebsocketCommunicator:
-        communicator = WebsocketCommunicator(self, "/ws/", headers=[sockets.ALLOWED_ORIGIN, sockets.HOST,
-                                                                    sockets.bearer(user)])
+        communicator = WebsocketCommunicator(
+            self, "/ws/", headers=[sockets.ALLOWED_ORIGIN, sockets.HOST, sockets.bearer(user)]
+        )
         connected, _ = await communicator.connect(timeout=sockets.FRAME_TIMEOUT)
         assert connected
         return communicator
@@ -98,7 +99,9 @@ async def test_a_socket_whose_client_stops_reading_is_closed_with_4408_once_its_
     await push_to_conversation(conversation, settings.SOCKET_SEND_QUEUE_MAX + 2)
 
     assert await bob.receive_output(timeout=sockets.FRAME_TIMEOUT) == {
-        "type": "websocket.close", "code": CLOSE_TOO_SLOW, "reason": CLOSE_TOO_SLOW_REASON,
+        "type": "websocket.close",
+        "code": CLOSE_TOO_SLOW,
+        "reason": CLOSE_TOO_SLOW_REASON,
     }
     await bob.disconnect()
 
@@ -160,8 +163,9 @@ class UnreadSocket:
             pass
 
     async def join(self, conversation_id: int) -> None:
-        self.protocol.send_text(json.dumps({"event": "join", "data": {"conversationId": conversation_id},
-                                            "ref": "join"}).encode())
+        self.protocol.send_text(
+            json.dumps({"event": "join", "data": {"conversationId": conversation_id}, "ref": "join"}).encode()
+        )
         await self._flush()
         while not any(frame.get("ref") == "join" for frame in await self._frames()):
             pass
@@ -173,8 +177,9 @@ class UnreadSocket:
         return self.protocol.close_rcvd.code if self.protocol.close_rcvd else self.protocol.close_code
 
     async def _frames(self) -> list[dict]:
-        frames = [json.loads(event.data) for event in await self._read()
-                  if getattr(event, "opcode", None) is Opcode.TEXT]
+        frames = [
+            json.loads(event.data) for event in await self._read() if getattr(event, "opcode", None) is Opcode.TEXT
+        ]
         self.messages += [frame["data"] for frame in frames if frame["event"] == "message:new"]
         return frames
 
@@ -216,9 +221,10 @@ async def test_a_client_that_stops_reading_is_closed_while_another_gets_every_me
 ):
     server = uvicorn_server
     slow = UnreadSocket(server, provider)
-    async with open_socket(server, provider) as healthy, httpx.AsyncClient(
-        base_url=server.url, headers=bearer(client_user), timeout=FRAME_SECONDS
-    ) as http:
+    async with (
+        open_socket(server, provider) as healthy,
+        httpx.AsyncClient(base_url=server.url, headers=bearer(client_user), timeout=FRAME_SECONDS) as http,
+    ):
         await join(healthy, conversation.pk)
         await slow.open()
         await slow.join(conversation.pk)
@@ -242,9 +248,11 @@ async def test_a_client_that_stops_reading_is_closed_while_another_gets_every_me
         slow.close()
 
     second_half_stream = HALF * FRAME_BYTES
-    print(f"\nserver RSS {rss_start / MIB:.1f} MiB at the start, {rss_half / MIB:.1f} after {HALF} messages,"
-          f" {rss_end / MIB:.1f} after {2 * HALF} ({second_half_stream / MIB:.1f} MiB of frames in the second half);"
-          f" the unread client got {len(slow.messages)}, then close code {slow_close_code}")
+    print(
+        f"\nserver RSS {rss_start / MIB:.1f} MiB at the start, {rss_half / MIB:.1f} after {HALF} messages,"
+        f" {rss_end / MIB:.1f} after {2 * HALF} ({second_half_stream / MIB:.1f} MiB of frames in the second half);"
+        f" the unread client got {len(slow.messages)}, then close code {slow_close_code}"
+    )
     assert [message["seq"] for message in received] == list(range(1, 2 * HALF + 1))
     # ABNORMAL_CLOSURE (1006): the client read on only after the server had stopped waiting to close.
     assert slow_close_code in (CLOSE_TOO_SLOW, CloseCode.ABNORMAL_CLOSURE)

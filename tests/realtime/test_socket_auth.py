@@ -171,8 +171,9 @@ async def test_a_session_socket_from_another_origin_is_closed_with_4401(client_u
 
 async def test_a_session_socket_from_a_csrf_trusted_origin_is_accepted(client_user, conversation, settings):
     settings.CSRF_TRUSTED_ORIGINS = ["http://localhost:9999"]
-    communicator = socket(await database_sync_to_async(_session_cookie)(client_user),
-                          origin=_origin("http://localhost:9999"))
+    communicator = socket(
+        await database_sync_to_async(_session_cookie)(client_user), origin=_origin("http://localhost:9999")
+    )
     assert (await communicator.connect())[0]
 
     reply = await join(communicator, conversation.pk)
@@ -185,8 +186,11 @@ async def test_a_session_socket_behind_a_tls_proxy_is_accepted_from_the_https_or
     client_user, conversation, settings
 ):
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    communicator = socket(await database_sync_to_async(_session_cookie)(client_user),
-                          (b"x-forwarded-proto", b"https"), origin=_origin("https://localhost"))
+    communicator = socket(
+        await database_sync_to_async(_session_cookie)(client_user),
+        (b"x-forwarded-proto", b"https"),
+        origin=_origin("https://localhost"),
+    )
     assert (await communicator.connect())[0]
 
     reply = await join(communicator, conversation.pk)
@@ -206,8 +210,9 @@ async def test_a_jwt_socket_from_another_port_of_an_allowed_host_is_accepted(cli
 
 
 async def test_a_ticket_socket_from_another_port_of_an_allowed_host_is_accepted(client_user, conversation):
-    communicator = socket(path=await database_sync_to_async(_ticket_path)(client_user),
-                          origin=_origin("http://localhost:9999"))
+    communicator = socket(
+        path=await database_sync_to_async(_ticket_path)(client_user), origin=_origin("http://localhost:9999")
+    )
     assert (await communicator.connect())[0]
 
     reply = await join(communicator, conversation.pk)

@@ -58,7 +58,8 @@ async def test_one_socket_past_the_cap_is_closed_with_4429_and_a_reason(client_u
     extra, closed = await _open(client_user)
 
     assert closed == {
-        "type": "websocket.close", "code": CLOSE_TOO_MANY_SOCKETS,
+        "type": "websocket.close",
+        "code": CLOSE_TOO_MANY_SOCKETS,
         "reason": f"too many sockets: at most {CAP} open per user",
     }
     await _disconnect_all([*admitted, extra])

@@ -41,7 +41,9 @@ async def test_a_websocket_client_that_stops_reading_is_closed_with_4408(provide
     await push_to_conversation(conversation, settings.SOCKET_SEND_QUEUE_MAX + 2)
 
     assert await bob.receive_output(timeout=sockets.FRAME_TIMEOUT) == {
-        "type": "websocket.close", "code": CLOSE_TOO_SLOW, "reason": CLOSE_TOO_SLOW_REASON,
+        "type": "websocket.close",
+        "code": CLOSE_TOO_SLOW,
+        "reason": CLOSE_TOO_SLOW_REASON,
     }
     await bob.disconnect()
 

@@ -299,8 +299,13 @@ def test_a_sessions_sid_is_kept_out_of_log_lines():
 
 def test_uvicorns_access_log_still_formats_a_polling_request_with_its_sid_redacted():
     record = logging.getLogger("uvicorn.access").makeRecord(
-        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
-        ("127.0.0.1:5", "GET", "/socket.io/?EIO=4&transport=polling&sid=GiwAI84UC6D_yg7_pFGn", "1.1", 200), None,
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", "GET", "/socket.io/?EIO=4&transport=polling&sid=GiwAI84UC6D_yg7_pFGn", "1.1", 200),
+        None,
     )
 
     line = AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s').format(record)

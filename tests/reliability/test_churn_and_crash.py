@@ -340,8 +340,11 @@ class Sender:
         async with httpx.AsyncClient(timeout=FRAME_SECONDS) as http:
             for index in range(CRASH_MESSAGES_PER_SENDER):
                 client_message_id = str(uuid.uuid4())
-                payload = {"conversationId": conversation_id, "content": f"{self.user.username} {index}",
-                           "clientMessageId": client_message_id}
+                payload = {
+                    "conversationId": conversation_id,
+                    "content": f"{self.user.username} {index}",
+                    "clientMessageId": client_message_id,
+                }
                 retrying = False
                 while True:
                     request = asyncio.ensure_future(
@@ -379,7 +382,8 @@ def test_killing_one_of_two_servers_mid_conversation_loses_no_message_once_its_c
     server_a, server_b = live_servers.start(kind=kind, env=CRASH_ENV), live_servers.start(kind=kind, env=CRASH_ENV)
     receivers = [
         Receiver(user, home, server_b)
-        for home in (server_a, server_b) for user in (client_user, provider)
+        for home in (server_a, server_b)
+        for user in (client_user, provider)
         for _ in range(CRASH_RECEIVERS_PER_USER_AND_SERVER)
     ]
     senders = [Sender(client_user, server_a, server_b), Sender(provider, server_b, server_b)]
@@ -410,11 +414,14 @@ def test_killing_one_of_two_servers_mid_conversation_loses_no_message_once_its_c
             f"{sum(receiver.duplicates for receiver in receivers)} duplicates dropped"
         )
 
-    stored = list(Message.objects.filter(conversation=conversation).order_by("seq").values_list(
-        "id", "seq", "client_message_id"
-    ))
-    sent = {client_message_id: message_id for sender in senders for client_message_id, message_id
-            in sender.acknowledged.items()}
+    stored = list(
+        Message.objects.filter(conversation=conversation).order_by("seq").values_list("id", "seq", "client_message_id")
+    )
+    sent = {
+        client_message_id: message_id
+        for sender in senders
+        for client_message_id, message_id in sender.acknowledged.items()
+    }
     assert len(sent) == 2 * CRASH_MESSAGES_PER_SENDER
     assert sorted(str(client_message_id) for _, _, client_message_id in stored) == sorted(sent)
     assert [seq for _, seq, _ in stored] == list(range(1, len(stored) + 1))

@@ -43,8 +43,9 @@ def _open_with(server, *, headers: dict | None = None, path: str = ""):
 
 async def _csrf_session(server, session_key: str) -> httpx.AsyncClient:
     """An HTTP client holding the session cookie and a CSRF token, as the pages' browser does."""
-    http = httpx.AsyncClient(base_url=server.url, timeout=FRAME_SECONDS,
-                             cookies={settings.SESSION_COOKIE_NAME: session_key})
+    http = httpx.AsyncClient(
+        base_url=server.url, timeout=FRAME_SECONDS, cookies={settings.SESSION_COOKIE_NAME: session_key}
+    )
     await http.get("/login")
     http.headers["X-CSRFToken"] = http.cookies[settings.CSRF_COOKIE_NAME]
     return http
@@ -89,8 +90,10 @@ async def test_a_session_logout_and_a_logout_everywhere_close_the_right_sockets_
 
     assert codes == [CLOSE_UNAUTHENTICATED] * (4 * SOCKETS_PER_KIND)
     assert all([await _answers(websocket, conversation) for websocket in sockets["session B"] + sockets["JWT"]])
-    print(f"session logout on process 1: {len(codes)} of {len(codes) + 4 * SOCKETS_PER_KIND} sockets of the user "
-          f"closed (its cookie and ticket sockets on both processes), slowest {slowest_ms:.0f} ms after the request")
+    print(
+        f"session logout on process 1: {len(codes)} of {len(codes) + 4 * SOCKETS_PER_KIND} sockets of the user "
+        f"closed (its cookie and ticket sockets on both processes), slowest {slowest_ms:.0f} ms after the request"
+    )
 
     everywhere_at = time.monotonic()
     async with httpx.AsyncClient(base_url=second.url, timeout=FRAME_SECONDS) as http:
@@ -100,8 +103,10 @@ async def test_a_session_logout_and_a_logout_everywhere_close_the_right_sockets_
 
     assert codes == [CLOSE_UNAUTHENTICATED] * (4 * SOCKETS_PER_KIND)
     assert await _answers(bobs, conversation)
-    print(f"logout everywhere on process 2: {len(codes)} of {len(codes)} remaining sockets closed on both "
-          f"processes, slowest {slowest_ms:.0f} ms after the request; another user's socket open")
+    print(
+        f"logout everywhere on process 2: {len(codes)} of {len(codes)} remaining sockets closed on both "
+        f"processes, slowest {slowest_ms:.0f} ms after the request; another user's socket open"
+    )
     await bobs.close()
     await browser_a.aclose()
 

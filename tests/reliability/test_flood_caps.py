@@ -83,8 +83,9 @@ async def test_a_flood_of_one_password_across_accounts_from_one_address_stops_at
 async def test_a_flood_of_sockets_from_one_jwt_leaves_exactly_the_cap_open(two_servers, client_user):
     async def open_socket(server, number: int):
         address = server.url.removeprefix("http://")
-        websocket = await websocket_connect(server.ws_url, origin=f"http://{address}",
-                                            additional_headers=bearer(client_user), open_timeout=60)
+        websocket = await websocket_connect(
+            server.ws_url, origin=f"http://{address}", additional_headers=bearer(client_user), open_timeout=60
+        )
         try:
             await websocket.send(json.dumps({"event": "ping", "data": {}}))
             await asyncio.wait_for(websocket.recv(), 30)
@@ -116,8 +117,11 @@ async def _ticket_status(http, server, user) -> int:
 
 async def test_a_flood_of_instant_meetings_rings_the_limit_times(two_servers, client_user, project):
     async def call_now(server, number: int) -> int:
-        response = await http.post(f"{server.url}/api/meetings", headers=bearer(client_user),
-                                   json={"projectId": project.pk, "title": f"Call {number}", "instant": True})
+        response = await http.post(
+            f"{server.url}/api/meetings",
+            headers=bearer(client_user),
+            json={"projectId": project.pk, "title": f"Call {number}", "instant": True},
+        )
         return response.status_code
 
     async with _client() as http:

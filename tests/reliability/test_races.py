@@ -140,8 +140,12 @@ MEETING_ROUNDS = 8
 # The host's transitions, the invitee's answers, and two calls by the wrong member (always 403).
 MISPLACED = [("invitee", "end"), ("host", "accept")]
 MEETING_CALLS = [
-    *[("host", "start")] * 3, *[("host", "end")] * 3, *[("host", "cancel")] * 2,
-    *[("invitee", "accept")] * 3, *[("invitee", "decline")] * 3, *MISPLACED,
+    *[("host", "start")] * 3,
+    *[("host", "end")] * 3,
+    *[("host", "cancel")] * 2,
+    *[("invitee", "accept")] * 3,
+    *[("invitee", "decline")] * 3,
+    *MISPLACED,
 ]
 
 
@@ -184,8 +188,11 @@ def test_mixed_transitions_racing_on_one_meeting_leave_one_valid_history_and_ann
             assert not isinstance(response, Exception), f"{who} {transition} raised {response!r}"
             expected = {403} if (who, transition) in MISPLACED else {200, 409}
             assert response.status_code in expected, (who, transition, response.status_code, response.data)
-        winners = [(transition, response) for _, transition, response in outcomes
-                   if transition in ANNOUNCED_AS and response.status_code == 200]
+        winners = [
+            (transition, response)
+            for _, transition, response in outcomes
+            if transition in ANNOUNCED_AS and response.status_code == 200
+        ]
         path = _replayed(initial, [transition for transition, _ in winners])
         won = dict(winners)
         meeting.refresh_from_db()
@@ -250,8 +257,10 @@ def _marks_over_sockets(user, conversation_id: int, message_ids: list[int]) -> C
             for n in range(READS_EACH):
                 message_id = chooser.choice(message_ids)
                 reply = await request(
-                    socket, messaging_events.MESSAGE_READ,
-                    {"conversationId": conversation_id, "messageId": message_id}, ref=str(n),
+                    socket,
+                    messaging_events.MESSAGE_READ,
+                    {"conversationId": conversation_id, "messageId": message_id},
+                    ref=str(n),
                 )
                 assert reply["event"] == messaging_events.MESSAGE_READ, reply
                 markers.append({**reply["data"], "read": message_id})
@@ -345,7 +354,8 @@ def test_read_markers_racing_from_rest_and_sockets_only_move_forward_and_announc
     assert polled_seqs == sorted(polled_seqs), "the marker moved backwards"
     assert all(message_seq == seq for seq, message_seq in polled if seq), "the marker's seq and message disagree"
     announced = [
-        event["data"] for event in conversation_tap.drain()
+        event["data"]
+        for event in conversation_tap.drain()
         if event["event"] in (messaging_events.MESSAGE_READ, messaging_events.CONVERSATION_READ)
     ]
     announced_seqs = [marker["lastReadSeq"] for marker in announced]

@@ -136,9 +136,15 @@ class Receiver:
     async def _join(self, websocket, conversation_id: int) -> None:
         """Join with ``after`` the last message held without a gap; frames before the reply are its replay."""
         view = self.views[conversation_id]
-        await websocket.send(json.dumps({
-            "event": "join", "data": {"conversationId": conversation_id, "after": view.contiguous_id}, "ref": "join",
-        }))
+        await websocket.send(
+            json.dumps(
+                {
+                    "event": "join",
+                    "data": {"conversationId": conversation_id, "after": view.contiguous_id},
+                    "ref": "join",
+                }
+            )
+        )
         while True:
             frame = await next_frame(websocket)
             if frame.get("ref") == "join":
@@ -165,7 +171,8 @@ class Receiver:
             self.soak.figures["gap fetches (GET after=)"] += 1
             response = await self.soak.http.get(
                 f"{self.server.url}/api/messages/conversation/{conversation_id}",
-                params={"after": view.contiguous_id, "limit": 100}, headers=self.soak.headers[self.user.pk],
+                params={"after": view.contiguous_id, "limit": 100},
+                headers=self.soak.headers[self.user.pk],
             )
             response.raise_for_status()  # a failed fetch ends the connection: the rejoin catches up instead
             page = response.json()
@@ -191,7 +198,8 @@ class Soak:
         # Each user has a socket on each server; on each server one user's socket is dropped at random.
         self.receivers = [
             Receiver(self, user, server, dropped_at_random=(user_index + server_index) % 2 == 0)
-            for user_index, user in enumerate(users) for server_index, server in enumerate(servers)
+            for user_index, user in enumerate(users)
+            for server_index, server in enumerate(servers)
         ]
         self.sending_done = False
 
@@ -206,7 +214,9 @@ class Soak:
             first_attempt = False
             try:
                 response = await self.http.post(
-                    f"{server.url}/api/messages", json=body, headers=self.headers[user.pk],
+                    f"{server.url}/api/messages",
+                    json=body,
+                    headers=self.headers[user.pk],
                     timeout=IMPATIENT_TIMEOUT_SECONDS if given_up_at_once else HTTP_TIMEOUT_SECONDS,
                 )
             except httpx.TransportError:
@@ -317,9 +327,9 @@ def _stored_messages(conversation_ids: list[int]) -> dict[int, list[dict]]:
     try:
         return {
             conversation_id: list(
-                Message.objects.filter(conversation_id=conversation_id).order_by("id").values(
-                    "id", "seq", "client_message_id"
-                )
+                Message.objects.filter(conversation_id=conversation_id)
+                .order_by("id")
+                .values("id", "seq", "client_message_id")
             )
             for conversation_id in conversation_ids
         }
@@ -355,9 +365,9 @@ async def test_every_receiver_holds_every_acknowledged_message_once_in_order_thr
             await soak.until(lambda: all(receiver.listening for receiver in soak.receivers), "every receiver joined")
             chaos = asyncio.create_task(soak.chaos())
             restart = asyncio.create_task(soak.restart_redis_halfway())
-            await asyncio.gather(*(
-                soak.sender(user, conversation_id) for user in users for conversation_id in conversation_ids
-            ))
+            await asyncio.gather(
+                *(soak.sender(user, conversation_id) for user in users for conversation_id in conversation_ids)
+            )
             soak.sending_done = True
             await asyncio.gather(chaos, restart)
 
@@ -368,13 +378,15 @@ async def test_every_receiver_holds_every_acknowledged_message_once_in_order_thr
             await soak.until(
                 lambda: all(
                     receiver.views[tail["conversationId"]].contiguous_seq >= tail["seq"]
-                    for receiver in soak.receivers for tail in tails
+                    for receiver in soak.receivers
+                    for tail in tails
                 ),
                 "every receiver holding the messages sent after the faults",
             )
             tail_sources = {
                 (receiver.name, tail["seq"]): receiver.views[tail["conversationId"]].source_by_seq[tail["seq"]]
-                for receiver in soak.receivers for tail in tails
+                for receiver in soak.receivers
+                for tail in tails
             }
             reconnections_during_tail = soak.figures["socket connections opened"] - connections_before_tail
         finally:
@@ -392,12 +404,11 @@ async def test_every_receiver_holds_every_acknowledged_message_once_in_order_thr
         stored_client_ids = [str(message["client_message_id"]) for message in messages]
         assert len(set(stored_client_ids)) == len(stored_client_ids)
         assert set(stored_client_ids) == {
-            client_id for client_id, (acknowledged_in, _) in soak.acknowledged.items()
+            client_id
+            for client_id, (acknowledged_in, _) in soak.acknowledged.items()
             if acknowledged_in == conversation_id
         }
-        assert all(
-            soak.acknowledged[str(message["client_message_id"])][1] == message["id"] for message in messages
-        )
+        assert all(soak.acknowledged[str(message["client_message_id"])][1] == message["id"] for message in messages)
         for receiver in soak.receivers:
             held = receiver.views[conversation_id].in_order()
             assert [message["id"] for message in held] == [message["id"] for message in messages], receiver.name
@@ -406,12 +417,16 @@ async def test_every_receiver_holds_every_acknowledged_message_once_in_order_thr
 
 
 def _print_figures(soak: Soak, stored: dict[int, list[dict]], health: dict, seed: int) -> None:
-    print(f"\nsoak (seed {seed}): {len(soak.receivers)} receivers on {len(soak.servers)} servers, "
-          f"{len(stored)} conversations")
+    print(
+        f"\nsoak (seed {seed}): {len(soak.receivers)} receivers on {len(soak.servers)} servers, "
+        f"{len(stored)} conversations"
+    )
     stored_count = sum(len(messages) for messages in stored.values())
-    print(f"  messages stored: {stored_count}; acknowledged: {len(soak.acknowledged)}; "
-          f"POST answers: {dict(sorted(soak.statuses.items()))}; "
-          f"sends committed whose 201 was lost: {stored_count - soak.statuses[201]}")
+    print(
+        f"  messages stored: {stored_count}; acknowledged: {len(soak.acknowledged)}; "
+        f"POST answers: {dict(sorted(soak.statuses.items()))}; "
+        f"sends committed whose 201 was lost: {stored_count - soak.statuses[201]}"
+    )
     for name, count in sorted(soak.figures.items()):
         print(f"  {name}: {count}")
     for label, body in health.items():

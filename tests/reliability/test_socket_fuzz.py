@@ -53,9 +53,19 @@ MAX_FRAME = settings.WS_MAX_FRAME_BYTES
 ID_FIELDS = {"conversationId", "messageId", "meetingId"}
 # Each frame class (a FrameStream method) and its relative weight in the stream.
 CLASS_WEIGHTS = {
-    "bad_json": 10, "invalid_utf8": 5, "non_object": 5, "bad_envelope": 10, "wrong_field_type": 20,
-    "huge_or_odd_id": 8, "foreign_id": 10, "refused_by_state": 3, "unknown_event": 10, "deep_nesting": 5,
-    "just_below_limit": 2, "binary_frame": 3, "valid": 7,
+    "bad_json": 10,
+    "invalid_utf8": 5,
+    "non_object": 5,
+    "bad_envelope": 10,
+    "wrong_field_type": 20,
+    "huge_or_odd_id": 8,
+    "foreign_id": 10,
+    "refused_by_state": 3,
+    "unknown_event": 10,
+    "deep_nesting": 5,
+    "just_below_limit": 2,
+    "binary_frame": 3,
+    "valid": 7,
 }
 # No frames over WS_MAX_FRAME_BYTES: the servers refuse them themselves, closing the socket
 # (tests/security/test_body_limits.py); the consumer's own frame_too_large is tests/realtime/test_socket_frames.py's.
@@ -135,8 +145,22 @@ class FrameStream:
             valid + self.rng.choice(["}", ",", "x", "]", " {"]),
             valid.replace('"', "'"),
             "".join(self.rng.choice('{}[]:,"\\ abc019eE.-+ntf') for _ in range(self.rng.randrange(1, 60))),
-            self.rng.choice(["", " ", "\n", "undefined", "{event: join}", '{"event": "join",}', "[1,]", "0x10",
-                             '{"a": 1} // comment', "\x00", '{"event": "join" "data": {}}', "1" * 4400]),
+            self.rng.choice(
+                [
+                    "",
+                    " ",
+                    "\n",
+                    "undefined",
+                    "{event: join}",
+                    '{"event": "join",}',
+                    "[1,]",
+                    "0x10",
+                    '{"a": 1} // comment',
+                    "\x00",
+                    '{"event": "join" "data": {}}',
+                    "1" * 4400,
+                ]
+            ),
         ]
         text = self.rng.choice(candidates)
         if _parses(text):
@@ -153,11 +177,26 @@ class FrameStream:
         return Frame("invalid_utf8", data, error("bad_json"))
 
     def non_object(self) -> Frame:
-        text = self.rng.choice([
-            "[]", "null", "true", "false", "0", "-1", "1.5", "1e400", "NaN", "Infinity", "-Infinity", '"join"',
-            '"\\ud800"', json.dumps([{"event": "join", "data": {"conversationId": self.world.conversation}}]),
-            json.dumps(["join", {"conversationId": self.world.conversation}]), "[" * 50 + "]" * 50,
-        ])
+        text = self.rng.choice(
+            [
+                "[]",
+                "null",
+                "true",
+                "false",
+                "0",
+                "-1",
+                "1.5",
+                "1e400",
+                "NaN",
+                "Infinity",
+                "-Infinity",
+                '"join"',
+                '"\\ud800"',
+                json.dumps([{"event": "join", "data": {"conversationId": self.world.conversation}}]),
+                json.dumps(["join", {"conversationId": self.world.conversation}]),
+                "[" * 50 + "]" * 50,
+            ]
+        )
         return Frame("non_object", text, error("bad_frame"))
 
     def bad_envelope(self) -> Frame:
@@ -214,11 +253,13 @@ class FrameStream:
         if event.startswith("meeting:"):
             data = {"meetingId": world.foreign_meeting}
         elif event == "message:read":
-            data = self.rng.choice([
-                {"conversationId": world.foreign_conversation, "messageId": world.foreign_message},
-                {"conversationId": world.conversation, "messageId": world.foreign_message},
-                {"conversationId": world.foreign_conversation, "messageId": world.messages[0]},
-            ])
+            data = self.rng.choice(
+                [
+                    {"conversationId": world.foreign_conversation, "messageId": world.foreign_message},
+                    {"conversationId": world.conversation, "messageId": world.foreign_message},
+                    {"conversationId": world.foreign_conversation, "messageId": world.messages[0]},
+                ]
+            )
         else:
             data = dict(self.valid_data(event), conversationId=world.foreign_conversation)
             if event == "join" and self.rng.random() < 0.5:
@@ -229,26 +270,46 @@ class FrameStream:
 
     def refused_by_state(self) -> Frame:
         world = self.world
-        event, meeting, code = self.rng.choice([
-            ("meeting:decline", world.active_meeting, "already_answered"),
-            ("meeting:decline", world.pending_meeting, "already_answered"),
-            ("meeting:joined", world.pending_meeting, "meeting_pending"),
-            ("meeting:left", world.pending_meeting, "meeting_pending"),
-        ])
+        event, meeting, code = self.rng.choice(
+            [
+                ("meeting:decline", world.active_meeting, "already_answered"),
+                ("meeting:decline", world.pending_meeting, "already_answered"),
+                ("meeting:joined", world.pending_meeting, "meeting_pending"),
+                ("meeting:left", world.pending_meeting, "meeting_pending"),
+            ]
+        )
         return self.json_frame("refused_by_state", event, {"meetingId": meeting}, error(code))
 
     def unknown_event(self) -> Frame:
         names = registered_events()
-        event = self.rng.choice([
-            "", " ", "JOIN", "Join", "join ", " join", "join\x00", "message:new", "error", "conversation:new",
-            "meeting:invite", "meeting:started", "conversation:read", "\ud800", "événement", "🚀",
-            self.rng.choice(names) + ":x", self.rng.choice(names).upper(),
-            "".join(self.rng.choice("abcdefghijklmnopqrstuvwxyz:._-") for _ in range(self.rng.randrange(1, 40))),
-            "x" * self.rng.randrange(100, MAX_FRAME - 200),
-        ])
+        event = self.rng.choice(
+            [
+                "",
+                " ",
+                "JOIN",
+                "Join",
+                "join ",
+                " join",
+                "join\x00",
+                "message:new",
+                "error",
+                "conversation:new",
+                "meeting:invite",
+                "meeting:started",
+                "conversation:read",
+                "\ud800",
+                "événement",
+                "🚀",
+                self.rng.choice(names) + ":x",
+                self.rng.choice(names).upper(),
+                "".join(self.rng.choice("abcdefghijklmnopqrstuvwxyz:._-") for _ in range(self.rng.randrange(1, 40))),
+                "x" * self.rng.randrange(100, MAX_FRAME - 200),
+            ]
+        )
         assert event not in names
-        return self.json_frame("unknown_event", event, {"conversationId": self.world.conversation},
-                               error("unknown_event"))
+        return self.json_frame(
+            "unknown_event", event, {"conversationId": self.world.conversation}, error("unknown_event")
+        )
 
     def deep_nesting(self) -> Frame:
         """Nesting the parser takes (then the frame's shape or field is wrong) or refuses (too deep)."""
@@ -302,16 +363,18 @@ class FrameStream:
     def valid(self) -> Frame:
         """Frames served as asked that change no row: alice's state already is what they ask for."""
         world = self.world
-        event, data = self.rng.choice([
-            ("join", {"conversationId": world.conversation}),
-            ("join", {"conversationId": world.conversation, "after": world.messages[-1]}),
-            ("join", {"conversationId": world.conversation, "after": 0}),
-            ("conversation:typing", {"conversationId": world.conversation, "isTyping": self.rng.random() < 0.5}),
-            ("message:read", {"conversationId": world.conversation, "messageId": self.rng.choice(world.messages)}),
-            ("meeting:accept", {"meetingId": world.active_meeting}),
-            ("meeting:accept", {"meetingId": world.pending_meeting}),
-            ("meeting:joined", {"meetingId": world.active_meeting}),
-        ])
+        event, data = self.rng.choice(
+            [
+                ("join", {"conversationId": world.conversation}),
+                ("join", {"conversationId": world.conversation, "after": world.messages[-1]}),
+                ("join", {"conversationId": world.conversation, "after": 0}),
+                ("conversation:typing", {"conversationId": world.conversation, "isTyping": self.rng.random() < 0.5}),
+                ("message:read", {"conversationId": world.conversation, "messageId": self.rng.choice(world.messages)}),
+                ("meeting:accept", {"meetingId": world.active_meeting}),
+                ("meeting:accept", {"meetingId": world.pending_meeting}),
+                ("meeting:joined", {"meetingId": world.active_meeting}),
+            ]
+        )
         # Typing is answered by nobody; the stream keeps alice joined, so it is never refused.
         return self.json_frame("valid", event, data, reply(NO_REPLY if event == "conversation:typing" else event))
 
@@ -363,8 +426,10 @@ async def fuzz(server: ServerProcess, alice: User, charlie: User, world: World, 
                 await websocket.send(frame.payload)
                 outcome = await outcome_of(websocket, frame, tally, world)
             except ConnectionClosed as closed:
-                pytest.fail(f"frame {index} ({frame.kind}) {frame.payload[:200]!r} closed the socket: {closed}\n"
-                            f"{server.log_tail(40)}")
+                pytest.fail(
+                    f"frame {index} ({frame.kind}) {frame.payload[:200]!r} closed the socket: {closed}\n"
+                    f"{server.log_tail(40)}"
+                )
             if outcome not in frame.outcomes:
                 tally.unexpected.append((index, frame.kind, repr(frame.payload[:200]), outcome))
             tally.frames[frame.kind] += 1
@@ -418,7 +483,9 @@ def world(client_user, provider, outsider, conversation) -> World:
     meeting_services.meeting_accept(user=client_user, meeting_id=active.pk)
     meeting_services.meeting_session_join(user=client_user, meeting_id=active.pk)
     pending = meeting_services.meeting_create(
-        user=provider, project_id=conversation.project_id, title="Later",
+        user=provider,
+        project_id=conversation.project_id,
+        title="Later",
         scheduled_for=timezone.now() + timedelta(days=1),
     )
     meeting_services.meeting_accept(user=client_user, meeting_id=pending.pk)
@@ -431,16 +498,18 @@ def world(client_user, provider, outsider, conversation) -> World:
         user=outsider, project_id=foreign_project.pk, title="Theirs", instant=True
     )
     return World(
-        conversation=conversation.pk, messages=(bob_message.pk, alice_message.pk), active_meeting=active.pk,
-        pending_meeting=pending.pk, foreign_conversation=foreign_conversation.pk, foreign_message=foreign_message.pk,
+        conversation=conversation.pk,
+        messages=(bob_message.pk, alice_message.pk),
+        active_meeting=active.pk,
+        pending_meeting=pending.pk,
+        foreign_conversation=foreign_conversation.pk,
+        foreign_message=foreign_message.pk,
         foreign_meeting=foreign_meeting.pk,
     )
 
 
 @pytest.mark.parametrize("kind", ["daphne", "uvicorn"])
-def test_malformed_frames_are_answered_with_errors_and_change_nothing(
-    kind, world, client_user, outsider, live_servers
-):
+def test_malformed_frames_are_answered_with_errors_and_change_nothing(kind, world, client_user, outsider, live_servers):
     unfuzzed = set(registered_events()) - valid_data_by_event(world).keys()
     assert not unfuzzed, f"give {sorted(unfuzzed)} well-formed data in valid_data_by_event"
     server = live_servers.start(kind=kind, env=UNLIMITED_SOCKET_RATES)

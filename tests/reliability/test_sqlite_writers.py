@@ -103,8 +103,10 @@ def test_twenty_concurrent_mark_reads_all_answer_200(make_run_server):
         provider.post("/api/messages", json={"conversationId": conversation_id, "content": f"unread {number}"})
 
     responses = together(
-        [lambda http=http: http.patch(f"/api/messages/conversation/{conversation_id}/read")
-         for http in (client, provider) * 10]
+        [
+            lambda http=http: http.patch(f"/api/messages/conversation/{conversation_id}/read")
+            for http in (client, provider) * 10
+        ]
     )
 
     assert _statuses(responses) == {200: 20}

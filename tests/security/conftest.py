@@ -144,7 +144,11 @@ def build_world(*, client_user: User, provider: User, outsider: User, staff: Use
     )
     pending_provider = make_user("frank", role=User.Role.PROVIDER, provider_status=User.ProviderStatus.PENDING)
     ours.deal_markers += [
-        open_request.title, open_request.description, proposed_request.title, proposal.scope, proposal.terms_hash,
+        open_request.title,
+        open_request.description,
+        proposed_request.title,
+        proposal.scope,
+        proposal.terms_hash,
     ]
     return World(
         personas={"anonymous": None, "outsider": outsider, "client": client_user, "provider": provider, "staff": staff},

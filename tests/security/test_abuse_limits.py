@@ -136,9 +136,7 @@ async def test_typing_beyond_its_rate_gets_a_rate_limited_error_and_is_not_forwa
     await assert_no_frame(bob)
 
 
-async def test_a_rate_limited_socket_stays_open_and_other_events_still_work(
-    alice_and_bob, conversation, socket_rates
-):
+async def test_a_rate_limited_socket_stays_open_and_other_events_still_work(alice_and_bob, conversation, socket_rates):
     socket_rates(typing=f"{TYPING_PER_HOUR}/h")
     alice, bob = alice_and_bob
     await _type_within_rate(alice, bob, conversation, TYPING_PER_HOUR)
@@ -149,9 +147,7 @@ async def test_a_rate_limited_socket_stays_open_and_other_events_still_work(
     assert reply["data"]["conversationId"] == conversation.pk
 
 
-async def test_two_sockets_of_one_user_share_the_rate(
-    alice_and_bob, client_user, conversation, socket_rates
-):
+async def test_two_sockets_of_one_user_share_the_rate(alice_and_bob, client_user, conversation, socket_rates):
     socket_rates(typing=f"{TYPING_PER_HOUR}/h")
     alice, bob = alice_and_bob
     second_alice = await connect_as(client_user)
@@ -214,8 +210,14 @@ def test_a_handler_whose_rate_is_missing_or_malformed_is_refused_at_registration
 
 @pytest.mark.parametrize(
     ("text", "rate"),
-    [("20/10s", Rate(20, 10)), ("120/min", Rate(120, 60)), ("5/s", Rate(5, 1)), ("1000/h", Rate(1000, 3600)),
-     ("3/2m", Rate(3, 120)), ("5000/day", Rate(5000, 86400))],
+    [
+        ("20/10s", Rate(20, 10)),
+        ("120/min", Rate(120, 60)),
+        ("5/s", Rate(5, 1)),
+        ("1000/h", Rate(1000, 3600)),
+        ("3/2m", Rate(3, 120)),
+        ("5000/day", Rate(5000, 86400)),
+    ],
 )
 def test_rates_read_drf_notation_and_multiples_of_a_unit(text, rate):
     assert Rate.parse(text) == rate
@@ -245,7 +247,8 @@ async def test_the_send_limit_holds_across_server_processes(two_servers, client_
 
         async def post(server, number: int) -> httpx.Response:
             return await http.post(
-                f"{server.url}/api/messages", headers=bearer(client_user),
+                f"{server.url}/api/messages",
+                headers=bearer(client_user),
                 json={"conversationId": conversation.pk, "content": f"across {number}"},
             )
 
@@ -266,7 +269,8 @@ async def test_concurrent_sends_of_one_user_on_two_processes_admit_exactly_the_l
         responses = await asyncio.gather(
             *(
                 http.post(
-                    f"{two_servers[number % 2].url}/api/messages", headers=bearer(client_user),
+                    f"{two_servers[number % 2].url}/api/messages",
+                    headers=bearer(client_user),
                     json={"conversationId": conversation.pk, "content": f"burst {number}"},
                 )
                 for number in range(attempts)
@@ -301,7 +305,6 @@ async def test_the_socket_rate_holds_across_a_users_sockets_on_two_processes(
         assert (error["event"], error["ref"], error["data"]["code"]) == ("error", "over", "rate_limited")
         with pytest.raises(TimeoutError):
             await next_frame(bob, timeout=0.5)
-
 
 
 # ---- the auth endpoints, per address -------------------------------------------------------------

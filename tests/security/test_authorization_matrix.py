@@ -145,16 +145,29 @@ ENDPOINTS = [
     row("POST", "/api/auth/password", SIGNED_IN, payload=password_change),
     row("POST", "/api/auth/ws-ticket", (401, 201, 201, 201, 201)),
     # Approving and suspending providers is support staff's job.
-    row("POST", "/api/providers/{pk}/approve", (401, 403, 403, 403, 200),
-        args=lambda world: {"pk": world.pending_provider.pk}),
-    row("POST", "/api/providers/{pk}/suspend", (401, 403, 403, 403, 200),
-        args=lambda world: {"pk": world.personas["provider"].pk}),
+    row(
+        "POST",
+        "/api/providers/{pk}/approve",
+        (401, 403, 403, 403, 200),
+        args=lambda world: {"pk": world.pending_provider.pk},
+    ),
+    row(
+        "POST",
+        "/api/providers/{pk}/suspend",
+        (401, 403, 403, 403, 200),
+        args=lambda world: {"pk": world.personas["provider"].pk},
+    ),
     # Requests and proposals: a client's own, open requests for providers, everything for staff.
     row("GET", "/api/requests", SIGNED_IN),
     row("POST", "/api/requests", (401, 201, 201, 403, 201), payload=lambda world, user: {"title": "new-request"}),
     row("GET", "/api/requests/{pk}", (401, 404, 200, 200, 200), args=lambda world: {"pk": world.open_request.pk}),
-    row("POST", "/api/requests/{pk}/proposals", (401, 404, 403, 201, 403),
-        args=lambda world: {"pk": world.open_request.pk}, payload=new_proposal),
+    row(
+        "POST",
+        "/api/requests/{pk}/proposals",
+        (401, 404, 403, 201, 403),
+        args=lambda world: {"pk": world.open_request.pk},
+        payload=new_proposal,
+    ),
     row("GET", "/api/proposals", SIGNED_IN),
     row("GET", "/api/proposals/{pk}", (401, 404, 200, 200, 200), args=lambda world: {"pk": world.proposal.pk}),
     row("POST", "/api/proposals/{pk}/accept", (401, 404, 201, 403, 404), args=lambda world: {"pk": world.proposal.pk}),
@@ -164,28 +177,50 @@ ENDPOINTS = [
     row("GET", "/api/projects/{pk}", MEMBERS, args=lambda world: {"pk": world.ours.project.pk}),
     row("GET", "/api/conversations", SIGNED_IN),
     row("GET", "/api/conversations/{pk}", MEMBERS, args=lambda world: {"pk": world.ours.conversation.pk}),
-    row("GET", "/api/conversations/project/{project_id}", MEMBERS,
-        args=lambda world: {"project_id": world.ours.project.pk}),
-    row("POST", "/api/messages", (401, 404, 201, 201, 404),
-        payload=lambda world, user: {"conversationId": world.ours.conversation.pk, "content": "new-message"}),
-    row("GET", "/api/messages/conversation/{conversation_id}", MEMBERS,
-        args=lambda world: {"conversation_id": world.ours.conversation.pk}),
-    row("PATCH", "/api/messages/conversation/{conversation_id}/read", MEMBERS,
-        args=lambda world: {"conversation_id": world.ours.conversation.pk}),
+    row(
+        "GET",
+        "/api/conversations/project/{project_id}",
+        MEMBERS,
+        args=lambda world: {"project_id": world.ours.project.pk},
+    ),
+    row(
+        "POST",
+        "/api/messages",
+        (401, 404, 201, 201, 404),
+        payload=lambda world, user: {"conversationId": world.ours.conversation.pk, "content": "new-message"},
+    ),
+    row(
+        "GET",
+        "/api/messages/conversation/{conversation_id}",
+        MEMBERS,
+        args=lambda world: {"conversation_id": world.ours.conversation.pk},
+    ),
+    row(
+        "PATCH",
+        "/api/messages/conversation/{conversation_id}/read",
+        MEMBERS,
+        args=lambda world: {"conversation_id": world.ours.conversation.pk},
+    ),
     row("GET", "/api/messages/{pk}/file", MEMBERS, args=lambda world: {"pk": world.ours.file_message.pk}),
     # Meetings: members only; the host (the client) moves a meeting, the invitee (the provider) answers.
-    row("POST", "/api/meetings", (401, 404, 201, 201, 404),
-        payload=lambda world, user: {"projectId": world.ours.project.pk, "title": "new-meeting"}),
+    row(
+        "POST",
+        "/api/meetings",
+        (401, 404, 201, 201, 404),
+        payload=lambda world, user: {"projectId": world.ours.project.pk, "title": "new-meeting"},
+    ),
     # Filtered by our project: an outsider's list stays their own.
     row("GET", "/api/meetings/me", SIGNED_IN, payload=lambda world, user: {"projectId": world.ours.project.pk}),
     row("GET", "/api/meetings/{pk}", MEMBERS, args=lambda world: {"pk": world.ours.pending_meeting.pk}),
     row("PATCH", "/api/meetings/{pk}/start", HOST_MOVES, args=lambda world: {"pk": world.ours.pending_meeting.pk}),
     row("PATCH", "/api/meetings/{pk}/end", HOST_MOVES, args=lambda world: {"pk": world.ours.active_meeting.pk}),
     row("PATCH", "/api/meetings/{pk}/cancel", HOST_MOVES, args=lambda world: {"pk": world.ours.pending_meeting.pk}),
-    row("PATCH", "/api/meetings/{pk}/accept", INVITEE_ANSWERS,
-        args=lambda world: {"pk": world.ours.pending_meeting.pk}),
-    row("PATCH", "/api/meetings/{pk}/decline", INVITEE_ANSWERS,
-        args=lambda world: {"pk": world.ours.pending_meeting.pk}),
+    row(
+        "PATCH", "/api/meetings/{pk}/accept", INVITEE_ANSWERS, args=lambda world: {"pk": world.ours.pending_meeting.pk}
+    ),
+    row(
+        "PATCH", "/api/meetings/{pk}/decline", INVITEE_ANSWERS, args=lambda world: {"pk": world.ours.pending_meeting.pk}
+    ),
     row("GET", "/api/meetings/{pk}/token", MEMBERS, args=lambda world: {"pk": world.ours.active_meeting.pk}),
     # Sign-in forms, the browsable API's and the product's: open to all; a PUT is an empty form.
     row("GET", "/api-auth/login/", ALL),
@@ -199,8 +234,12 @@ ENDPOINTS = [
     # Pages: sign in first, then members only, like the API underneath.
     row("GET", "/", (302, 200, 200, 200, 200)),
     row("GET", "/projects/{project_id}", PAGE_FOR_MEMBERS, args=lambda world: {"project_id": world.ours.project.pk}),
-    row("GET", "/meetings/{meeting_id}/call", PAGE_FOR_MEMBERS,
-        args=lambda world: {"meeting_id": world.ours.active_meeting.pk}),
+    row(
+        "GET",
+        "/meetings/{meeting_id}/call",
+        PAGE_FOR_MEMBERS,
+        args=lambda world: {"meeting_id": world.ours.active_meeting.pk},
+    ),
 ]
 
 
@@ -303,20 +342,37 @@ SOCKET_EVENTS = [
     socket_row("join", (CLOSED, NOT_FOUND, "join", "join", NOT_FOUND), data=_our_conversation),
     # Leaving a room one is not in changes nothing, so it needs no membership.
     socket_row("leave", (CLOSED, "leave", "leave", "leave", "leave"), data=_our_conversation),
-    socket_row("conversation:typing", (CLOSED, NOT_FOUND, NO_REPLY, NO_REPLY, NOT_FOUND),
-               data=lambda world: {**_our_conversation(world), "isTyping": True},
-               prelude=lambda world: [("join", _our_conversation(world))]),
-    socket_row("message:read", (CLOSED, NOT_FOUND, "message:read", "message:read", NOT_FOUND),
-               data=lambda world: {**_our_conversation(world), "messageId": world.ours.text_message.pk}),
-    socket_row("meeting:accept", (CLOSED, NOT_FOUND, "error host_cannot_answer", "meeting:accept", NOT_FOUND),
-               data=_our_pending_meeting),
+    socket_row(
+        "conversation:typing",
+        (CLOSED, NOT_FOUND, NO_REPLY, NO_REPLY, NOT_FOUND),
+        data=lambda world: {**_our_conversation(world), "isTyping": True},
+        prelude=lambda world: [("join", _our_conversation(world))],
+    ),
+    socket_row(
+        "message:read",
+        (CLOSED, NOT_FOUND, "message:read", "message:read", NOT_FOUND),
+        data=lambda world: {**_our_conversation(world), "messageId": world.ours.text_message.pk},
+    ),
+    socket_row(
+        "meeting:accept",
+        (CLOSED, NOT_FOUND, "error host_cannot_answer", "meeting:accept", NOT_FOUND),
+        data=_our_pending_meeting,
+    ),
     # Its own invitation: the socket cells share one committed world, where accept's answer stands.
-    socket_row("meeting:decline", (CLOSED, NOT_FOUND, "error host_cannot_answer", "meeting:decline", NOT_FOUND),
-               data=lambda world: {"meetingId": world.ours.second_pending_meeting.pk}),
-    socket_row("meeting:joined", (CLOSED, NOT_FOUND, "meeting:joined", "meeting:joined", NOT_FOUND),
-               data=_our_active_meeting),
-    socket_row("meeting:left", (CLOSED, NOT_FOUND, "meeting:left", "meeting:left", NOT_FOUND),
-               data=_our_active_meeting, prelude=lambda world: [("meeting:joined", _our_active_meeting(world))]),
+    socket_row(
+        "meeting:decline",
+        (CLOSED, NOT_FOUND, "error host_cannot_answer", "meeting:decline", NOT_FOUND),
+        data=lambda world: {"meetingId": world.ours.second_pending_meeting.pk},
+    ),
+    socket_row(
+        "meeting:joined", (CLOSED, NOT_FOUND, "meeting:joined", "meeting:joined", NOT_FOUND), data=_our_active_meeting
+    ),
+    socket_row(
+        "meeting:left",
+        (CLOSED, NOT_FOUND, "meeting:left", "meeting:left", NOT_FOUND),
+        data=_our_active_meeting,
+        prelude=lambda world: [("meeting:joined", _our_active_meeting(world))],
+    ),
 ]
 
 
@@ -362,9 +418,7 @@ class TestSocketAnswers:
         communicator = await connect_as(world.personas[persona])
         for event, data in socket_event.prelude(world):
             await communicator.send_json_to({"event": event, "data": data, "ref": "prelude"})
-        await communicator.send_json_to(
-            {"event": socket_event.event, "data": socket_event.data(world), "ref": "cell"}
-        )
+        await communicator.send_json_to({"event": socket_event.event, "data": socket_event.data(world), "ref": "cell"})
         # Frames are served in order, so the probe's answer comes after every answer to the frames before it.
         await communicator.send_json_to({"event": PROBE, "data": {}, "ref": "probe"})
         frames = [await next_frame(communicator)]

@@ -76,7 +76,12 @@ class Answer:
 
 
 def exchange(
-    server: ServerProcess, path: str, body: Iterator[bytes], size: int | None, *, headers: dict[str, str],
+    server: ServerProcess,
+    path: str,
+    body: Iterator[bytes],
+    size: int | None,
+    *,
+    headers: dict[str, str],
     temp: TempWatch | None = None,
 ) -> Answer:
     """POST ``body`` to ``path``: with ``Content-Length: size``, or chunked when ``size`` is None. Sending
@@ -98,7 +103,7 @@ def exchange(
             if readable:
                 break
             try:
-                count = connection.send(pending[:256 * KiB])
+                count = connection.send(pending[: 256 * KiB])
             except (BrokenPipeError, ConnectionResetError):
                 break
             pending, sent = pending[count:], sent + count
@@ -162,8 +167,12 @@ def upload_parts(conversation_id: int, file_size: int) -> tuple[bytes, bytes, in
 def upload(server, conversation, *, file_size: int, chunked: bool, headers: dict[str, str], temp=None) -> Answer:
     head, tail, size = upload_parts(conversation.pk, file_size)
     return exchange(
-        server, "/api/messages", filler(size, prefix=head, suffix=tail), None if chunked else size,
-        headers={**headers, "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}, temp=temp,
+        server,
+        "/api/messages",
+        filler(size, prefix=head, suffix=tail),
+        None if chunked else size,
+        headers={**headers, "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+        temp=temp,
     )
 
 
@@ -221,9 +230,11 @@ def test_forty_11_mib_refresh_bodies_are_refused_and_the_process_does_not_grow(k
     ]
     rss_after = server.rss_bytes()
 
-    print(f"\n{kind}: {REFRESH_BODIES} x {REFRESH_BODY_BYTES / MiB:.0f} MiB refresh bodies, at most "
-          f"{max(answer.sent for answer in answers) / KiB:.0f} KiB of each sent; RSS {rss_before / MiB:.1f} -> "
-          f"{rss_after / MiB:.1f} MiB")
+    print(
+        f"\n{kind}: {REFRESH_BODIES} x {REFRESH_BODY_BYTES / MiB:.0f} MiB refresh bodies, at most "
+        f"{max(answer.sent for answer in answers) / KiB:.0f} KiB of each sent; RSS {rss_before / MiB:.1f} -> "
+        f"{rss_after / MiB:.1f} MiB"
+    )
     assert {answer.status for answer in [warm_up, *answers]} == {413}
     assert answers[0].json()["code"] == "body_too_large"
     assert rss_after - rss_before < RSS_GROWTH_LIMIT_BYTES
@@ -238,7 +249,8 @@ def test_a_chunked_refresh_body_is_cut_off_at_the_limit(kind, start_server):
 
     assert answer.status == 413
     assert answer.json() == {
-        "code": "body_too_large", "detail": f"Request bodies here are limited to {settings.AUTH_BODY_MAX_BYTES} bytes.",
+        "code": "body_too_large",
+        "detail": f"Request bodies here are limited to {settings.AUTH_BODY_MAX_BYTES} bytes.",
     }
     assert answer.sent < size
 
@@ -309,8 +321,10 @@ def test_a_chunked_1_gib_upload_is_cut_off_at_the_limit(
     answer = upload(server, conversation, file_size=GiB, chunked=True, headers=bearer(client_user), temp=temp)
 
     temp.sample()
-    print(f"\n{kind}: chunked 1 GiB upload, {answer.sent / MiB:.1f} MiB sent, temp peak {temp.peak / MiB:.1f} MiB"
-          f" (limit {UPLOAD_LIMIT_BYTES / MiB:.1f} MiB)")
+    print(
+        f"\n{kind}: chunked 1 GiB upload, {answer.sent / MiB:.1f} MiB sent, temp peak {temp.peak / MiB:.1f} MiB"
+        f" (limit {UPLOAD_LIMIT_BYTES / MiB:.1f} MiB)"
+    )
     assert answer.status == 413
     assert answer.json()["code"] == "body_too_large"
     assert temp.peak <= UPLOAD_LIMIT_BYTES + TEMP_SLACK_BYTES
@@ -336,11 +350,17 @@ def test_an_upload_with_a_session_cookie_is_stored(client_user, conversation, st
     csrf_secret = "a" * 32
     server = start_server("uvicorn")
 
-    answer = upload(server, conversation, file_size=64 * KiB, chunked=False, headers={
-        "Cookie": f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}; "
-                  f"{settings.CSRF_COOKIE_NAME}={csrf_secret}",
-        "X-CSRFToken": csrf_secret,
-    })
+    answer = upload(
+        server,
+        conversation,
+        file_size=64 * KiB,
+        chunked=False,
+        headers={
+            "Cookie": f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}; "
+            f"{settings.CSRF_COOKIE_NAME}={csrf_secret}",
+            "X-CSRFToken": csrf_secret,
+        },
+    )
 
     assert answer.status == 201, answer.body
 
@@ -355,8 +375,7 @@ def test_a_longest_message_escaped_character_by_character_is_sent(client_user, c
     body = json.dumps({"conversationId": conversation.pk, "content": "😀" * settings.MESSAGE_MAX_LENGTH}).encode()
     assert len(body) > 12 * settings.MESSAGE_MAX_LENGTH
 
-    answer = exchange(server, "/api/messages", iter([body]), len(body),
-                      headers=_json_headers(**bearer(client_user)))
+    answer = exchange(server, "/api/messages", iter([body]), len(body), headers=_json_headers(**bearer(client_user)))
 
     assert answer.status == 201, answer.body
     assert answer.json()["content"] == "😀" * settings.MESSAGE_MAX_LENGTH

@@ -17,8 +17,12 @@ REGISTRATIONS_PER_HOUR = 5
 
 
 def _register(server, number: int, forwarded_for: str, *, source: str = "127.0.0.1") -> httpx.Response:
-    body = {"username": f"spoof{number}", "email": f"spoof{number}@example.com",
-            "password": "an-unusual-passphrase-91", "role": "client"}
+    body = {
+        "username": f"spoof{number}",
+        "email": f"spoof{number}@example.com",
+        "password": "an-unusual-passphrase-91",
+        "role": "client",
+    }
     with httpx.Client(transport=httpx.HTTPTransport(local_address=source), timeout=60) as http:
         return http.post(f"{server.url}/api/auth/register", json=body, headers={"X-Forwarded-For": forwarded_for})
 
@@ -30,8 +34,9 @@ def _register(server, number: int, forwarded_for: str, *, source: str = "127.0.0
 def test_forty_registrations_with_spoofed_forwarded_for_count_as_one_address(live_servers, kind, source):
     server = live_servers.start(kind=kind, env={"THROTTLE_AUTH": f"{REGISTRATIONS_PER_HOUR}/h"})
 
-    responses = together([lambda number=number: _register(server, number, f"198.51.100.{number}", source=source)
-                          for number in range(40)])
+    responses = together(
+        [lambda number=number: _register(server, number, f"198.51.100.{number}", source=source) for number in range(40)]
+    )
 
     statuses = sorted(response.status_code for response in responses)
     assert statuses == [201] * REGISTRATIONS_PER_HOUR + [429] * (40 - REGISTRATIONS_PER_HOUR)

@@ -23,6 +23,7 @@ from tests.live import join as live_join
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
+
 @pytest.fixture
 def fast_password_hashing():
     """Overrides the suite's MD5 hashing: the server process checks the password with the default hashers."""
@@ -74,9 +75,9 @@ class Visit:
         """Log in, refresh, use and misuse every kind of credential, over HTTP and sockets."""
         wrong = await self.http.post("/api/auth/token", json={"username": self.user.username, "password": "wrong"})
         assert wrong.status_code == 401
-        tokens = (await self.http.post(
-            "/api/auth/token", json={"username": self.user.username, "password": PASSWORD}
-        )).json()
+        tokens = (
+            await self.http.post("/api/auth/token", json={"username": self.user.username, "password": PASSWORD})
+        ).json()
         self.secrets.update(access=tokens["access"], refresh=tokens["refresh"])
         refreshed = await self.http.post("/api/auth/token/refresh", json={"refresh": tokens["refresh"]})
         self.secrets["refreshed access"] = refreshed.json()["access"]

@@ -52,8 +52,11 @@ def _methods(callback) -> set[str]:
     if actions is not None:
         return {method for method in actions if method not in {"head", "options"}}
     view_class = callback.cls
-    return {method for method in view_class.http_method_names if method not in {"head", "options"}
-            and hasattr(view_class, method)}
+    return {
+        method
+        for method in view_class.http_method_names
+        if method not in {"head", "options"} and hasattr(view_class, method)
+    }
 
 
 def operations(schema: dict):
@@ -74,8 +77,10 @@ def test_every_api_route_and_method_is_in_the_schema(schema):
 
 def test_path_ids_are_bounded_integers(schema):
     path_parameters = [
-        (name, parameter) for name, operation in operations(schema)
-        for parameter in operation.get("parameters", []) if parameter["in"] == "path"
+        (name, parameter)
+        for name, operation in operations(schema)
+        for parameter in operation.get("parameters", [])
+        if parameter["in"] == "path"
     ]
 
     assert path_parameters
@@ -88,7 +93,8 @@ def test_path_ids_are_bounded_integers(schema):
 def test_request_bodies_are_json_and_multipart_only_where_a_file_travels(schema):
     media_types = {
         name: set(operation["requestBody"]["content"])
-        for name, operation in operations(schema) if "requestBody" in operation
+        for name, operation in operations(schema)
+        if "requestBody" in operation
     }
 
     assert media_types.pop("POST /api/messages") == {"application/json", "multipart/form-data"}
@@ -106,8 +112,10 @@ def test_every_operation_documents_its_error_answers_with_the_error_shape(schema
 
 def test_retryable_answers_say_when_to_retry(schema):
     retryable = [
-        (name, response) for name, operation in operations(schema)
-        for code, response in operation["responses"].items() if code in {"429", "503"}
+        (name, response)
+        for name, operation in operations(schema)
+        for code, response in operation["responses"].items()
+        if code in {"429", "503"}
     ]
 
     assert retryable

@@ -173,9 +173,7 @@ def test_deleting_a_participant_in_the_admin_removes_them_through_the_service(
 ):
     participant = Participant.objects.get(conversation=conversation, user=provider)
 
-    response = admin_client.post(
-        reverse("admin:messaging_participant_delete", args=[participant.pk]), {"post": "yes"}
-    )
+    response = admin_client.post(reverse("admin:messaging_participant_delete", args=[participant.pk]), {"post": "yes"})
 
     assert response.status_code == 302
     assert not Participant.objects.filter(pk=participant.pk).exists()
@@ -322,8 +320,9 @@ def test_a_removed_participant_no_longer_lists_the_project_or_its_meetings(
 
 
 @pytest.mark.django_db
-def test_the_member_who_stays_keeps_the_project_and_its_meetings(api, client_user, provider, staff, project,
-                                                                 bobs_meetings):
+def test_the_member_who_stays_keeps_the_project_and_its_meetings(
+    api, client_user, provider, staff, project, bobs_meetings
+):
     services.participant_remove(conversation_id=project.conversation.pk, user_id=provider.pk, by=staff)
     alice = api.as_user(client_user)
 

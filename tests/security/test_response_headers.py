@@ -85,8 +85,11 @@ def test_file_downloads_are_private_and_not_stored(client_user, provider, conver
     settings.MEDIA_ROOT = tmp_path
     upload = _jwt_api(client_user).post(
         "/api/messages",
-        {"conversationId": conversation.pk, "type": "file",
-         "file": SimpleUploadedFile("brief.pdf", b"%PDF-1.4 brief", "application/pdf")},
+        {
+            "conversationId": conversation.pk,
+            "type": "file",
+            "file": SimpleUploadedFile("brief.pdf", b"%PDF-1.4 brief", "application/pdf"),
+        },
         format="multipart",
     )
 

@@ -50,7 +50,10 @@ def examples(client_user, provider, project, media_root) -> dict[str, dict]:
     conversation = project.conversation.pk
     messaging_services.message_send(user=client_user, conversation_id=conversation, content="Hello")
     file_message = messaging_services.message_send(
-        user=provider, conversation_id=conversation, content="", type=Message.Type.FILE,
+        user=provider,
+        conversation_id=conversation,
+        content="",
+        type=Message.Type.FILE,
         upload=SimpleUploadedFile("brief.pdf", b"%PDF-1.4 brief", "application/pdf"),
     ).message
     pending = meeting_services.meeting_create(user=client_user, project_id=project.pk, title="Kickoff")
@@ -60,8 +63,11 @@ def examples(client_user, provider, project, media_root) -> dict[str, dict]:
     )
     open_request = project_services.service_request_create(client=client_user, title="Logo")
     proposal = project_services.proposal_submit(
-        provider=provider, request_id=project_services.service_request_create(client=client_user, title="Copy").pk,
-        price=Decimal("900.00"), scope="Ten pages", deadline=(timezone.now() + timedelta(days=10)).date(),
+        provider=provider,
+        request_id=project_services.service_request_create(client=client_user, title="Copy").pk,
+        price=Decimal("900.00"),
+        scope="Ten pages",
+        deadline=(timezone.now() + timedelta(days=10)).date(),
     )
     pending_provider = make_user("frank", role=User.Role.PROVIDER, provider_status=User.ProviderStatus.PENDING)
     return {
@@ -88,8 +94,14 @@ def examples(client_user, provider, project, media_root) -> dict[str, dict]:
         "/api/requests": {"body": {"title": "Fuzzed request", "description": "", "budget": "100.00"}},
         "/api/requests/{id}": {"id": open_request.pk},
         "/api/requests/{id}/proposals": {"id": open_request.pk},
-        "/api/auth/register": {"body": {"username": "fuzzed", "email": "fuzzed@example.com",
-                                        "password": "an-unusual-passphrase-7", "role": "client"}},
+        "/api/auth/register": {
+            "body": {
+                "username": "fuzzed",
+                "email": "fuzzed@example.com",
+                "password": "an-unusual-passphrase-7",
+                "role": "client",
+            }
+        },
     }
 
 
@@ -115,23 +127,45 @@ def response_statuses(har_path: Path) -> collections.Counter:
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(
     server_kind, client_user, outsider, examples, media_root, live_servers, tmp_path
 ):
-    server = live_servers.start(kind=server_kind, env={
-        **PRODUCTION_SERVER_ENV,
-        "MEDIA_ROOT": str(media_root),
-        "AGORA_APP_ID": AGORA_APP_ID, "AGORA_APP_CERTIFICATE": AGORA_APP_CERTIFICATE,
-    })
+    server = live_servers.start(
+        kind=server_kind,
+        env={
+            **PRODUCTION_SERVER_ENV,
+            "MEDIA_ROOT": str(media_root),
+            "AGORA_APP_ID": AGORA_APP_ID,
+            "AGORA_APP_CERTIFICATE": AGORA_APP_CERTIFICATE,
+        },
+    )
     served = httpx.get(f"{server.url}/api/schema/", params={"format": "json"}).raise_for_status().json()
     schema_path = tmp_path / "schema.json"
     schema_path.write_text(json.dumps(with_examples(served, examples)))
     har_path = tmp_path / "requests.har"
 
     run = subprocess.run(
-        [str(Path(sys.executable).parent / "st"), "--config-file", str(CONFIG), "run", str(schema_path),
-         "--url", server.url, "--no-color", "--report", "har", "--report-har-path", str(har_path)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=RUN_SECONDS_MAX,
+        [
+            str(Path(sys.executable).parent / "st"),
+            "--config-file",
+            str(CONFIG),
+            "run",
+            str(schema_path),
+            "--url",
+            server.url,
+            "--no-color",
+            "--report",
+            "har",
+            "--report-har-path",
+            str(har_path),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=RUN_SECONDS_MAX,
         # The tokens schemathesis.toml sends: the client's, and the outsider's for the operations that revoke it.
-        env={**os.environ, "FUZZ_ACCESS_TOKEN": production_access_token(client_user),
-             "FUZZ_REVOCABLE_ACCESS_TOKEN": production_access_token(outsider)},
+        env={
+            **os.environ,
+            "FUZZ_ACCESS_TOKEN": production_access_token(client_user),
+            "FUZZ_REVOCABLE_ACCESS_TOKEN": production_access_token(outsider),
+        },
     )
 
     statuses = response_statuses(har_path) if har_path.exists() else collections.Counter()
@@ -139,8 +173,10 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
     for status, count in statuses.items():
         classes[f"{status // 100}xx"] += count
     operations = sum(len(path_item) for path_item in served["paths"].values())
-    print(f"schemathesis: {operations} operations, {statuses.total()} requests, {dict(sorted(classes.items()))}, "
-          f"by status {dict(sorted(statuses.items()))}")
+    print(
+        f"schemathesis: {operations} operations, {statuses.total()} requests, {dict(sorted(classes.items()))}, "
+        f"by status {dict(sorted(statuses.items()))}"
+    )
     print("\n".join(run.stdout.splitlines()[-25:]))
     assert run.returncode == 0, run.stdout[-20000:] + run.stderr[-2000:] + server.log_tail()
     assert statuses and not [status for status in statuses if status >= 500]
@@ -152,7 +188,8 @@ def test_a_multipart_body_twisted_cannot_parse_is_answered_by_django(client_user
     boundary = "fuzzed-boundary"
 
     response = httpx.post(
-        f"{server.url}/api/messages", content=f"--{boundary}--\r\n".encode(),
+        f"{server.url}/api/messages",
+        content=f"--{boundary}--\r\n".encode(),
         headers={**bearer(client_user), "Content-Type": f"multipart/form-data; boundary={boundary}"},
     )
 

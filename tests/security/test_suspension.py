@@ -44,7 +44,10 @@ def history(client_user, provider, project, settings, tmp_path):
     conversation_id = project.conversation.pk
     messaging_services.message_send(user=client_user, conversation_id=conversation_id, content="Kick-off?")
     file_message = messaging_services.message_send(
-        user=provider, conversation_id=conversation_id, content="", type=Message.Type.FILE,
+        user=provider,
+        conversation_id=conversation_id,
+        content="",
+        type=Message.Type.FILE,
         upload=SimpleUploadedFile("plan.pdf", b"%PDF-1.4 plan", "application/pdf"),
     ).message
     return {
@@ -125,9 +128,7 @@ def _call(api, user, world, write: str):
 
 
 @pytest.mark.parametrize("write", WRITES)
-def test_a_suspended_provider_is_refused_every_write_and_token_with_403(
-    api, agora_configured, provider, world, write
-):
+def test_a_suspended_provider_is_refused_every_write_and_token_with_403(api, agora_configured, provider, world, write):
     suspend(provider)
 
     response = _call(api, provider, world, write)

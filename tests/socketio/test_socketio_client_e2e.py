@@ -49,12 +49,21 @@ class ClientRun:
 
     def __init__(self, node: str, scenario: str, mode: str, server, conversation, client_user, provider):
         env = dict(
-            os.environ, SERVER_URL=server.url, SIO_MODE=mode, CONVERSATION_ID=str(conversation.pk),
-            CLIENT_TOKEN=str(AccessToken.for_user(client_user)), PROVIDER_TOKEN=str(AccessToken.for_user(provider)),
+            os.environ,
+            SERVER_URL=server.url,
+            SIO_MODE=mode,
+            CONVERSATION_ID=str(conversation.pk),
+            CLIENT_TOKEN=str(AccessToken.for_user(client_user)),
+            PROVIDER_TOKEN=str(AccessToken.for_user(provider)),
         )
         self.popen = subprocess.Popen(
-            [node, str(CLIENT_SCRIPT), scenario], cwd=settings.BASE_DIR, env=env,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [node, str(CLIENT_SCRIPT), scenario],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         self.steps: dict[str, dict] = {}
 
