@@ -31,8 +31,8 @@ def node() -> str:
     executable = shutil.which("node")
     if executable is None or not NODE_MODULES.exists():
         if os.environ.get("CI") == "true":
-            pytest.fail("CI must have node and the npm lockfile installed (make install)")
-        pytest.skip("needs node and `npm ci` (make install)")
+            pytest.fail("CI must have node and the npm lockfile installed (make test runs npm ci)")
+        pytest.skip("needs node and `npm ci` (make test runs it)")
     return executable
 
 
