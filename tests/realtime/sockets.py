@@ -6,6 +6,7 @@ from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken
 
 from config.asgi import application
+from realtime.session import CLOSE_TOO_SLOW, CLOSE_TOO_SLOW_REASON
 
 ALLOWED_ORIGIN = (b"origin", b"http://localhost")
 HOST = (b"host", b"localhost")
@@ -59,6 +60,13 @@ async def assert_closed_with(communicator: WebsocketCommunicator, code: int) -> 
     output = await communicator.receive_output(timeout=FRAME_TIMEOUT)
     assert output == {"type": "websocket.close", "code": code}
     # A real client answers the close; until it does the consumer still listens on the channel layer.
+    await communicator.disconnect()
+
+
+async def assert_closed_too_slow(communicator: WebsocketCommunicator) -> None:
+    """The socket was closed with 4408 and the reason that tells the client to catch up."""
+    output = await communicator.receive_output(timeout=FRAME_TIMEOUT)
+    assert output == {"type": "websocket.close", "code": CLOSE_TOO_SLOW, "reason": CLOSE_TOO_SLOW_REASON}
     await communicator.disconnect()
 
 

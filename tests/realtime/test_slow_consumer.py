@@ -24,7 +24,7 @@ from websockets.uri import parse_uri
 from config.asgi import application
 from messaging import services
 from messaging.events import MESSAGE_NEW, conversation_group
-from realtime.consumers import CLOSE_TOO_SLOW, CLOSE_TOO_SLOW_REASON
+from realtime.consumers import CLOSE_TOO_SLOW
 from realtime.publish import group_message
 from tests.live import FRAME_SECONDS, bearer, join, next_frame, open_socket
 from tests.realtime import sockets
@@ -98,12 +98,7 @@ async def test_a_socket_whose_client_stops_reading_is_closed_with_4408_once_its_
     # More pushes than the outbox holds and the one its writer is stuck sending.
     await push_to_conversation(conversation, settings.SOCKET_SEND_QUEUE_MAX + 2)
 
-    assert await bob.receive_output(timeout=sockets.FRAME_TIMEOUT) == {
-        "type": "websocket.close",
-        "code": CLOSE_TOO_SLOW,
-        "reason": CLOSE_TOO_SLOW_REASON,
-    }
-    await bob.disconnect()
+    await sockets.assert_closed_too_slow(bob)
 
 
 async def test_a_join_replay_waits_for_a_slow_client_instead_of_closing_its_socket(

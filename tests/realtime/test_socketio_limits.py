@@ -9,7 +9,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from rest_framework_simplejwt.tokens import AccessToken
 
-from realtime.session import CLOSE_AUTH_EXPIRED, CLOSE_TOO_SLOW, CLOSE_TOO_SLOW_REASON
+from realtime.session import CLOSE_AUTH_EXPIRED
 from tests.realtime import sockets
 from tests.realtime.socketio_frames import (
     WEBSOCKET_PATH,
@@ -40,12 +40,7 @@ async def test_a_websocket_client_that_stops_reading_is_closed_with_4408(provide
 
     await push_to_conversation(conversation, settings.SOCKET_SEND_QUEUE_MAX + 2)
 
-    assert await bob.receive_output(timeout=sockets.FRAME_TIMEOUT) == {
-        "type": "websocket.close",
-        "code": CLOSE_TOO_SLOW,
-        "reason": CLOSE_TOO_SLOW_REASON,
-    }
-    await bob.disconnect()
+    await sockets.assert_closed_too_slow(bob)
 
 
 async def test_a_polling_client_that_stops_polling_loses_its_session_once_the_outbox_is_full(
