@@ -9,8 +9,8 @@ class AccountsConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_out
         from django.db.models.signals import post_save
 
-        # consumers registers the socket effects, schema the OpenAPI descriptions of the JWT classes
-        from accounts import consumers, receivers, schema  # noqa: F401
+        # socket_handlers registers the socket effects, schema the OpenAPI descriptions of the JWT classes
+        from accounts import receivers, schema, socket_handlers  # noqa: F401
         from accounts.models import User
 
         post_save.connect(receivers.user_saved, sender=User, dispatch_uid="accounts.user_saved_disconnects_inactive")

@@ -1,11 +1,11 @@
 """Socket event names of the accounts module, and the payload builders of what it sends or others embed."""
 
-# Pushed to a deactivated user's personal group; its effect (accounts.consumers) closes each socket
+# Pushed to a deactivated user's personal group; its effect (accounts.socket_handlers) closes each socket
 # with 4401 before it could be forwarded, so clients see the close code, never this event.
 ACCOUNT_DEACTIVATED = "account:deactivated"
 
 # Pushed to a provider's personal group when support staff change their status; its effect
-# (accounts.consumers) updates the socket's user, so socket writes see a suspension at once.
+# (accounts.socket_handlers) updates the socket's user, so socket writes see a suspension at once.
 ACCOUNT_PROVIDER_STATUS = "account:provider_status"
 # Pushed to the user's group when a password change, a logout everywhere or a reused refresh token revokes
 # every credential of theirs: each socket closes with 4401, as for a deactivation.

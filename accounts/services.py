@@ -85,7 +85,7 @@ def user_set_active(*, user_id: int, is_active: bool) -> User:
 
 
 def user_disconnect_if_inactive(*, user: User) -> None:
-    """Once the save commits, every open socket of an inactive user closes with 4401 (``accounts.consumers``);
+    """Once the save commits, every open socket of an inactive user closes with 4401 (``accounts.socket_handlers``);
     new ones are refused already, as JWT, ticket and session all authenticate active users only.
 
     Saving a user who was already inactive sends it again, to a group no socket is in: cheaper than
@@ -148,7 +148,7 @@ def ws_ticket_redeem(*, ticket: str) -> WebSocketTicket | None:
 @transaction.atomic
 def credentials_revoke(*, user_id: int, generation: int | None = None) -> bool:
     """Every token, ticket and session the user holds stops working (their generation goes up by one) and,
-    once committed, every open socket of theirs closes with 4401 (``accounts.consumers``).
+    once committed, every open socket of theirs closes with 4401 (``accounts.socket_handlers``).
 
     With ``generation``, only if the user is still at it: a token of a generation already revoked revokes
     nothing more. True if revoked.

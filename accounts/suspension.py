@@ -14,7 +14,7 @@ def require_not_suspended(user: User) -> None:
     """Refuse a suspended provider with 403 ``provider_suspended``.
 
     ``user`` is as the caller loaded it: per request over REST, and on a socket as its
-    ``account:provider_status`` effect keeps it (``accounts.consumers``).
+    ``account:provider_status`` effect keeps it (``accounts.socket_handlers``).
     """
     if user.is_suspended_provider:
         raise ProviderSuspended(

@@ -6,4 +6,4 @@ class MeetingsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from meetings import consumers  # noqa: F401 - registers the socket handlers
+        from meetings import socket_handlers  # noqa: F401 - registers them

@@ -6,4 +6,4 @@ class MessagingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from messaging import consumers  # noqa: F401 - registers the socket handlers
+        from messaging import socket_handlers  # noqa: F401 - registers them

@@ -211,7 +211,7 @@ def participant_remove(*, conversation_id: int, user_id: int, by) -> None:
     (``projects.selectors``): their reads and writes of the conversation, the project, its meetings and
     their tokens are refused (404) at once, and its meetings tell them nothing more. After commit
     ``conversation:removed`` on their personal group makes every socket of theirs leave the
-    conversation's group (``messaging.consumers.removed``)."""
+    conversation's group (``messaging.socket_handlers.removed``)."""
     if not by.is_staff:
         raise NotAllowed("Only support staff remove participants.")
     with transaction.atomic():

@@ -1,7 +1,7 @@
 """The registries the socket consumer dispatches through: client frames to the app handler that serves
 them (each within a per-user rate), and pushed events to what a socket does on receiving them.
 
-Each app registers in its ``consumers`` module (imported from ``AppConfig.ready``). A handler gets the
+Each app registers in its ``socket_handlers`` module (imported from ``AppConfig.ready``). A handler gets the
 consumer and the frame's data, and returns the reply's data or ``None``.
 """
 

@@ -55,7 +55,7 @@ class SocketSession:
     async def connect(self):
         self.user = self.scope.get("user")
         self.joined_groups: set[str] = set()
-        # conversation id -> (last forwarded isTyping, monotonic time of it); see messaging.consumers.typing
+        # conversation id -> (last forwarded isTyping, monotonic time of it); see messaging.socket_handlers.typing
         self.typing_forwarded_at: dict[int, tuple[bool, float]] = {}
         self.auth_expires_at = self.scope.get("auth_expires_at")
         self.auth_expiry_timer: asyncio.Task | None = None

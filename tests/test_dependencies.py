@@ -29,9 +29,9 @@ APP_SEAMS = {
 # none. Its composition roots mount the apps and may import any of them: the URLs, the ASGI stack (with the body
 # limits, which ask accounts.scope_auth who is calling before a body is read), and realtime's socket routing.
 COMPOSITION_ROOTS = {"config.asgi", "config.body_limits", "config.urls", "config.settings", "realtime.routing"}
-HTTP_AND_SOCKET_LAYER = {"api", "views", "serializers", "urls", "forms", "admin", "consumers"}
+HTTP_AND_SOCKET_LAYER = {"api", "views", "serializers", "urls", "forms", "admin", "consumers", "socket_handlers"}
 # Layers that read through selectors instead of querying models themselves.
-NO_QUERY_LAYERS = {"api", "views", "consumers", "socket_auth", "socketio"}
+NO_QUERY_LAYERS = {"api", "views", "consumers", "socket_handlers", "socket_auth", "socketio"}
 
 # (rule, importer, imported or queried name): why it holds for now. Every entry must still be true.
 EXCEPTIONS = {

@@ -3,7 +3,7 @@
 import pytest
 from channels.db import database_sync_to_async
 
-from messaging import consumers
+from messaging import socket_handlers
 from tests.conftest import make_project
 from tests.realtime.sockets import assert_no_frame, connect_as, join, next_frame, request
 
@@ -87,7 +87,7 @@ async def test_rejoining_with_after_replays_exactly_the_missed_messages_in_order
 async def test_catch_up_replays_every_page_of_a_long_backlog(
     client_user, provider, conversation, post_text, monkeypatch
 ):
-    monkeypatch.setattr(consumers, "REPLAY_PAGE", 2)
+    monkeypatch.setattr(socket_handlers, "REPLAY_PAGE", 2)
     missed = [await post_text(client_user, conversation, f"missed {n}") for n in range(5)]
     bob = await connect_as(provider)
 
