@@ -136,7 +136,7 @@ class ProviderViewSet(viewsets.GenericViewSet):
     """Support staff approve or suspend providers."""
 
     permission_classes = [permissions.IsAdminUser]
-    queryset = selectors.providers()
+    queryset = selectors.provider_list()
     serializer_class = UserSerializer
 
     @extend_schema(request=None, responses={200: UserSerializer, **errors(Conflict)})

@@ -5,12 +5,12 @@ from django.db.models import QuerySet
 from accounts.models import User
 
 
-def providers() -> QuerySet[User]:
+def provider_list() -> QuerySet[User]:
     """Every provider account, whatever its approval status: what support staff approve or suspend."""
     return User.objects.filter(role=User.Role.PROVIDER)
 
 
-def user_active_get(*, user_id: int | None) -> User | None:
+def user_get_active(*, user_id: int | None) -> User | None:
     """The active user with ``user_id``, or None: a deactivated account authenticates nothing."""
     if user_id is None:
         return None

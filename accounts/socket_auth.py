@@ -31,7 +31,7 @@ def user_from_jwt(raw: str) -> tuple[User | AnonymousUser, int | None]:
         token = AccessToken(raw)  # type: ignore[arg-type]  # simplejwt annotates a Token; it takes the encoded one
     except TokenError:
         return AnonymousUser(), None
-    user = selectors.user_active_get(user_id=token.get("user_id"))
+    user = selectors.user_get_active(user_id=token.get("user_id"))
     if user is None or not tokens.is_current(token, user):
         return AnonymousUser(), None
     return user, int(token["exp"])

@@ -341,7 +341,7 @@ def history_pages(bench: Bench, server: ServerProcess) -> dict:
         selector_ms = []
         for _ in range(profile.history_repeats):
             started = time.perf_counter()
-            rows, _ = selectors.messages_page(conversation_id=history.conversation_id, limit=size, **params)
+            rows, _ = selectors.message_list_page(conversation_id=history.conversation_id, limit=size, **params)
             selector_ms.append((time.perf_counter() - started) * 1000)
         pages.append(
             {

@@ -48,7 +48,7 @@ class MeetingViewSet(viewsets.GenericViewSet):
     def me(self, request):
         filters = MeetingListFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        meetings = selectors.meetings_of(
+        meetings = selectors.meeting_list_for_user(
             user=request.user,
             status=filters.validated_data.get("status"),
             project_id=filters.validated_data.get("projectId"),
@@ -57,7 +57,7 @@ class MeetingViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(MeetingSerializer(page, many=True).data)
 
     def retrieve(self, request, pk=None):
-        meeting = selectors.meeting_for_member(user=request.user, meeting_id=int(pk))
+        meeting = selectors.meeting_get_for_member(user=request.user, meeting_id=int(pk))
         return Response(MeetingSerializer(meeting).data)
 
     @extend_schema(request=None, responses={200: MeetingSerializer, **errors(ProviderSuspended, Conflict)})

@@ -19,7 +19,7 @@ MEETING_LEFT = "meeting:left"
 
 
 def meeting_payload(meeting: Meeting) -> dict:
-    """The meeting with its project's title, its host and every participant (``selectors.meeting_detail``
+    """The meeting with its project's title, its host and every participant (``selectors.meeting_get``
     loads them in three queries)."""
     return {
         "id": meeting.pk,

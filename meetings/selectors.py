@@ -6,7 +6,7 @@ from django.db.models.functions import Coalesce
 from config.errors import NotFound
 from meetings import agora
 from meetings.models import Meeting, MeetingParticipant
-from projects.selectors import projects_of
+from projects.selectors import project_list_for_user
 
 _UPCOMING = [Meeting.Status.ACTIVE, Meeting.Status.PENDING]
 
@@ -18,19 +18,19 @@ def _with_details(meetings: QuerySet[Meeting]) -> QuerySet[Meeting]:
     )
 
 
-def meetings_taking_part(*, user) -> QuerySet[Meeting]:
+def meeting_list_for_participant(*, user) -> QuerySet[Meeting]:
     """The meetings ``user`` takes part in, of projects they are still a member of: one whom support
     staff removed from a project no longer has its meetings."""
-    return Meeting.objects.filter(participants__user=user, project__in=projects_of(user=user))
+    return Meeting.objects.filter(participants__user=user, project__in=project_list_for_user(user=user))
 
 
-def meetings_of(*, user, status: str | None = None, project_id: int | None = None) -> QuerySet[Meeting]:
+def meeting_list_for_user(*, user, status: str | None = None, project_id: int | None = None) -> QuerySet[Meeting]:
     """The caller's meetings, as host or invitee, upcoming first.
 
     Running meetings come first (earliest started first), then pending ones by their scheduled time
     (unscheduled ones after), then completed and cancelled ones, the latest first.
     """
-    meetings = meetings_taking_part(user=user)
+    meetings = meeting_list_for_participant(user=user)
     if status is not None:
         meetings = meetings.filter(status=status)
     if project_id is not None:
@@ -57,24 +57,24 @@ def meetings_of(*, user, status: str | None = None, project_id: int | None = Non
     )
 
 
-def meetings_upcoming_of(*, user, limit: int) -> QuerySet[Meeting]:
-    """The caller's running and pending meetings, at most ``limit``, in ``meetings_of``'s order."""
-    return meetings_of(user=user).filter(status__in=_UPCOMING)[:limit]
+def meeting_list_upcoming_for_user(*, user, limit: int) -> QuerySet[Meeting]:
+    """The caller's running and pending meetings, at most ``limit``, in ``meeting_list_for_user``'s order."""
+    return meeting_list_for_user(user=user).filter(status__in=_UPCOMING)[:limit]
 
 
-def call_names_by_uid(*, meeting: Meeting) -> dict[int, str]:
+def meeting_call_names_by_uid(*, meeting: Meeting) -> dict[int, str]:
     """Each participant's username by their Agora uid: Agora reports remote users by uid, the call screen's
-    tiles show whose video it is. ``meeting`` comes from ``meeting_for_member`` (participants prefetched)."""
+    tiles show whose video it is. ``meeting`` comes from ``meeting_get_for_member`` (participants prefetched)."""
     return {agora.rtc_uid_for_user(p.user_id): p.user.username for p in meeting.participants.all()}
 
 
-def meeting_detail(*, meeting_id: int) -> Meeting:
+def meeting_get(*, meeting_id: int) -> Meeting:
     return _with_details(Meeting.objects.filter(pk=meeting_id)).get()
 
 
-def meeting_for_member(*, user, meeting_id: int) -> Meeting:
+def meeting_get_for_member(*, user, meeting_id: int) -> Meeting:
     """The meeting with its participants, or 404 for anyone who does not take part in it."""
-    meeting = _with_details(meetings_taking_part(user=user).filter(pk=meeting_id)).first()
+    meeting = _with_details(meeting_list_for_participant(user=user).filter(pk=meeting_id)).first()
     if meeting is None:
         raise NotFound("No such meeting.")
     return meeting

@@ -48,7 +48,7 @@ def meeting_create(
     now = timezone.now()
     if scheduled_for is not None and scheduled_for <= now:
         raise Invalid("scheduledFor must be in the future.", field="scheduledFor")
-    project = project_selectors.project_for_member(user=user, project_id=project_id, lock=True)
+    project = project_selectors.project_get_for_member(user=user, project_id=project_id, lock=True)
     require_not_suspended(user)
     _require_project_active(project)
     members = project_selectors.project_member_ids(project=project)
@@ -235,7 +235,7 @@ def _participation(*, user, meeting_id: int, lock: bool = False) -> MeetingParti
 
     With ``lock`` the meeting row is locked first: it is the one lock every change of a meeting takes.
     """
-    meetings = selectors.meetings_taking_part(user=user)
+    meetings = selectors.meeting_list_for_participant(user=user)
     if lock:
         meetings = meetings.select_for_update(of=("self",))
     meeting = meetings.select_related("project").filter(pk=meeting_id).first()
@@ -248,7 +248,7 @@ def _participation(*, user, meeting_id: int, lock: bool = False) -> MeetingParti
 
 def _announce(meeting: Meeting, event: str, *, invitees_only: bool = False) -> Meeting:
     """Send ``event`` with the meeting to its participants (or only the invitees) after commit."""
-    detail = selectors.meeting_detail(meeting_id=meeting.pk)
+    detail = selectors.meeting_get(meeting_id=meeting.pk)
     recipients = [p.user_id for p in detail.participants.all() if not (invitees_only and p.is_host)]
     publish_on_commit(_member_groups(detail.project, recipients), event, events.meeting_payload(detail))
     return detail

@@ -36,7 +36,7 @@ class ConversationViewSet(viewsets.GenericViewSet):
     serializer_class = ConversationSerializer
 
     def get_queryset(self):
-        return selectors.participations_for_user(user=self.request.user)
+        return selectors.participant_list_for_user(user=self.request.user)
 
     def list(self, request):
         page = self.paginate_queryset(self.get_queryset())
@@ -44,13 +44,13 @@ class ConversationViewSet(viewsets.GenericViewSet):
 
     @extend_schema(parameters=[_path_id("id", "The conversation's id.")])
     def retrieve(self, request, pk=None):
-        participation = selectors.participation_get(user=request.user, conversation_id=_positive_int(pk, "id"))
+        participation = selectors.participant_get(user=request.user, conversation_id=_positive_int(pk, "id"))
         return Response(ConversationSerializer(participation).data)
 
     @extend_schema(parameters=[_path_id("project_id", "The project's id.")])
     @action(detail=False, url_path=r"project/(?P<project_id>[^/]+)")
     def for_project(self, request, project_id=None):
-        participation = selectors.participation_for_project(
+        participation = selectors.participant_get_for_project(
             user=request.user, project_id=_positive_int(project_id, "projectId")
         )
         return Response(ConversationSerializer(participation).data)
@@ -106,7 +106,7 @@ class MessageViewSet(viewsets.GenericViewSet):
         after = _optional_int(request.query_params.get("after"), "after")
         if before is not None and after is not None:
             raise Invalid("Give either before or after, not both.", field="before")
-        messages, has_more = selectors.messages_page(
+        messages, has_more = selectors.message_list_page(
             conversation_id=conversation_id,
             before=before,
             after=after,
@@ -131,7 +131,7 @@ class MessageViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, url_path="file", url_name="file")
     def download(self, request, pk=None):
-        message = selectors.message_file_for_member(user=request.user, message_id=_positive_int(pk, "id"))
+        message = selectors.message_get_file_for_member(user=request.user, message_id=_positive_int(pk, "id"))
         try:
             stored = message.file.open("rb")
         except FileNotFoundError:

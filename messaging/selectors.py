@@ -7,7 +7,7 @@ from config.errors import NotFound
 from messaging.models import Conversation, Message, Participant
 
 
-def participations_for_user(*, user) -> QuerySet[Participant]:
+def participant_list_for_user(*, user) -> QuerySet[Participant]:
     """The caller's side of each of their conversations, newest activity first: one query for the
     rows with their project and last message, one for every conversation's participants."""
     return (
@@ -23,15 +23,15 @@ def participations_for_user(*, user) -> QuerySet[Participant]:
     )
 
 
-def participation_get(*, user, conversation_id: int) -> Participant:
-    participation = participations_for_user(user=user).filter(conversation_id=conversation_id).first()
+def participant_get(*, user, conversation_id: int) -> Participant:
+    participation = participant_list_for_user(user=user).filter(conversation_id=conversation_id).first()
     if participation is None:
         raise NotFound("No such conversation.")
     return participation
 
 
-def participation_for_project(*, user, project_id: int) -> Participant:
-    participation = participations_for_user(user=user).filter(conversation__project_id=project_id).first()
+def participant_get_for_project(*, user, project_id: int) -> Participant:
+    participation = participant_list_for_user(user=user).filter(conversation__project_id=project_id).first()
     if participation is None:
         raise NotFound("No conversation for this project.")
     return participation
@@ -41,7 +41,7 @@ def participation_for_project(*, user, project_id: int) -> Participant:
 # conversation's id through these rather than through messaging's tables.
 
 
-def project_ids_participating(*, user) -> QuerySet:
+def project_ids_for_participant(*, user) -> QuerySet:
     """The ids of the projects whose conversation ``user`` takes part in, as a subquery for a filter."""
     return Participant.objects.filter(user=user).values("conversation__project_id")
 
@@ -68,7 +68,7 @@ def conversation_member_ids(*, conversation_id: int) -> list[int]:
     return list(Participant.objects.filter(conversation_id=conversation_id).values_list("user_id", flat=True))
 
 
-def messages_page(
+def message_list_page(
     *, conversation_id: int, before: int | None = None, after: int | None = None, limit: int | None = None
 ) -> tuple[list[Message], bool]:
     """One page of history by keyset on the message id, in chronological order, and whether more exist.
@@ -88,7 +88,7 @@ def messages_page(
     return list(reversed(page[:limit])), has_more
 
 
-def message_file_for_member(*, user, message_id: int) -> Message:
+def message_get_file_for_member(*, user, message_id: int) -> Message:
     """A file message the caller may download; anything else is simply not there."""
     message = (
         Message.objects.filter(pk=message_id, conversation__participants__user=user, type=Message.Type.FILE)

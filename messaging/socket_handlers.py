@@ -25,7 +25,7 @@ def _joined(consumer, conversation_id: int) -> bool:
 
 @database_sync_to_async
 def _replay_page(conversation_id: int, after: int) -> tuple[list[dict], bool]:
-    messages, has_more = selectors.messages_page(conversation_id=conversation_id, after=after, limit=REPLAY_PAGE)
+    messages, has_more = selectors.message_list_page(conversation_id=conversation_id, after=after, limit=REPLAY_PAGE)
     return [events.message_payload(message) for message in messages], has_more
 
 

@@ -23,14 +23,14 @@ DASHBOARD_MEETINGS = 20
 
 @login_required
 def dashboard(request):
-    participations = messaging_selectors.participations_for_user(user=request.user)
-    upcoming = meeting_selectors.meetings_upcoming_of(user=request.user, limit=DASHBOARD_MEETINGS)
+    participations = messaging_selectors.participant_list_for_user(user=request.user)
+    upcoming = meeting_selectors.meeting_list_upcoming_for_user(user=request.user, limit=DASHBOARD_MEETINGS)
     meetings = [_with_my_answer(meeting, request.user) for meeting in MeetingSerializer(upcoming, many=True).data]
     return render(
         request,
         "pages/dashboard.html",
         {
-            "projects": project_selectors.projects_of(user=request.user),
+            "projects": project_selectors.project_list_for_user(user=request.user),
             "conversations": ConversationSerializer(participations, many=True).data,
             "meetings": meetings,
             "invitations": [m for m in meetings if m["myAnswer"] == MeetingParticipant.Status.INVITED],
@@ -47,11 +47,11 @@ def _with_my_answer(meeting: dict, user) -> dict:
 @login_required
 def project_detail(request, project_id: int):
     try:
-        project = project_selectors.project_for_member(user=request.user, project_id=project_id)
-        participation = messaging_selectors.participation_for_project(user=request.user, project_id=project.pk)
+        project = project_selectors.project_get_for_member(user=request.user, project_id=project_id)
+        participation = messaging_selectors.participant_get_for_project(user=request.user, project_id=project.pk)
     except NotFound:
         raise Http404("No such project.") from None
-    meetings = meeting_selectors.meetings_of(user=request.user, project_id=project.pk)[:PROJECT_PAGE_MEETINGS]
+    meetings = meeting_selectors.meeting_list_for_user(user=request.user, project_id=project.pk)[:PROJECT_PAGE_MEETINGS]
     page_config = {
         "me": {"id": request.user.pk, "username": request.user.username},
         "projectId": project.pk,
@@ -80,7 +80,7 @@ def project_detail(request, project_id: int):
 @login_required
 def meeting_call(request, meeting_id: int):
     try:
-        meeting = meeting_selectors.meeting_for_member(user=request.user, meeting_id=meeting_id)
+        meeting = meeting_selectors.meeting_get_for_member(user=request.user, meeting_id=meeting_id)
     except NotFound:
         raise Http404("No such meeting.") from None
     call_config = {
@@ -89,7 +89,7 @@ def meeting_call(request, meeting_id: int):
         "isHost": meeting.host_id == request.user.pk,
         "sdkUrl": settings.AGORA_SDK_URL,
         "agoraConfigured": bool(settings.AGORA_APP_ID),
-        "namesByUid": meeting_selectors.call_names_by_uid(meeting=meeting),
+        "namesByUid": meeting_selectors.meeting_call_names_by_uid(meeting=meeting),
     }
     return render(
         request,

@@ -22,7 +22,7 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
     serializer_class = ServiceRequestSerializer
 
     def get_queryset(self):
-        return selectors.service_requests_visible_to(user=self.request.user)
+        return selectors.service_request_list_visible_to(user=self.request.user)
 
     @extend_schema(request=ServiceRequestInputSerializer, responses={201: ServiceRequestSerializer})
     def create(self, request):
@@ -53,7 +53,7 @@ class ProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     serializer_class = ProposalSerializer
 
     def get_queryset(self):
-        return selectors.proposals_visible_to(user=self.request.user)
+        return selectors.proposal_list_visible_to(user=self.request.user)
 
     @extend_schema(request=ProposalAcceptInputSerializer, responses={201: ProjectSerializer, **errors(Conflict)})
     @action(detail=True, methods=["post"])
@@ -76,7 +76,7 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     serializer_class = ProjectSerializer
 
     def get_queryset(self):
-        return selectors.projects_of(user=self.request.user)
+        return selectors.project_list_for_user(user=self.request.user)
 
 
 def _id(raw) -> int:

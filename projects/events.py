@@ -14,7 +14,7 @@ CLOSED: dict[str, str] = {Project.Status.COMPLETED: PROJECT_COMPLETED, Project.S
 
 def project_payload(project: Project) -> dict:
     """The project with its locked terms, its two members and its conversation's id (annotated by
-    ``projects.selectors``: give it a project from ``projects_of`` or ``project_detail``)."""
+    ``projects.selectors``: give it a project from ``project_list_for_user`` or ``project_get``)."""
     return {
         "id": project.pk,
         "publicId": str(project.public_id),

@@ -8,7 +8,7 @@ from messaging import selectors as messaging_selectors
 from projects.models import Project, Proposal, ServiceRequest
 
 
-def service_requests_visible_to(*, user: User) -> QuerySet[ServiceRequest]:
+def service_request_list_visible_to(*, user: User) -> QuerySet[ServiceRequest]:
     requests = ServiceRequest.objects.select_related("client")
     if user.is_staff:
         return requests
@@ -17,7 +17,7 @@ def service_requests_visible_to(*, user: User) -> QuerySet[ServiceRequest]:
     return requests.filter(client=user)
 
 
-def proposals_visible_to(*, user: User) -> QuerySet[Proposal]:
+def proposal_list_visible_to(*, user: User) -> QuerySet[Proposal]:
     proposals = Proposal.objects.select_related("provider", "request")
     if user.is_staff:
         return proposals
@@ -26,23 +26,23 @@ def proposals_visible_to(*, user: User) -> QuerySet[Proposal]:
 
 # A project's members are its client and provider while they are participants of its conversation:
 # support staff's removal (messaging.services.participant_remove) takes one out of the project, its
-# conversation, its meetings and their tokens at once. projects_of and project_member_ids say it, and
-# every other app asks them (or project_for_member) rather than reading the participants itself.
+# conversation, its meetings and their tokens at once. project_list_for_user and project_member_ids say it, and
+# every other app asks them (or project_get_for_member) rather than reading the participants itself.
 
 
-def projects_of(*, user: User) -> QuerySet[Project]:
+def project_list_for_user(*, user: User) -> QuerySet[Project]:
     """The projects ``user`` is a member of, each with its ``conversation_id``; the reads of projects and
     meetings go through it."""
     return (
         Project.objects.filter(
-            Q(client=user) | Q(provider=user), pk__in=messaging_selectors.project_ids_participating(user=user)
+            Q(client=user) | Q(provider=user), pk__in=messaging_selectors.project_ids_for_participant(user=user)
         )
         .select_related("client", "provider")
         .annotate(conversation_id=messaging_selectors.project_conversation_id())
     )
 
 
-def project_detail(*, project_id: int) -> Project:
+def project_get(*, project_id: int) -> Project:
     """The project as ``ProjectSerializer`` shows it, whoever asks (services answering their caller)."""
     return (
         Project.objects.select_related("client", "provider")
@@ -59,7 +59,7 @@ def project_member_ids(*, project: Project) -> list[int]:
     ]
 
 
-def project_for_member(*, user: User, project_id: int, lock: bool = False) -> Project:
+def project_get_for_member(*, user: User, project_id: int, lock: bool = False) -> Project:
     """The project ``project_id`` if ``user`` is a member of it, else 404 (existence is not revealed).
 
     With ``lock`` its row is locked first and the membership read after the lock was granted: a change
@@ -71,7 +71,7 @@ def project_for_member(*, user: User, project_id: int, lock: bool = False) -> Pr
         if project is not None and user.pk not in project_member_ids(project=project):
             project = None
     else:
-        project = projects_of(user=user).filter(pk=project_id).first()
+        project = project_list_for_user(user=user).filter(pk=project_id).first()
     if project is None:
         raise NotFound("No such project.", field="projectId")
     return project

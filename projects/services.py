@@ -77,7 +77,7 @@ def proposal_accept(*, proposal_id: int, user: User, terms_hash: str | None = No
         raise Conflict("The proposal's terms differ from the ones you saw.", code="terms_changed")
     proposal.accept()
     proposal.save(update_fields=["status", "accepted_at"])
-    return selectors.project_detail(project_id=proposal.project.pk)
+    return selectors.project_get(project_id=proposal.project.pk)
 
 
 @transaction.atomic
@@ -140,7 +140,7 @@ def project_set_status(*, project_id: int, status: str) -> Project:
         raise Invalid("A project can only be completed or cancelled.", field="status")
     project.status = status
     project.save(update_fields=["status"])
-    project = selectors.project_detail(project_id=project.pk)
+    project = selectors.project_get(project_id=project.pk)
     publish_on_commit(
         [user_group(project.client_id), user_group(project.provider_id)],
         events.CLOSED[status],

@@ -42,7 +42,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 
 from accounts.models import User
-from accounts.selectors import user_active_get
+from accounts.selectors import user_get_active
 from accounts.socket_auth import SocketOriginValidator
 from realtime.session import CLOSE_TOO_SLOW
 from realtime.socketio import protocol
@@ -100,7 +100,7 @@ def owner_channel(sid: str) -> str | None:
 
 @database_sync_to_async
 def _active_user(user_id: int | None) -> User | AnonymousUser:
-    return user_active_get(user_id=user_id) or AnonymousUser()
+    return user_get_active(user_id=user_id) or AnonymousUser()
 
 
 def _request_credential(scope) -> dict:

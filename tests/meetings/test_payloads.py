@@ -12,11 +12,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.parametrize("state", ["meeting", "completed_meeting"])
 def test_the_meeting_payload_is_what_the_schema_documents(request, state):
-    meeting = selectors.meeting_detail(meeting_id=request.getfixturevalue(state).pk)
+    meeting = selectors.meeting_get(meeting_id=request.getfixturevalue(state).pk)
 
     assert events.meeting_payload(meeting) == documented(MeetingSerializer, meeting)
 
 
 def test_the_participant_payload_is_what_the_schema_documents(completed_meeting):
-    for participation in selectors.meeting_detail(meeting_id=completed_meeting.pk).participants.all():
+    for participation in selectors.meeting_get(meeting_id=completed_meeting.pk).participants.all():
         assert events.participant_payload(participation) == documented(MeetingParticipantSerializer, participation)

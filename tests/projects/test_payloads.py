@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.parametrize("price", ["1500.00", "1500", "0.5"])
 def test_the_project_payload_is_what_the_schema_documents(client_user, provider, price):
-    project = selectors.project_detail(project_id=make_project(client_user, provider, price=price).pk)
+    project = selectors.project_get(project_id=make_project(client_user, provider, price=price).pk)
 
     assert events.project_payload(project) == documented(ProjectSerializer, project)
     assert events.project_payload(project)["price"] == str(Decimal(price).quantize(Decimal("0.01")))
