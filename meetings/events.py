@@ -17,6 +17,19 @@ MEETING_DECLINE = "meeting:decline"
 MEETING_JOINED = "meeting:joined"
 MEETING_LEFT = "meeting:left"
 
+# The spec spells a meeting's status in capitals (PENDING, ACTIVE, COMPLETED, CANCELLED); the code and the
+# database spell it in lowercase, like every other status. REST and socket payloads, the list filter and the
+# OpenAPI enum convert here, and only here.
+MEETING_STATUS_CHOICES_ON_WIRE = [(status.upper(), label) for status, label in Meeting.Status.choices]
+
+
+def meeting_status_to_wire(status: str) -> str:
+    return status.upper()
+
+
+def meeting_status_from_wire(value: str) -> str:
+    return value.lower()
+
 
 def meeting_payload(meeting: Meeting) -> dict:
     """The meeting with its project's title, its host and every participant (``selectors.meeting_get``
@@ -27,7 +40,7 @@ def meeting_payload(meeting: Meeting) -> dict:
         "projectTitle": meeting.project.title,
         "title": meeting.title,
         "agenda": meeting.agenda,
-        "status": str(meeting.status),
+        "status": meeting_status_to_wire(meeting.status),
         "host": user_brief_payload(meeting.host),
         "scheduledFor": iso_datetime(meeting.scheduled_for),
         "startedAt": iso_datetime(meeting.started_at),

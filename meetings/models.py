@@ -17,10 +17,11 @@ def new_channel_name() -> str:
 
 
 class MeetingStatus(models.TextChoices):
-    PENDING = "PENDING", "Pending"
-    ACTIVE = "ACTIVE", "Active"
-    COMPLETED = "COMPLETED", "Completed"
-    CANCELLED = "CANCELLED", "Cancelled"
+    # Stored lowercase like every other status; the spec's capitals are the wire's (meetings.events converts).
+    PENDING = "pending", "Pending"
+    ACTIVE = "active", "Active"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 class InvitationStatus(models.TextChoices):

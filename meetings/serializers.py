@@ -13,6 +13,19 @@ AGENDA_MAX_LENGTH = 5000
 ID_MAX = 2**63 - 1
 
 
+class MeetingStatusField(serializers.ChoiceField):
+    """A meeting's status as the spec spells it on the wire (``PENDING``...; ``meetings.events`` converts)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=events.MEETING_STATUS_CHOICES_ON_WIRE, **kwargs)
+
+    def to_internal_value(self, data) -> str:
+        return events.meeting_status_from_wire(super().to_internal_value(data))
+
+    def to_representation(self, value) -> str:
+        return events.meeting_status_to_wire(value)
+
+
 class MeetingParticipantSerializer(BuiltPayload, serializers.ModelSerializer):
     build = staticmethod(events.participant_payload)
 
@@ -40,6 +53,7 @@ class MeetingSerializer(BuiltPayload, serializers.ModelSerializer):
     durationSeconds = serializers.IntegerField(source="duration_seconds", allow_null=True)
     createdAt = serializers.DateTimeField(source="created_at")
     participants = MeetingParticipantSerializer(many=True)
+    status = MeetingStatusField(read_only=True)
 
     class Meta:
         model = Meeting
@@ -70,7 +84,7 @@ class MeetingCreateInputSerializer(serializers.Serializer):
 
 
 class MeetingListFilterSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=Meeting.Status.choices, required=False)
+    status = MeetingStatusField(required=False)
     projectId = serializers.IntegerField(min_value=1, max_value=ID_MAX, required=False)
 
 

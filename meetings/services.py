@@ -125,7 +125,8 @@ def _meeting_answer(*, user, meeting_id: int, answer: str) -> MeetingParticipant
         raise NotAllowed("The host does not answer their own meeting's invitation.", code="host_cannot_answer")
     if meeting.status not in _ANSWERABLE:
         raise Conflict(
-            f"This meeting is {meeting.status}; invitations can be answered only while it is pending or active.",
+            f"This meeting is {events.meeting_status_to_wire(meeting.status)}; "
+            "invitations can be answered only while it is pending or active.",
             code=_state_code(meeting),
         )
     if participation.status == answer:
@@ -280,7 +281,7 @@ def _latest_end(meeting: Meeting) -> datetime:
 
 
 def _state_code(meeting: Meeting) -> str:
-    return f"meeting_{meeting.status.lower()}"
+    return f"meeting_{meeting.status}"
 
 
 def _require_host(meeting: Meeting, user, action: str) -> None:
@@ -291,7 +292,9 @@ def _require_host(meeting: Meeting, user, action: str) -> None:
 def _require_status(meeting: Meeting, required: str, done: str) -> None:
     if meeting.status != required:
         raise Conflict(
-            f"This meeting is {meeting.status}; it can be {done} only when {required}.", code=_state_code(meeting)
+            f"This meeting is {events.meeting_status_to_wire(meeting.status)}; "
+            f"it can be {done} only when {events.meeting_status_to_wire(required)}.",
+            code=_state_code(meeting),
         )
 
 
@@ -306,7 +309,8 @@ def _require_call_access(participation: MeetingParticipant) -> None:
     meeting = participation.meeting
     if meeting.status != Status.ACTIVE:
         raise Conflict(
-            f"This meeting is {meeting.status}; its call is open only while it is ACTIVE.",
+            f"This meeting is {events.meeting_status_to_wire(meeting.status)}; "
+            "its call is open only while it is ACTIVE.",
             code=_state_code(meeting),
         )
 

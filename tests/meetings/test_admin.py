@@ -17,7 +17,7 @@ def admin_client(client):
 
 def test_the_meeting_list_filters_by_status_and_shows_durations(admin_client, client_user, project, completed_meeting):
     services.meeting_create(user=client_user, project_id=project.pk, title="Still pending")
-    response = admin_client.get("/admin/meetings/meeting/", {"status__exact": "COMPLETED"})
+    response = admin_client.get("/admin/meetings/meeting/", {"status__exact": "completed"})
     assert response.status_code == 200
     page = response.content.decode()
     assert (completed_meeting.title in page, "Still pending" in page) == (True, False)

@@ -44,7 +44,7 @@ def test_a_meeting_cannot_end_before_it_started(completed_meeting):
 
 
 def test_an_unknown_status_is_refused(meeting):
-    _refused(Meeting.objects.filter(pk=meeting.pk), status="pending")
+    _refused(Meeting.objects.filter(pk=meeting.pk), status="PENDING")
 
 
 def test_a_member_is_invited_once(meeting, provider):
