@@ -469,7 +469,7 @@ def token_route_missing() -> str | None:
 
 
 def token_issuance(bench: Bench, server: ServerProcess) -> dict:
-    from meetings import agora
+    from tests.meetings.agora_decode import verify_token_007
 
     profile, pair = bench.profile, bench.seeds.pairs[0]
     burst = bench.load.call_one(
@@ -482,7 +482,7 @@ def token_issuance(bench: Bench, server: ServerProcess) -> dict:
     )
     try:
         sample = json.loads(burst["sampleBody"])
-        valid = agora.verify_token_007(sample["token"], bench.env["AGORA_APP_CERTIFICATE"])
+        valid = verify_token_007(sample["token"], bench.env["AGORA_APP_CERTIFICATE"])
     except (ValueError, KeyError):
         valid = False
     return {

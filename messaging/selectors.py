@@ -56,16 +56,8 @@ def project_conversation_id() -> Subquery:
     return Subquery(Conversation.objects.filter(project_id=OuterRef("pk")).order_by().values("pk")[:1])
 
 
-def conversation_id_for_project(*, project_id: int) -> int | None:
-    return Conversation.objects.filter(project_id=project_id).values_list("pk", flat=True).first()
-
-
 def conversation_is_member(*, user_id: int, conversation_id: int) -> bool:
     return Participant.objects.filter(user_id=user_id, conversation_id=conversation_id).exists()
-
-
-def conversation_member_ids(*, conversation_id: int) -> list[int]:
-    return list(Participant.objects.filter(conversation_id=conversation_id).values_list("user_id", flat=True))
 
 
 def message_list_page(

@@ -6,14 +6,8 @@ from pathlib import Path
 import pytest
 from agora_token_builder.AccessToken import AccessToken
 
-from meetings.agora import (
-    AccessToken2,
-    build_rtc_token,
-    decode_token_006,
-    decode_token_007,
-    verify_token_006,
-    verify_token_007,
-)
+from meetings.agora import AccessToken2, build_rtc_token
+from tests.meetings.agora_decode import decode_token_006, decode_token_007, verify_token_006, verify_token_007
 
 VECTORS = json.loads((Path(__file__).with_name("agora_vectors.json")).read_text())
 SHARED = VECTORS["shared"]

@@ -7,16 +7,9 @@ import pytest
 from django.test import override_settings
 from django.utils.dateparse import parse_datetime
 
-from meetings.agora import (
-    PUBLISHER_PRIVILEGES,
-    UID_MAX,
-    decode_token_006,
-    decode_token_007,
-    rtc_uid_for_user,
-    verify_token_006,
-    verify_token_007,
-)
+from meetings.agora import PUBLISHER_PRIVILEGES, UID_MAX, rtc_uid_for_user
 from meetings.services import meeting_decline
+from tests.meetings.agora_decode import decode_token_006, decode_token_007, verify_token_006, verify_token_007
 from tests.meetings.conftest import AGORA_APP_CERTIFICATE, AGORA_APP_ID
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("agora_configured")]
