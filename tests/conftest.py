@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from config.redis_client import shared_redis
 from projects import services as project_services
-from tests.live import live_servers, own_redis  # noqa: F401  (fixtures shared by every test directory)
+from tests.live import cache_on_own_redis, live_servers, own_redis  # noqa: F401  (fixtures shared by every test directory)
 
 PASSWORD = "correct-horse-battery-staple"
 
