@@ -21,7 +21,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 from config.client_address import client_address
-from config.redis_client import cache_key, lua_script, shared_redis
+from config.redis_client import LuaScript, cache_key, shared_redis, shared_redis_async
 
 logger = logging.getLogger(__name__)
 
@@ -51,29 +51,48 @@ def rate_spend(*, scope: str, ident: int | str, rate: Rate) -> int | None:
     """Count one request of ``ident`` in ``scope``: ``None`` if it is admitted, otherwise the seconds until
     the window that admits the next one."""
     now = time.time()
-    window = int(now // rate.seconds)
+    name, timeout = _window_name(scope, ident, rate, now), rate.seconds + 1
     try:
-        count = _count_in_window(f"rate:{scope}:{ident}:{window}", timeout=rate.seconds + 1)
+        redis = shared_redis()
+        if redis is not None:
+            count = _SPEND_SCRIPT(redis, keys=[cache_key(name)], args=[timeout])
+        else:
+            count = _count_in_memory(name, timeout=timeout)
     except RedisError:
         logger.warning("rate limiter unreachable; admitting a %s request unlimited", scope)
         return None
-    if count <= rate.limit:
+    return _retry_after(count, rate, now)
+
+
+async def rate_spend_async(*, scope: str, ident: int | str, rate: Rate) -> int | None:
+    """``rate_spend`` for code on the event loop: the same count and answer, with Redis awaited on the loop
+    rather than in a thread (the memory count never blocks)."""
+    now = time.time()
+    name, timeout = _window_name(scope, ident, rate, now), rate.seconds + 1
+    try:
+        redis = shared_redis_async()
+        if redis is not None:
+            count = await _SPEND_SCRIPT.run_async(redis, keys=[cache_key(name)], args=[timeout])
+        else:
+            count = _count_in_memory(name, timeout=timeout)
+    except RedisError:
+        logger.warning("rate limiter unreachable; admitting a %s request unlimited", scope)
         return None
-    return max(1, math.ceil((window + 1) * rate.seconds - now))
+    return _retry_after(count, rate, now)
 
 
 def rate_refund(*, scope: str, ident: int | str, rate: Rate) -> None:
     """Give back one request that ``rate_spend`` counted in the current window (a request that turned out
     not to be what the limit is about, such as a login that succeeded). Nothing if the window has moved on."""
     try:
-        _give_back_in_window(f"rate:{scope}:{ident}:{int(time.time() // rate.seconds)}")
+        _give_back_in_window(_window_name(scope, ident, rate, time.time()))
     except RedisError:
         logger.warning("rate limiter unreachable; a %s request was not given back", scope)
 
 
 # One round trip, atomic: the first request of a window opens it with its expiry, so a window's key
 # cannot be left without one.
-_SPEND_SCRIPT = lua_script(
+_SPEND_SCRIPT = LuaScript(
     """
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
@@ -81,19 +100,26 @@ return count
 """
 )
 # Nothing once the window has closed: its count is gone with it, and a refund must not open a new one.
-_REFUND_SCRIPT = lua_script(
+_REFUND_SCRIPT = LuaScript(
     """
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('DECR', KEYS[1]) end
 """
 )
 
 
-def _count_in_window(name: str, *, timeout: int) -> int:
-    redis = shared_redis()
-    if redis is not None:
-        return _SPEND_SCRIPT(keys=[cache_key(name)], args=[timeout], client=redis)
-    # In memory incr is atomic; add opens the window, and if a thread of this process opened it first,
-    # ours is counted in the window that one opened.
+def _window_name(scope: str, ident: int | str, rate: Rate, now: float) -> str:
+    return f"rate:{scope}:{ident}:{int(now // rate.seconds)}"
+
+
+def _retry_after(count: int, rate: Rate, now: float) -> int | None:
+    if count <= rate.limit:
+        return None
+    return max(1, math.ceil((int(now // rate.seconds) + 1) * rate.seconds - now))
+
+
+def _count_in_memory(name: str, *, timeout: int) -> int:
+    # incr is atomic; add opens the window, and if a thread of this process opened it first, ours is
+    # counted in the window that one opened.
     try:
         return cache.incr(name)
     except ValueError:
@@ -105,7 +131,7 @@ def _count_in_window(name: str, *, timeout: int) -> int:
 def _give_back_in_window(name: str) -> None:
     redis = shared_redis()
     if redis is not None:
-        _REFUND_SCRIPT(keys=[cache_key(name)], client=redis)
+        _REFUND_SCRIPT(redis, keys=[cache_key(name)])
         return
     with contextlib.suppress(ValueError):  # the window closed since; its count is gone with it
         cache.decr(name)

@@ -17,12 +17,11 @@ import asyncio
 import logging
 import time
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from redis import Redis
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from config.redis_client import cache_key, lua_script, shared_redis
+from config.redis_client import LuaScript, cache_key, shared_redis_async
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +33,7 @@ def close_reason() -> str:
 
 
 # KEYS[1] the user's set; ARGV: socket, now, lease end, cap. 1 if the socket now holds a slot.
-_TAKE_SCRIPT = lua_script(
+_TAKE_SCRIPT = LuaScript(
     """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) == false and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
@@ -57,7 +56,7 @@ def user_key(user_id: int) -> str:
 
 async def socket_slot_take(user_id: int, channel_name: str) -> bool:
     """Take one of the user's socket slots for ``channel_name``; False if all are taken."""
-    redis = shared_redis()
+    redis = shared_redis_async()
     if redis is None:
         if sum(1 for holder in _held.values() if holder == user_id) >= settings.SOCKET_MAX_PER_USER:
             return False
@@ -78,7 +77,7 @@ async def socket_slot_take(user_id: int, channel_name: str) -> bool:
 async def socket_slot_give_back(channel_name: str) -> None:
     """Give back the slot ``channel_name`` holds, if it holds one (it may be called more than once)."""
     key = _held.pop(channel_name, None)
-    redis = shared_redis()
+    redis = shared_redis_async()
     if key is None or redis is None:
         return
     try:
@@ -87,31 +86,28 @@ async def socket_slot_give_back(channel_name: str) -> None:
         logger.warning("socket slots unreachable; a slot lapses with its lease instead")
 
 
-@sync_to_async(thread_sensitive=False)
-def _take_in_redis(redis: Redis, key: str, channel_name: str) -> bool:
+async def _take_in_redis(redis: Redis, key: str, channel_name: str) -> bool:
     now = time.time()
-    taken = _TAKE_SCRIPT(
+    taken = await _TAKE_SCRIPT.run_async(
+        redis,
         keys=[key],
         args=[channel_name, now, now + settings.SOCKET_SLOT_LEASE_SECONDS, settings.SOCKET_MAX_PER_USER],
-        client=redis,
     )
     return bool(taken)
 
 
-@sync_to_async(thread_sensitive=False)
-def _give_back_in_redis(redis: Redis, key: str, channel_name: str) -> None:
-    redis.zrem(key, channel_name)
+async def _give_back_in_redis(redis: Redis, key: str, channel_name: str) -> None:
+    await redis.zrem(key, channel_name)
 
 
-@sync_to_async(thread_sensitive=False)
-def _renew_in_redis(redis: Redis, held: list[tuple[str, str]]) -> None:
+async def _renew_in_redis(redis: Redis, held: list[tuple[str, str]]) -> None:
     lease_end = time.time() + settings.SOCKET_SLOT_LEASE_SECONDS
     pipeline = redis.pipeline(transaction=False)
     for channel_name, key in held:
         # XX: a slot that lapsed meanwhile (this process stalled past its lease) is not taken back unasked.
         pipeline.zadd(key, {channel_name: lease_end}, xx=True)
         pipeline.expireat(key, int(lease_end) + 1)
-    pipeline.execute()
+    await pipeline.execute()
 
 
 def _renew_while_held() -> None:
@@ -125,7 +121,7 @@ def _renew_while_held() -> None:
 async def _renew_leases() -> None:
     while _held:
         await asyncio.sleep(settings.SOCKET_SLOT_LEASE_SECONDS / 3)
-        redis = shared_redis()
+        redis = shared_redis_async()
         if redis is None:
             return  # the settings moved the cache into memory (a test): no lease there to renew
         try:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import redis
 
-from config.ratelimit import Rate, rate_refund, rate_spend
+from config.ratelimit import Rate, rate_refund, rate_spend, rate_spend_async
 from tests.live import commands_run, commands_since, connections_received, requires_redis
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -49,6 +49,19 @@ def test_a_rate_check_is_one_round_trip(cache_on_own_redis):
 
     assert retry_afters[:2] == [None, None] and retry_afters[2] >= 1
     assert commands_since(cache_on_own_redis, before) == {"evalsha": 3, "incr": 3}  # the INCR inside the script
+
+
+async def test_a_rate_check_on_the_event_loop_is_one_round_trip_counted_with_the_threads_checks(cache_on_own_redis):
+    rate = Rate.parse("3/h")
+    await rate_spend_async(scope="on_the_loop", ident=1, rate=rate)  # the loop's pool connects here
+    before, connections_before = commands_run(cache_on_own_redis), connections_received(cache_on_own_redis)
+
+    retry_afters = [await rate_spend_async(scope="on_the_loop", ident=1, rate=rate) for _ in range(2)]
+
+    assert retry_afters == [None, None]
+    assert commands_since(cache_on_own_redis, before) == {"evalsha": 2, "incr": 2}
+    assert connections_received(cache_on_own_redis) == connections_before
+    assert rate_spend(scope="on_the_loop", ident=1, rate=rate) >= 1  # one count, whichever side spends
 
 
 def test_a_refund_is_one_round_trip_and_admits_one_more_request(cache_on_own_redis):
