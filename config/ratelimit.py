@@ -1,11 +1,13 @@
 """Per-user rate limits that hold across worker processes: one atomic counter per scope, user and fixed
-window, kept in the cache (Redis when ``REDIS_URL`` is set).
+window, kept in Redis when ``REDIS_URL`` is set (one round trip a request, on the process's shared client:
+``config.redis_client``), otherwise in the process's memory cache.
 
 REST views use ``ScopedRateThrottle`` (DRF's, counted here); socket handlers declare their rate in
 ``realtime.handlers``. While the cache is unreachable requests are admitted and a warning is logged:
 an outage of the limiter must not become an outage of messaging.
 """
 
+import contextlib
 import logging
 import math
 import re
@@ -19,6 +21,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 from config.client_address import client_address
+from config.redis_client import LuaScript, cache_key, shared_redis, shared_redis_async
 
 logger = logging.getLogger(__name__)
 
@@ -48,37 +51,90 @@ def rate_spend(*, scope: str, ident: int | str, rate: Rate) -> int | None:
     """Count one request of ``ident`` in ``scope``: ``None`` if it is admitted, otherwise the seconds until
     the window that admits the next one."""
     now = time.time()
-    window = int(now // rate.seconds)
+    name, timeout = _window_name(scope, ident, rate, now), rate.seconds + 1
     try:
-        count = _count_in_window(f"rate:{scope}:{ident}:{window}", timeout=rate.seconds + 1)
+        redis = shared_redis()
+        if redis is not None:
+            count = _SPEND_SCRIPT(redis, keys=[cache_key(name)], args=[timeout])
+        else:
+            count = _count_in_memory(name, timeout=timeout)
     except RedisError:
         logger.warning("rate limiter unreachable; admitting a %s request unlimited", scope)
         return None
-    if count <= rate.limit:
+    return _retry_after(count, rate, now)
+
+
+async def rate_spend_async(*, scope: str, ident: int | str, rate: Rate) -> int | None:
+    """``rate_spend`` for code on the event loop: the same count and answer, with Redis awaited on the loop
+    rather than in a thread (the memory count never blocks)."""
+    now = time.time()
+    name, timeout = _window_name(scope, ident, rate, now), rate.seconds + 1
+    try:
+        redis = shared_redis_async()
+        if redis is not None:
+            count = await _SPEND_SCRIPT.run_async(redis, keys=[cache_key(name)], args=[timeout])
+        else:
+            count = _count_in_memory(name, timeout=timeout)
+    except RedisError:
+        logger.warning("rate limiter unreachable; admitting a %s request unlimited", scope)
         return None
-    return max(1, math.ceil((window + 1) * rate.seconds - now))
+    return _retry_after(count, rate, now)
 
 
 def rate_refund(*, scope: str, ident: int | str, rate: Rate) -> None:
     """Give back one request that ``rate_spend`` counted in the current window (a request that turned out
     not to be what the limit is about, such as a login that succeeded). Nothing if the window has moved on."""
     try:
-        cache.decr(f"rate:{scope}:{ident}:{int(time.time() // rate.seconds)}")
-    except ValueError:
-        pass  # the window closed since; its count is gone with it
+        _give_back_in_window(_window_name(scope, ident, rate, time.time()))
     except RedisError:
         logger.warning("rate limiter unreachable; a %s request was not given back", scope)
 
 
-def _count_in_window(key: str, *, timeout: int) -> int:
-    # incr is atomic in both backends; add opens the window, and if a request elsewhere opened it
-    # first, ours is counted in the window that one opened.
+# One round trip, atomic: the first request of a window opens it with its expiry, so a window's key
+# cannot be left without one.
+_SPEND_SCRIPT = LuaScript(
+    """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+)
+# Nothing once the window has closed: its count is gone with it, and a refund must not open a new one.
+_REFUND_SCRIPT = LuaScript(
+    """
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('DECR', KEYS[1]) end
+"""
+)
+
+
+def _window_name(scope: str, ident: int | str, rate: Rate, now: float) -> str:
+    return f"rate:{scope}:{ident}:{int(now // rate.seconds)}"
+
+
+def _retry_after(count: int, rate: Rate, now: float) -> int | None:
+    if count <= rate.limit:
+        return None
+    return max(1, math.ceil((int(now // rate.seconds) + 1) * rate.seconds - now))
+
+
+def _count_in_memory(name: str, *, timeout: int) -> int:
+    # incr is atomic; add opens the window, and if a thread of this process opened it first, ours is
+    # counted in the window that one opened.
     try:
-        return cache.incr(key)
+        return cache.incr(name)
     except ValueError:
-        if cache.add(key, 1, timeout):
+        if cache.add(name, 1, timeout):
             return 1
-        return cache.incr(key)
+        return cache.incr(name)
+
+
+def _give_back_in_window(name: str) -> None:
+    redis = shared_redis()
+    if redis is not None:
+        _REFUND_SCRIPT(redis, keys=[cache_key(name)])
+        return
+    with contextlib.suppress(ValueError):  # the window closed since; its count is gone with it
+        cache.decr(name)
 
 
 class ScopedRateThrottle(BaseThrottle):

@@ -175,11 +175,12 @@ else:
 
 # Rate limits (REST throttles, socket frame rates) count in the cache: with Redis every worker process
 # sees one count per user, in memory each process counts alone. The limiter lets requests through while
-# the cache is unreachable, so short timeouts keep an outage from stalling each request.
+# the cache is unreachable, so short timeouts keep an outage from stalling each request. The backend is
+# Django's on one connection pool per process (config.redis_client), which the limits use too.
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.redis_client.SharedPoolRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "cache"),
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},

@@ -7,21 +7,17 @@ consumer and the frame's data, and returns the reply's data or ``None``.
 
 from collections.abc import Awaitable, Callable
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from config.errors import RateLimited
-from config.ratelimit import Rate, rate_spend
+from config.ratelimit import Rate, rate_spend_async
 
 SocketHandler = Callable[..., Awaitable[dict | None]]
 SocketEffect = Callable[..., Awaitable[None]]
 
 _handlers: dict[str, SocketHandler] = {}
 _effects: dict[str, tuple[SocketEffect, bool]] = {}
-
-# Counting is one or two cache round trips; off the thread the database calls queue on.
-_spend = sync_to_async(rate_spend, thread_sensitive=False)
 
 
 def socket_handler(event: str, *, rate: str = "default") -> Callable[[SocketHandler], SocketHandler]:
@@ -37,7 +33,7 @@ def socket_handler(event: str, *, rate: str = "default") -> Callable[[SocketHand
             raise RuntimeError(f"Socket event {event!r} already has a handler")
 
         async def within_rate(consumer, data: dict) -> dict | None:
-            retry_after = await _spend(scope=f"socket:{event}", ident=consumer.user.pk, rate=_rate_of(rate))
+            retry_after = await rate_spend_async(scope=f"socket:{event}", ident=consumer.user.pk, rate=_rate_of(rate))
             if retry_after is not None:
                 raise RateLimited(f"Too many {event!r} frames; try again in {retry_after} s.", retry_after=retry_after)
             return await func(consumer, data)

@@ -1,11 +1,12 @@
 """At most ``SOCKET_MAX_PER_USER`` open sockets per user, counted across every server process.
 
-With Redis (the cache is a ``RedisCache``) a user's sockets are one sorted set: a member per socket (its
-channel name, unique per socket), scored by the time its lease runs out. Taking a slot is one Lua script,
-so two processes cannot both take the last one: it drops members whose lease ran out, counts, and adds
-the socket only below the cap. While a process runs it renews the leases of its own sockets every third
-of ``SOCKET_SLOT_LEASE_SECONDS``; a process that is killed stops renewing, and its sockets stop counting
-one lease later. So the count cannot leak: a slot is given back on disconnect, or lapses by itself.
+With Redis (``REDIS_URL``, on the process's shared client: ``config.redis_client``) a user's sockets are
+one sorted set: a member per socket (its channel name, unique per socket), scored by the time its lease
+runs out. Taking a slot is one Lua script, so two processes cannot both take the last one: it drops
+members whose lease ran out, counts, and adds the socket only below the cap. While a process runs it
+renews the leases of its own sockets every third of ``SOCKET_SLOT_LEASE_SECONDS``; a process that is
+killed stops renewing, and its sockets stop counting one lease later. So the count cannot leak: a slot
+is given back on disconnect, or lapses by itself.
 Without Redis each process counts its own sockets in memory, where a dead process takes its count along.
 
 While Redis is unreachable sockets are admitted uncounted (and logged), like the rate limits: an outage
@@ -16,11 +17,11 @@ import asyncio
 import logging
 import time
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from config.redis_client import LuaScript, cache_key, shared_redis_async
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,8 @@ def close_reason() -> str:
 
 
 # KEYS[1] the user's set; ARGV: socket, now, lease end, cap. 1 if the socket now holds a slot.
-_TAKE_SCRIPT = """
+_TAKE_SCRIPT = LuaScript(
+    """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) == false and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
     return 0
@@ -41,31 +43,28 @@ redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 redis.call('EXPIREAT', KEYS[1], math.ceil(tonumber(ARGV[3])))
 return 1
 """
+)
 
 # Sockets holding a slot in this process: channel name -> the user's key (Redis) or user id (memory).
 _held: dict[str, str | int] = {}
 _renewer: asyncio.Task | None = None
 
 
-def _redis():
-    default = caches["default"]
-    return default._cache.get_client(write=True) if isinstance(default, RedisCache) else None
-
-
 def user_key(user_id: int) -> str:
-    return cache.make_key(f"sockets:{user_id}")
+    return cache_key(f"sockets:{user_id}")
 
 
 async def socket_slot_take(user_id: int, channel_name: str) -> bool:
     """Take one of the user's socket slots for ``channel_name``; False if all are taken."""
-    if _redis() is None:
+    redis = shared_redis_async()
+    if redis is None:
         if sum(1 for holder in _held.values() if holder == user_id) >= settings.SOCKET_MAX_PER_USER:
             return False
         _held[channel_name] = user_id
         return True
     key = user_key(user_id)
     try:
-        taken = await _take_in_redis(key, channel_name)
+        taken = await _take_in_redis(redis, key, channel_name)
     except RedisError:
         logger.warning("socket slots unreachable; admitting a socket of user %s uncounted", user_id)
         return True
@@ -78,44 +77,37 @@ async def socket_slot_take(user_id: int, channel_name: str) -> bool:
 async def socket_slot_give_back(channel_name: str) -> None:
     """Give back the slot ``channel_name`` holds, if it holds one (it may be called more than once)."""
     key = _held.pop(channel_name, None)
-    if key is None or _redis() is None:
+    redis = shared_redis_async()
+    if key is None or redis is None:
         return
     try:
-        await _give_back_in_redis(str(key), channel_name)
+        await _give_back_in_redis(redis, str(key), channel_name)
     except RedisError:
         logger.warning("socket slots unreachable; a slot lapses with its lease instead")
 
 
-@sync_to_async(thread_sensitive=False)
-def _take_in_redis(key: str, channel_name: str) -> bool:
+async def _take_in_redis(redis: Redis, key: str, channel_name: str) -> bool:
     now = time.time()
-    client = _redis()
-    taken = client.eval(
-        _TAKE_SCRIPT,
-        1,
-        key,
-        channel_name,
-        now,
-        now + settings.SOCKET_SLOT_LEASE_SECONDS,
-        settings.SOCKET_MAX_PER_USER,
+    taken = await _TAKE_SCRIPT.run_async(
+        redis,
+        keys=[key],
+        args=[channel_name, now, now + settings.SOCKET_SLOT_LEASE_SECONDS, settings.SOCKET_MAX_PER_USER],
     )
     return bool(taken)
 
 
-@sync_to_async(thread_sensitive=False)
-def _give_back_in_redis(key: str, channel_name: str) -> None:
-    _redis().zrem(key, channel_name)
+async def _give_back_in_redis(redis: Redis, key: str, channel_name: str) -> None:
+    await redis.zrem(key, channel_name)
 
 
-@sync_to_async(thread_sensitive=False)
-def _renew_in_redis(held: list[tuple[str, str]]) -> None:
+async def _renew_in_redis(redis: Redis, held: list[tuple[str, str]]) -> None:
     lease_end = time.time() + settings.SOCKET_SLOT_LEASE_SECONDS
-    pipeline = _redis().pipeline(transaction=False)
+    pipeline = redis.pipeline(transaction=False)
     for channel_name, key in held:
         # XX: a slot that lapsed meanwhile (this process stalled past its lease) is not taken back unasked.
         pipeline.zadd(key, {channel_name: lease_end}, xx=True)
         pipeline.expireat(key, int(lease_end) + 1)
-    pipeline.execute()
+    await pipeline.execute()
 
 
 def _renew_while_held() -> None:
@@ -129,7 +121,10 @@ def _renew_while_held() -> None:
 async def _renew_leases() -> None:
     while _held:
         await asyncio.sleep(settings.SOCKET_SLOT_LEASE_SECONDS / 3)
+        redis = shared_redis_async()
+        if redis is None:
+            return  # the settings moved the cache into memory (a test): no lease there to renew
         try:
-            await _renew_in_redis([(name, str(key)) for name, key in _held.items()])
+            await _renew_in_redis(redis, [(name, str(key)) for name, key in _held.items()])
         except RedisError:
             logger.warning("socket slots unreachable; leases not renewed this round")

@@ -17,8 +17,9 @@ from rest_framework import serializers
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from config.redis_client import shared_redis
 from projects import services as project_services
-from tests.live import live_servers, own_redis  # noqa: F401  (fixtures shared by every test directory)
+from tests.live import cache_on_own_redis, live_servers, own_redis  # noqa: F401  (fixtures shared by every test directory)
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -43,7 +44,7 @@ def pytest_configure(config):
 
 
 def _cache_is_redis() -> bool:
-    return settings.CACHES["default"]["BACKEND"].endswith(".RedisCache")
+    return shared_redis() is not None
 
 
 def cache_clear_for_this_run() -> None:
@@ -52,7 +53,7 @@ def cache_clear_for_this_run() -> None:
     if not _cache_is_redis():
         cache.clear()
         return
-    client = cache._cache.get_client(write=True)
+    client = shared_redis()
     keys = list(client.scan_iter(match=f"{settings.CACHES['default']['KEY_PREFIX']}:*", count=1000))
     if keys:
         client.delete(*keys)

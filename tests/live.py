@@ -1,5 +1,6 @@
 """Real processes for tests that cross a process boundary: servers on this run's test database and
-channel-layer prefix, a ``redis-server`` a test may kill, and a plain WebSocket client for them.
+channel-layer prefix, a ``redis-server`` a test may kill (or count connections and commands on), and a plain
+WebSocket client for them.
 
 Servers are the benchmark's (``bench.servers.ServerProcess``), so tests and benchmark run the product
 the same way. On PostgreSQL a server opens the very test database; on SQLite the test database is
@@ -21,8 +22,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import redis
 from django.conf import settings
 from django.db import connection
+from django.test import override_settings
 from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken
@@ -192,6 +195,38 @@ def own_redis(tmp_path):
     server.start()
     yield server
     server.kill()
+
+
+@pytest.fixture
+def cache_on_own_redis(own_redis):
+    """This process's cache, rate limits and socket slots on ``own_redis``; yields a client of the test's
+    own to observe that server with (``INFO``), opened before anything is counted."""
+    requires_redis()
+    observer = redis.Redis.from_url(own_redis.url)
+    observer.ping()
+    with override_settings(CACHES={"default": {**settings.CACHES["default"], "LOCATION": own_redis.url}}):
+        yield observer
+    observer.close()
+
+
+def connections_received(observer: redis.Redis) -> int:
+    """Connections the server has accepted since it started (whether still open or not)."""
+    return observer.info("stats")["total_connections_received"]
+
+
+def commands_run(observer: redis.Redis) -> dict[str, int]:
+    """Calls per command since the server started, less the INFO calls that read them. A script's commands
+    count too, besides its EVALSHA."""
+    stats = observer.info("commandstats")
+    return {name.removeprefix("cmdstat_"): row["calls"] for name, row in stats.items() if name != "cmdstat_info"}
+
+
+def commands_since(observer: redis.Redis, before: dict[str, int]) -> dict[str, int]:
+    return {
+        name: calls - before.get(name, 0)
+        for name, calls in commands_run(observer).items()
+        if calls > before.get(name, 0)
+    }
 
 
 def production_access_token(user) -> str:

@@ -7,9 +7,9 @@ import time
 from contextlib import asynccontextmanager
 
 import pytest
-from django.core.cache import caches
 from websockets.exceptions import ConnectionClosed
 
+from config.redis_client import shared_redis
 from realtime.socket_slots import CLOSE_TOO_MANY_SOCKETS, user_key
 from tests.live import next_frame as live_frame
 from tests.live import open_socket, requires_redis
@@ -26,7 +26,7 @@ def socket_cap(settings):
 
 
 def _redis_client():
-    return caches["default"]._cache.get_client(write=True)
+    return shared_redis()
 
 
 async def _counted(user):

@@ -105,7 +105,7 @@ def test_sends_are_admitted_and_logged_while_the_rate_cache_is_unreachable(
 ):
     unreachable = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.redis_client.SharedPoolRedisCache",
             "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
         }
     }
