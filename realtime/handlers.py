@@ -11,8 +11,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from config.errors import RateLimited
-from config.ratelimit import Rate, rate_spend
+from kernel.errors import RateLimited
+from kernel.ratelimit import Rate, rate_spend
 
 SocketHandler = Callable[..., Awaitable[dict | None]]
 SocketEffect = Callable[..., Awaitable[None]]

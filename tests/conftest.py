@@ -91,7 +91,7 @@ def make_user(username: str, *, role=User.Role.CLIENT, **fields) -> User:
 
 def documented(serializer_class, instance) -> dict:
     """What a payload serializer's declared fields (the OpenAPI schema's source) read from ``instance``, to
-    hold against its builder (``config.schema.BuiltPayload``)."""
+    hold against its builder (``kernel.schema.BuiltPayload``)."""
     return dict(serializers.ModelSerializer.to_representation(serializer_class(), instance))
 
 

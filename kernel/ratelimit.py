@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
-from config.client_address import client_address
+from kernel.client_address import client_address
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class ScopedRateThrottle(BaseThrottle):
     processes cannot slip past the limit together (DRF's read-modify-write history lets them).
 
     The view's ``throttle_scope`` names its rate in ``DEFAULT_THROTTLE_RATES``; users are counted by id,
-    anonymous callers by address (``config.client_address``).
+    anonymous callers by address (``kernel.client_address``).
     """
 
     def __init__(self):
