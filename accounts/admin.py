@@ -6,7 +6,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from accounts import services
 from accounts.models import User, WebSocketTicket
-from config.admin_actions import apply_service
+from kernel.admin_actions import apply_service
 
 STATE_FIELDS = ["role", "provider_status", "is_active"]
 

@@ -23,9 +23,9 @@ from accounts.serializers import (
     UserSerializer,
     WebSocketTicketSerializer,
 )
-from config.errors import Conflict, Invalid, RateLimited
-from config.ratelimit import AuthAddressThrottle, ScopedRateThrottle
-from config.schema import errors
+from kernel.errors import Conflict, Invalid, RateLimited
+from kernel.ratelimit import AuthAddressThrottle, ScopedRateThrottle
+from kernel.schema import errors
 
 
 class RegisterView(APIView):

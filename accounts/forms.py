@@ -5,7 +5,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
-from config.errors import RateLimited
+from kernel.errors import RateLimited
 
 
 class RateLimitedLoginMixin:
@@ -13,7 +13,7 @@ class RateLimitedLoginMixin:
         try:
             return super().clean()
         except RateLimited as exc:
-            raise ValidationError(exc.message, code=exc.code) from exc
+            raise ValidationError(exc.detail, code=exc.code) from exc
 
 
 class LoginForm(RateLimitedLoginMixin, AuthenticationForm):

@@ -19,9 +19,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 
-from config.client_address import client_address
-from config.errors import RateLimited
-from config.ratelimit import Rate, rate_refund, rate_spend
+from kernel.client_address import client_address
+from kernel.errors import RateLimited
+from kernel.ratelimit import Rate, rate_refund, rate_spend
 
 ACCOUNT_AND_ADDRESS_SCOPE = "login_account_address"
 ADDRESS_SCOPE = "login_address"

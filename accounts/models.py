@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models.functions import Lower, Replace
 from django.utils.crypto import salted_hmac
 
-from config.invisible_text import without_invisible
+from kernel.invisible_text import without_invisible
 
 # Unicode's confusables (UTS #39, confusables.txt) among the characters an ASCII username may hold:
 # 0 → O, 1 → l, I → l, m → rn. Applied to the lower-cased name, where I is i.

@@ -4,7 +4,7 @@ from rest_framework_simplejwt import serializers as jwt_serializers
 
 from accounts import events, services, tokens
 from accounts.models import User
-from config.schema import BuiltPayload
+from kernel.schema import BuiltPayload
 
 
 class RegisterInputSerializer(serializers.Serializer):

@@ -20,7 +20,7 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 from accounts import events
 from accounts.models import User, WebSocketTicket, session_digest
 from accounts.tokens import GENERATION_CLAIM
-from config.errors import Conflict, Invalid, NotFound
+from kernel.errors import Conflict, Invalid, NotFound
 from realtime.events import user_group
 from realtime.publish import publish_on_commit
 

@@ -7,7 +7,7 @@ is read marks itself read, so refusing it would break reading without protecting
 """
 
 from accounts.models import User
-from config.errors import ProviderSuspended
+from kernel.errors import ProviderSuspended
 
 
 def require_not_suspended(user: User) -> None:

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from accounts import api
-from config.routers import ApiRouter
+from kernel.routers import ApiRouter
 
 router = ApiRouter()
 router.register("providers", api.ProviderViewSet, basename="provider")

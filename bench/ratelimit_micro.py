@@ -35,11 +35,11 @@ from django.conf import settings  # noqa: E402
 from django.core.cache import caches  # noqa: E402
 from django.test import override_settings  # noqa: E402
 
-from config.ratelimit import Rate, rate_spend, rate_spend_async  # noqa: E402
+from kernel.ratelimit import Rate, rate_spend, rate_spend_async  # noqa: E402
 
 RATE = Rate.parse("1000000/h")
 STOCK_REDIS = "django.core.cache.backends.redis.RedisCache"
-SHARED_REDIS = "config.redis_client.SharedPoolRedisCache"
+SHARED_REDIS = "kernel.redis_client.SharedPoolRedisCache"
 LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
 
 

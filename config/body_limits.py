@@ -18,7 +18,7 @@ from django.conf import settings
 from rest_framework.exceptions import NotAuthenticated
 
 from accounts.scope_auth import scope_user
-from config.errors import BodyTooLarge
+from kernel.errors import BodyTooLarge, wire_error
 
 AUTH_PATH_PREFIX = "/api/auth/"
 MESSAGE_SEND_PATH = "/api/messages"
@@ -65,7 +65,7 @@ def unauthenticated_refusal() -> Refusal:
     error = NotAuthenticated()
     return _refusal(
         error.status_code,
-        {"code": error.default_code, "detail": str(error.detail)},
+        wire_error(error.default_code, str(error.detail)),
         [(b"www-authenticate", b'Bearer realm="api"')],
     )
 

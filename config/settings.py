@@ -176,11 +176,11 @@ else:
 # Rate limits (REST throttles, socket frame rates) count in the cache: with Redis every worker process
 # sees one count per user, in memory each process counts alone. The limiter lets requests through while
 # the cache is unreachable, so short timeouts keep an outage from stalling each request. The backend is
-# Django's on one connection pool per process (config.redis_client), which the limits use too.
+# Django's on one connection pool per process (kernel.redis_client), which the limits use too.
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "config.redis_client.SharedPoolRedisCache",
+            "BACKEND": "kernel.redis_client.SharedPoolRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "cache"),
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
@@ -225,11 +225,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
-    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
-    # DRF's, with nesting too deep for the interpreter answered 400 instead of 500 (config.parsers).
+    "DEFAULT_SCHEMA_CLASS": "kernel.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "kernel.rest.api_exception_handler",
+    # DRF's, with nesting too deep for the interpreter answered 400 instead of 500 (kernel.parsers).
     "DEFAULT_PARSER_CLASSES": [
-        "config.parsers.JSONParser",
+        "kernel.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -243,7 +243,7 @@ REST_FRAMEWORK = {
     },
 }
 # Proxies whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated; none by default): limits
-# counted per address use config.client_address, which reads the header only from these, or anyone could
+# counted per address use kernel.client_address, which reads the header only from these, or anyone could
 # choose their own address by sending it.
 try:
     TRUSTED_PROXIES = [ipaddress.ip_network(item, strict=False) for item in env_list("TRUSTED_PROXIES", [])]
@@ -256,8 +256,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    # config.routers.IdConverter: object ids in paths, 1 to 18 digits.
-    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}},
+    # kernel.ids.IdConverter: object ids in paths, 1 to 2**63 - 1.
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}},
     # /api/docs/ serves Swagger UI's files itself instead of loading them from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from accounts.forms import AdminLoginForm, LoginForm
+from kernel.errors import NotFound
 from realtime.views import health
 
 API_ROOT_LINKS = ["service-request-list", "proposal-list", "project-list", "conversation-list", "auth-me"]
@@ -28,7 +29,7 @@ def api_root(request, format=None):
 def not_found(request, exception):
     """API clients get a JSON 404 for a path no route matches (as for an id no object has); pages get HTML."""
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Not found."}, status=404)
+        return JsonResponse(NotFound("Not found.").as_payload(), status=NotFound.http_status)
     return page_not_found(request, exception)
 
 

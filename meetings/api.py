@@ -5,9 +5,9 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.errors import Conflict, NotAllowed, NotFound, ProviderSuspended, Unavailable
-from config.ratelimit import ScopedRateThrottle
-from config.schema import errors
+from kernel.errors import Conflict, NotAllowed, NotFound, ProviderSuspended, Unavailable
+from kernel.ratelimit import ScopedRateThrottle
+from kernel.schema import errors
 from meetings import selectors, services
 from meetings.serializers import (
     MeetingCreateInputSerializer,
@@ -57,38 +57,38 @@ class MeetingViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(MeetingSerializer(page, many=True).data)
 
     def retrieve(self, request, pk=None):
-        meeting = selectors.meeting_get_for_member(user=request.user, meeting_id=int(pk))
+        meeting = selectors.meeting_get_for_member(user=request.user, meeting_id=pk)
         return Response(MeetingSerializer(meeting).data)
 
     @extend_schema(request=None, responses={200: MeetingSerializer, **errors(ProviderSuspended, Conflict)})
     @action(detail=True, methods=["patch"])
     def start(self, request, pk=None):
-        return Response(MeetingSerializer(services.meeting_start(user=request.user, meeting_id=int(pk))).data)
+        return Response(MeetingSerializer(services.meeting_start(user=request.user, meeting_id=pk)).data)
 
     @extend_schema(request=None, responses={200: MeetingSerializer, **errors(ProviderSuspended, Conflict)})
     @action(detail=True, methods=["patch"])
     def end(self, request, pk=None):
-        return Response(MeetingSerializer(services.meeting_end(user=request.user, meeting_id=int(pk))).data)
+        return Response(MeetingSerializer(services.meeting_end(user=request.user, meeting_id=pk)).data)
 
     @extend_schema(request=None, responses={200: MeetingSerializer, **errors(ProviderSuspended, Conflict)})
     @action(detail=True, methods=["patch"])
     def cancel(self, request, pk=None):
-        return Response(MeetingSerializer(services.meeting_cancel(user=request.user, meeting_id=int(pk))).data)
+        return Response(MeetingSerializer(services.meeting_cancel(user=request.user, meeting_id=pk)).data)
 
     @extend_schema(request=None, responses={200: MeetingSerializer, **errors(ProviderSuspended, Conflict)})
     @action(detail=True, methods=["patch"])
     def accept(self, request, pk=None):
-        services.meeting_accept(user=request.user, meeting_id=int(pk))
+        services.meeting_accept(user=request.user, meeting_id=pk)
         return self.retrieve(request, pk)
 
     @extend_schema(request=None, responses={200: MeetingSerializer, **errors(ProviderSuspended, Conflict)})
     @action(detail=True, methods=["patch"])
     def decline(self, request, pk=None):
-        services.meeting_decline(user=request.user, meeting_id=int(pk))
+        services.meeting_decline(user=request.user, meeting_id=pk)
         return self.retrieve(request, pk)
 
     @extend_schema(responses={200: MeetingTokenSerializer, **errors(NotAllowed, Conflict, Unavailable)})
     @action(detail=True)
     def token(self, request, pk=None):
-        token = services.meeting_token_issue(user=request.user, meeting_id=int(pk))
+        token = services.meeting_token_issue(user=request.user, meeting_id=pk)
         return Response(MeetingTokenSerializer(token).data)

@@ -2,7 +2,7 @@
 carry; the REST answers are the same builders' dicts (``meetings.serializers`` documents them)."""
 
 from accounts.events import user_brief_payload
-from config.json_values import iso_datetime
+from kernel.json_values import iso_datetime
 from meetings.models import Meeting, MeetingParticipant
 
 # Server to client: the meeting itself (as GET /api/meetings/{id} shows it) to its participants.

@@ -3,7 +3,7 @@
 from django.db.models import Case, DateTimeField, F, IntegerField, Prefetch, Q, QuerySet, When
 from django.db.models.functions import Coalesce
 
-from config.errors import NotFound
+from kernel.errors import NotFound
 from meetings import agora
 from meetings.models import Meeting, MeetingParticipant
 from projects.selectors import project_list_for_user

@@ -4,13 +4,12 @@ builders in ``meetings.events``; these fields document it."""
 from rest_framework import serializers
 
 from accounts.serializers import UserBriefSerializer
-from config.schema import BuiltPayload
+from kernel.ids import IdField
+from kernel.schema import BuiltPayload
 from meetings import events
 from meetings.models import Meeting, MeetingParticipant
 
 AGENDA_MAX_LENGTH = 5000
-# Ids beyond a signed 64-bit integer can name nothing; refusing them keeps the database from erroring.
-ID_MAX = 2**63 - 1
 
 
 class MeetingStatusField(serializers.ChoiceField):
@@ -76,7 +75,7 @@ class MeetingSerializer(BuiltPayload, serializers.ModelSerializer):
 
 
 class MeetingCreateInputSerializer(serializers.Serializer):
-    projectId = serializers.IntegerField(min_value=1, max_value=ID_MAX)
+    projectId = IdField()
     title = serializers.CharField(max_length=200)
     agenda = serializers.CharField(required=False, allow_blank=True, default="", max_length=AGENDA_MAX_LENGTH)
     scheduledFor = serializers.DateTimeField(required=False, allow_null=True, default=None)
@@ -85,7 +84,7 @@ class MeetingCreateInputSerializer(serializers.Serializer):
 
 class MeetingListFilterSerializer(serializers.Serializer):
     status = MeetingStatusField(required=False)
-    projectId = serializers.IntegerField(min_value=1, max_value=ID_MAX, required=False)
+    projectId = IdField(required=False)
 
 
 # services.MeetingToken, as the call screen reads it.

@@ -13,7 +13,21 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.suspension import require_not_suspended
-from config.errors import Conflict, Invalid, NotAllowed, NotFound, Unavailable
+from kernel.errors import (
+    AgoraNotConfigured,
+    AlreadyAnswered,
+    Conflict,
+    HostCannotAnswer,
+    Invalid,
+    InvitationDeclined,
+    MeetingActive,
+    MeetingCancelled,
+    MeetingCompleted,
+    MeetingPending,
+    NotFound,
+    NotHost,
+    NotJoined,
+)
 from meetings import agora, events, selectors
 from meetings.models import Meeting, MeetingParticipant
 from projects import selectors as project_selectors
@@ -23,6 +37,13 @@ from realtime.publish import publish_on_commit
 Status = Meeting.Status
 Invitation = MeetingParticipant.Status
 _ANSWERABLE = (Status.PENDING, Status.ACTIVE)
+# What a meeting answers, in each state, to what that state does not allow.
+STATE_CONFLICTS: dict[str, type[Conflict]] = {
+    Status.PENDING: MeetingPending,
+    Status.ACTIVE: MeetingActive,
+    Status.COMPLETED: MeetingCompleted,
+    Status.CANCELLED: MeetingCancelled,
+}
 
 
 @transaction.atomic
@@ -122,17 +143,16 @@ def _meeting_answer(*, user, meeting_id: int, answer: str) -> MeetingParticipant
     require_not_suspended(user)
     meeting = participation.meeting
     if participation.is_host:
-        raise NotAllowed("The host does not answer their own meeting's invitation.", code="host_cannot_answer")
+        raise HostCannotAnswer("The host does not answer their own meeting's invitation.")
     if meeting.status not in _ANSWERABLE:
-        raise Conflict(
+        raise STATE_CONFLICTS[meeting.status](
             f"This meeting is {events.meeting_status_to_wire(meeting.status)}; "
-            "invitations can be answered only while it is pending or active.",
-            code=_state_code(meeting),
+            "invitations can be answered only while it is pending or active."
         )
     if participation.status == answer:
         return participation
     if participation.status != Invitation.INVITED:
-        raise Conflict(f"You already {participation.status} this invitation.", code="already_answered")
+        raise AlreadyAnswered(f"You already {participation.status} this invitation.")
     participation.status = answer
     participation.answered_at = timezone.now()
     participation.save(update_fields=["status", "answered_at"])
@@ -164,7 +184,7 @@ def meeting_session_leave(*, user, meeting_id: int) -> MeetingParticipant:
     participation = _participation(user=user, meeting_id=meeting_id, lock=True)
     _require_status(participation.meeting, Status.ACTIVE, "left")
     if participation.first_joined_at is None:
-        raise Conflict("You have not joined this meeting.", code="not_joined")
+        raise NotJoined("You have not joined this meeting.")
     participation.last_left_at = timezone.now()
     participation.save(update_fields=["last_left_at"])
     return participation
@@ -280,21 +300,16 @@ def _latest_end(meeting: Meeting) -> datetime:
     return _started_at(meeting) + timedelta(seconds=settings.MEETING_MAX_DURATION_SECONDS)
 
 
-def _state_code(meeting: Meeting) -> str:
-    return f"meeting_{meeting.status}"
-
-
 def _require_host(meeting: Meeting, user, action: str) -> None:
     if meeting.host_id != user.pk:
-        raise NotAllowed(f"Only the host can {action} this meeting.", code="not_host")
+        raise NotHost(f"Only the host can {action} this meeting.")
 
 
 def _require_status(meeting: Meeting, required: str, done: str) -> None:
     if meeting.status != required:
-        raise Conflict(
+        raise STATE_CONFLICTS[meeting.status](
             f"This meeting is {events.meeting_status_to_wire(meeting.status)}; "
-            f"it can be {done} only when {events.meeting_status_to_wire(required)}.",
-            code=_state_code(meeting),
+            f"it can be {done} only when {events.meeting_status_to_wire(required)}."
         )
 
 
@@ -305,13 +320,12 @@ def _require_project_active(project) -> None:
 def _require_call_access(participation: MeetingParticipant) -> None:
     """Into the call: the host and invitees who have not declined, while the meeting is ACTIVE."""
     if participation.status == Invitation.DECLINED:
-        raise NotAllowed("You declined this meeting.", code="invitation_declined")
+        raise InvitationDeclined("You declined this meeting.")
     meeting = participation.meeting
     if meeting.status != Status.ACTIVE:
-        raise Conflict(
+        raise STATE_CONFLICTS[meeting.status](
             f"This meeting is {events.meeting_status_to_wire(meeting.status)}; "
-            "its call is open only while it is ACTIVE.",
-            code=_state_code(meeting),
+            "its call is open only while it is ACTIVE."
         )
 
 
@@ -319,13 +333,11 @@ def _agora_settings() -> tuple[str, str, str]:
     """The app id, certificate and token version, or 503 naming what is missing (never the values)."""
     missing = [name for name in ("AGORA_APP_ID", "AGORA_APP_CERTIFICATE") if not getattr(settings, name)]
     if missing:
-        raise Unavailable(
+        raise AgoraNotConfigured(
             f"Video calls are not configured on this server: set {' and '.join(missing)}.",
-            code="agora_not_configured",
         )
     if settings.AGORA_TOKEN_VERSION not in agora.SUPPORTED_VERSIONS:
-        raise Unavailable(
+        raise AgoraNotConfigured(
             f"AGORA_TOKEN_VERSION must be one of {', '.join(agora.SUPPORTED_VERSIONS)}.",
-            code="agora_not_configured",
         )
     return settings.AGORA_APP_ID, settings.AGORA_APP_CERTIFICATE, settings.AGORA_TOKEN_VERSION

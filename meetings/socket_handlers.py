@@ -7,16 +7,16 @@ from collections.abc import Callable
 
 from channels.db import database_sync_to_async
 
+from kernel.ids import require_id
 from meetings import events, services
 from meetings.models import MeetingParticipant
-from realtime.consumers import require_int
 from realtime.handlers import socket_handler
 
 
 async def _serve(
     consumer, data: dict, service: Callable[..., MeetingParticipant], payload: Callable[[MeetingParticipant], dict]
 ) -> dict:
-    meeting_id = require_int(data, "meetingId")
+    meeting_id = require_id(data, "meetingId")
 
     # The payload reads related rows too, so it is built on the same database thread as the service.
     def run() -> dict:

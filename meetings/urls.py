@@ -1,4 +1,4 @@
-from config.routers import ApiRouter
+from kernel.routers import ApiRouter
 from meetings import api
 
 router = ApiRouter()

@@ -9,10 +9,11 @@ from rest_framework import parsers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.errors import Conflict, Invalid, NotFound, ProviderSuspended, Unavailable
-from config.parsers import JSONParser
-from config.ratelimit import ScopedRateThrottle
-from config.schema import errors
+from kernel.errors import Conflict, FileMissing, Invalid, NotFound, ProviderSuspended, Unavailable
+from kernel.ids import ID_MAX, ID_MIN, is_id
+from kernel.parsers import JSONParser
+from kernel.ratelimit import ScopedRateThrottle
+from kernel.schema import errors
 from messaging import selectors, services
 from messaging.serializers import (
     ConversationSerializer,
@@ -24,12 +25,12 @@ from messaging.serializers import (
 
 logger = logging.getLogger(__name__)
 
-# What _optional_int accepts: a non-negative 64-bit integer (ids start at 1).
-_INT64 = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
+# What _optional_int accepts: a message id as a cursor, or 0 for "from the start"; a page size.
+_INT64 = {"type": "integer", "minimum": 0, "maximum": ID_MAX}
 
 
 def _path_id(name: str, description: str) -> OpenApiParameter:
-    return OpenApiParameter(name, {**_INT64, "minimum": 1}, OpenApiParameter.PATH, description=description)
+    return OpenApiParameter(name, {**_INT64, "minimum": ID_MIN}, OpenApiParameter.PATH, description=description)
 
 
 class ConversationViewSet(viewsets.GenericViewSet):
@@ -44,15 +45,13 @@ class ConversationViewSet(viewsets.GenericViewSet):
 
     @extend_schema(parameters=[_path_id("id", "The conversation's id.")])
     def retrieve(self, request, pk=None):
-        participation = selectors.participant_get(user=request.user, conversation_id=_positive_int(pk, "id"))
+        participation = selectors.participant_get(user=request.user, conversation_id=pk)
         return Response(ConversationSerializer(participation).data)
 
     @extend_schema(parameters=[_path_id("project_id", "The project's id.")])
-    @action(detail=False, url_path=r"project/(?P<project_id>[^/]+)")
+    @action(detail=False, url_path="project/<id:project_id>")
     def for_project(self, request, project_id=None):
-        participation = selectors.participant_get_for_project(
-            user=request.user, project_id=_positive_int(project_id, "projectId")
-        )
+        participation = selectors.participant_get_for_project(user=request.user, project_id=project_id)
         return Response(ConversationSerializer(participation).data)
 
 
@@ -98,9 +97,8 @@ class MessageViewSet(viewsets.GenericViewSet):
         ],
         responses=MessagesPageSerializer,
     )
-    @action(detail=False, url_path=r"conversation/(?P<conversation_id>[^/]+)")
+    @action(detail=False, url_path="conversation/<id:conversation_id>")
     def history(self, request, conversation_id=None):
-        conversation_id = _positive_int(conversation_id, "conversationId")
         selectors.conversation_require_member(user=request.user, conversation_id=conversation_id)
         before = _optional_int(request.query_params.get("before"), "before")
         after = _optional_int(request.query_params.get("after"), "after")
@@ -117,11 +115,9 @@ class MessageViewSet(viewsets.GenericViewSet):
     @extend_schema(
         request=None, responses=ReadMarkerSerializer, parameters=[_path_id("conversation_id", "The conversation's id.")]
     )
-    @action(detail=False, methods=["patch"], url_path=r"conversation/(?P<conversation_id>[^/]+)/read")
+    @action(detail=False, methods=["patch"], url_path="conversation/<id:conversation_id>/read")
     def read(self, request, conversation_id=None):
-        marker = services.conversation_mark_read(
-            user=request.user, conversation_id=_positive_int(conversation_id, "conversationId")
-        )
+        marker = services.conversation_mark_read(user=request.user, conversation_id=conversation_id)
         return Response(ReadMarkerSerializer(marker).data)
 
     @extend_schema(
@@ -131,13 +127,13 @@ class MessageViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, url_path="file", url_name="file")
     def download(self, request, pk=None):
-        message = selectors.message_get_file_for_member(user=request.user, message_id=_positive_int(pk, "id"))
+        message = selectors.message_get_file_for_member(user=request.user, message_id=pk)
         try:
             stored = message.file.open("rb")
         except FileNotFoundError:
             # The row outlived its file (storage restored without it, a manual delete): say so, not 500.
             logger.warning("message %s: its file %s is missing from storage", message.pk, message.file.name)
-            raise NotFound("This file is no longer stored.", code="file_missing") from None
+            raise FileMissing("This file is no longer stored.") from None
         response = FileResponse(
             stored,
             as_attachment=True,
@@ -148,13 +144,6 @@ class MessageViewSet(viewsets.GenericViewSet):
         return response
 
 
-def _positive_int(raw, field: str) -> int:
-    value = _optional_int(raw, field)
-    if value is None or value < 1:
-        raise Invalid(f"{field} must be a positive integer.", field=field)
-    return value
-
-
 def _optional_int(raw, field: str) -> int | None:
     if raw in (None, ""):
         return None
@@ -162,6 +151,6 @@ def _optional_int(raw, field: str) -> int | None:
         value = int(raw)
     except (TypeError, ValueError):
         raise Invalid(f"{field} must be an integer.", field=field) from None
-    if value < 0 or value > 2**63 - 1:
+    if not is_id(value, minimum=0):
         raise Invalid(f"{field} is out of range.", field=field)
     return value

@@ -4,7 +4,7 @@ their payloads; the REST answers of messages and read markers are the same build
 from django.urls import reverse
 
 from accounts.events import user_brief_payload
-from config.json_values import iso_datetime
+from kernel.json_values import iso_datetime
 from messaging.models import Message, Participant
 
 JOIN = "join"

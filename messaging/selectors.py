@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
-from config.errors import NotFound
+from kernel.errors import NotFound
 from messaging.models import Conversation, Message, Participant
 
 

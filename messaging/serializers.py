@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import UserBriefSerializer
-from config.schema import BuiltPayload
+from kernel.schema import BuiltPayload
 from messaging import events
 from messaging.models import Message, Participant
 

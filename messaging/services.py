@@ -10,8 +10,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.suspension import require_not_suspended
-from config.errors import Invalid, NotAllowed, NotFound
-from config.invisible_text import shows_nothing
+from kernel.errors import ConversationReadOnly, Invalid, NotAllowed, NotFound
+from kernel.invisible_text import shows_nothing
 from messaging import events
 from messaging.models import Conversation, Message, Participant
 from projects import selectors as project_selectors
@@ -109,7 +109,7 @@ def message_send(
                     return _sent(original, created=False)
             require_not_suspended(user)
             project_selectors.project_require_active(
-                project=conversation.project, consequence="its conversation is read-only", code="conversation_read_only"
+                project=conversation.project, consequence="its conversation is read-only", refusal=ConversationReadOnly
             )
             _validate_body(type=type, content=content, upload=upload)
             sent = _message_append(

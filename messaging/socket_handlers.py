@@ -10,9 +10,9 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from accounts.suspension import require_not_suspended
-from config.errors import Invalid, NotFound
+from kernel.errors import Invalid, NotFound
+from kernel.ids import require_id
 from messaging import events, selectors, services
-from realtime.consumers import MAX_ID, require_int
 from realtime.handlers import socket_effect, socket_handler
 from realtime.publish import publish
 
@@ -31,10 +31,9 @@ def _replay_page(conversation_id: int, after: int) -> tuple[list[dict], bool]:
 
 @socket_handler(events.JOIN)
 async def join(consumer, data: dict) -> dict:
-    conversation_id = require_int(data, "conversationId")
-    after = data.get("after")
-    if after is not None and (isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= MAX_ID):
-        raise Invalid("after must be a message id (a non-negative integer).", field="after")
+    conversation_id = require_id(data, "conversationId")
+    # A message id to catch up after; 0 replays the whole history.
+    after = require_id(data, "after", minimum=0) if data.get("after") is not None else None
     is_member = await database_sync_to_async(selectors.conversation_is_member)(
         user_id=consumer.user.pk, conversation_id=conversation_id
     )
@@ -55,14 +54,14 @@ async def join(consumer, data: dict) -> dict:
 
 @socket_handler(events.LEAVE)
 async def leave(consumer, data: dict) -> dict:
-    conversation_id = require_int(data, "conversationId")
+    conversation_id = require_id(data, "conversationId")
     await consumer.leave_group(events.conversation_group(conversation_id))
     return {"conversationId": conversation_id}
 
 
 @socket_handler(events.CONVERSATION_TYPING, rate="typing")
 async def typing(consumer, data: dict) -> None:
-    conversation_id = require_int(data, "conversationId")
+    conversation_id = require_id(data, "conversationId")
     is_typing = data.get("isTyping")
     if not isinstance(is_typing, bool):
         raise Invalid("isTyping must be true or false.", field="isTyping")
@@ -86,8 +85,8 @@ async def typing(consumer, data: dict) -> None:
 
 @socket_handler(events.MESSAGE_READ)
 async def message_read(consumer, data: dict) -> dict:
-    conversation_id = require_int(data, "conversationId")
-    message_id = require_int(data, "messageId")
+    conversation_id = require_id(data, "conversationId")
+    message_id = require_id(data, "messageId")
     marker = await database_sync_to_async(services.message_mark_read)(
         user=consumer.user, conversation_id=conversation_id, message_id=message_id
     )

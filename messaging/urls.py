@@ -1,8 +1,7 @@
-from rest_framework.routers import SimpleRouter
-
+from kernel.routers import ApiRouter
 from messaging import api
 
-router = SimpleRouter(trailing_slash=False)
+router = ApiRouter()
 router.register("conversations", api.ConversationViewSet, basename="conversation")
 router.register("messages", api.MessageViewSet, basename="message")
 

@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 
-from config.errors import NotFound
+from kernel.errors import NotFound
 from meetings import selectors as meeting_selectors
 from meetings.models import MeetingParticipant
 from meetings.serializers import MeetingSerializer

@@ -4,7 +4,7 @@ and events hold here too. The status fields themselves are read-only."""
 
 from django.contrib import admin
 
-from config.admin_actions import apply_service
+from kernel.admin_actions import apply_service
 from projects import services
 from projects.models import LOCKED_PROJECT_FIELDS, Project, Proposal, ServiceRequest
 

@@ -5,8 +5,8 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from config.errors import Conflict, NotFound
-from config.schema import errors
+from kernel.errors import Conflict
+from kernel.schema import errors
 from projects import selectors, services
 from projects.serializers import (
     ProjectSerializer,
@@ -61,14 +61,14 @@ class ProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         payload = ProposalAcceptInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         project = services.proposal_accept(
-            proposal_id=_id(pk), user=request.user, terms_hash=payload.validated_data["termsHash"]
+            proposal_id=pk, user=request.user, terms_hash=payload.validated_data["termsHash"]
         )
         return Response(ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: ProposalSerializer, **errors(Conflict)})
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        proposal = services.proposal_reject(proposal_id=_id(pk), user=request.user)
+        proposal = services.proposal_reject(proposal_id=pk, user=request.user)
         return Response(ProposalSerializer(proposal).data)
 
 
@@ -77,10 +77,3 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     def get_queryset(self):
         return selectors.project_list_for_user(user=self.request.user)
-
-
-def _id(raw) -> int:
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        raise NotFound("No such proposal.") from None

@@ -2,7 +2,7 @@
 for a project too: ``projects.serializers.ProjectSerializer`` documents it)."""
 
 from accounts.events import user_brief_payload
-from config.json_values import decimal_string, iso_datetime
+from kernel.json_values import decimal_string, iso_datetime
 from projects.models import Project
 
 # Server to client, to the client's and the provider's personal groups: the project as

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from config.errors import Conflict
+from kernel.errors import Conflict
 
 LOCKED_PROPOSAL_FIELDS = ("price", "scope", "deadline", "request_id", "provider_id", "status")
 LOCKED_PROJECT_FIELDS = (

@@ -3,7 +3,7 @@
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
-from config.errors import Conflict, NotFound
+from kernel.errors import NotFound, ProjectNotActive
 from messaging import selectors as messaging_selectors
 from projects.models import Project, Proposal, ServiceRequest
 
@@ -77,7 +77,9 @@ def project_get_for_member(*, user: User, project_id: int, lock: bool = False) -
     return project
 
 
-def project_require_active(*, project: Project, consequence: str, code: str = "project_not_active") -> None:
-    """409 unless ``project`` is active; ``consequence`` says what its closing stops (and ``code`` names it)."""
+def project_require_active(
+    *, project: Project, consequence: str, refusal: type[ProjectNotActive] = ProjectNotActive
+) -> None:
+    """409 unless ``project`` is active; ``consequence`` says what its closing stops (and ``refusal`` names it)."""
     if not project.is_active:
-        raise Conflict(f"The project is {project.status}; {consequence}.", code=code)
+        raise refusal(f"The project is {project.status}; {consequence}.")

@@ -4,7 +4,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from accounts.serializers import UserBriefSerializer
-from config.schema import BuiltPayload
+from kernel.schema import BuiltPayload
 from projects import events
 from projects.models import Project, Proposal, ServiceRequest
 

@@ -8,7 +8,20 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.suspension import require_not_suspended
-from config.errors import Conflict, Invalid, NotAllowed, NotFound
+from kernel.errors import (
+    AlreadyAccepted,
+    Invalid,
+    NotAllowed,
+    NotFound,
+    NotRequestClient,
+    ProjectNotActive,
+    ProposalExists,
+    ProposalExpired,
+    ProposalNotOpen,
+    ProviderNotApproved,
+    RequestNotOpen,
+    TermsChanged,
+)
 from messaging.services import conversation_create_for_project
 from projects import events, selectors
 from projects.models import Project, Proposal, ServiceRequest
@@ -31,16 +44,16 @@ def proposal_submit(
         raise NotAllowed("Only providers submit proposals.")
     require_not_suspended(provider)
     if not provider.is_approved_provider:
-        raise NotAllowed("Only approved providers submit proposals.", code="provider_not_approved")
+        raise ProviderNotApproved("Only approved providers submit proposals.")
     service_request = ServiceRequest.objects.select_for_update().filter(pk=request_id).first()
     if service_request is None:
         raise NotFound("No such service request.")
     if service_request.status != ServiceRequest.Status.OPEN:
-        raise Conflict("This request no longer takes proposals.", code="request_not_open")
+        raise RequestNotOpen("This request no longer takes proposals.")
     if expires_at is not None and expires_at <= timezone.now():
         raise Invalid("The expiry must be in the future.", field="expiresAt")
     if Proposal.objects.filter(request=service_request, provider=provider, status=Proposal.Status.SUBMITTED).exists():
-        raise Conflict("You already have a live proposal on this request.", code="proposal_exists")
+        raise ProposalExists("You already have a live proposal on this request.")
     return Proposal.objects.create(
         request=service_request, provider=provider, price=price, scope=scope, deadline=deadline, expires_at=expires_at
     )
@@ -61,20 +74,20 @@ def proposal_accept(*, proposal_id: int, user: User, terms_hash: str | None = No
     proposal.request = service_request
     if user.pk != service_request.client_id:
         if user.pk == proposal.provider_id:
-            raise NotAllowed("Only the request's client can accept this proposal.", code="not_request_client")
+            raise NotRequestClient("Only the request's client can accept this proposal.")
         raise NotFound("No such proposal.")
     if proposal.status == Proposal.Status.ACCEPTED:
-        raise Conflict("This proposal has already been accepted.", code="already_accepted")
+        raise AlreadyAccepted("This proposal has already been accepted.")
     if proposal.status != Proposal.Status.SUBMITTED:
-        raise Conflict(f"This proposal is {proposal.status} and cannot be accepted.", code="proposal_not_open")
+        raise ProposalNotOpen(f"This proposal is {proposal.status} and cannot be accepted.")
     if proposal.expires_at is not None and proposal.expires_at <= timezone.now():
-        raise Conflict("This proposal has expired.", code="proposal_expired")
+        raise ProposalExpired("This proposal has expired.")
     if not proposal.provider.is_approved_provider:
-        raise Conflict("The provider is not approved.", code="provider_not_approved")
+        raise ProviderNotApproved("The provider is not approved.")
     if service_request.status != ServiceRequest.Status.OPEN:
-        raise Conflict("This request has already been converted or closed.", code="request_not_open")
+        raise RequestNotOpen("This request has already been converted or closed.")
     if terms_hash is not None and terms_hash != proposal.terms_hash:
-        raise Conflict("The proposal's terms differ from the ones you saw.", code="terms_changed")
+        raise TermsChanged("The proposal's terms differ from the ones you saw.")
     proposal.accept()
     proposal.save(update_fields=["status", "accepted_at"])
     return selectors.project_get(project_id=proposal.project.pk)
@@ -88,9 +101,9 @@ def proposal_reject(*, proposal_id: int, user: User) -> Proposal:
     if proposal is None or user.pk not in (proposal.request.client_id, proposal.provider_id):
         raise NotFound("No such proposal.")
     if user.pk != proposal.request.client_id:
-        raise NotAllowed("Only the request's client can reject this proposal.", code="not_request_client")
+        raise NotRequestClient("Only the request's client can reject this proposal.")
     if proposal.status != Proposal.Status.SUBMITTED:
-        raise Conflict(f"This proposal is {proposal.status} and cannot be rejected.", code="proposal_not_open")
+        raise ProposalNotOpen(f"This proposal is {proposal.status} and cannot be rejected.")
     proposal.status = Proposal.Status.REJECTED
     proposal.save(update_fields=["status"])
     return proposal
@@ -135,7 +148,7 @@ def project_set_status(*, project_id: int, status: str) -> Project:
     then on (both check the project's status), and its members hear it after commit."""
     project = Project.objects.select_for_update().get(pk=project_id)
     if project.status != Project.Status.ACTIVE:
-        raise Conflict(f"The project is already {project.status}.", code="project_not_active")
+        raise ProjectNotActive(f"The project is already {project.status}.")
     if status not in events.CLOSED:
         raise Invalid("A project can only be completed or cancelled.", field="status")
     project.status = status

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.urls import reverse
 
-from config.errors import Unavailable
+from kernel.errors import Overloaded, Unavailable
 
 # The smallest whole number of seconds Retry-After can say: a full process drains its bound of sends
 # in a fraction of a second (docs/performance.md, "Overload"), so waiting longer only idles it.
@@ -49,9 +49,8 @@ class AdmissionBound:
             self._in_flight -= 1
 
     def refusal(self) -> Unavailable:
-        return Unavailable(
+        return Overloaded(
             f"The server is at its limit of {self.limit} {self.what} in flight; retry in {RETRY_AFTER_SECONDS} s.",
-            code="overloaded",
             retry_after=RETRY_AFTER_SECONDS,
         )
 

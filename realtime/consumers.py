@@ -12,7 +12,7 @@ import json
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from config.errors import Invalid
+from kernel.errors import BadFrame, BadJson, DomainError, FrameTooLarge
 from realtime import events
 from realtime.session import (  # noqa: F401 - the close codes are part of this endpoint's contract
     CLOSE_AUTH_EXPIRED,
@@ -21,6 +21,8 @@ from realtime.session import (  # noqa: F401 - the close codes are part of this 
     CLOSE_UNAUTHENTICATED,
     SocketSession,
 )
+
+FRAME_SHAPE = 'A frame is {"event": "...", "data": {...}}.'
 
 
 class RealtimeConsumer(SocketSession, AsyncJsonWebsocketConsumer):
@@ -56,8 +58,8 @@ class RealtimeConsumer(SocketSession, AsyncJsonWebsocketConsumer):
     async def close_transport(self, code: int, reason: str | None) -> None:
         await self.close(code=code, reason=reason)
 
-    async def send_error(self, code: str, message: str, ref=None, *, retry_after: int | None = None) -> None:
-        data = {**events.error_payload(code, message, retry_after=retry_after), "ref": ref}
+    async def send_error(self, error: DomainError, ref=None) -> None:
+        data = {**error.as_payload(), "ref": ref}
         await self.send_event(events.ERROR, data, ref=ref)
 
     async def receive(self, text_data=None, bytes_data=None):
@@ -66,36 +68,25 @@ class RealtimeConsumer(SocketSession, AsyncJsonWebsocketConsumer):
         await self.close_if_auth_expired()
         raw = text_data.encode() if text_data is not None else bytes_data
         if raw is None or len(raw) > settings.WS_MAX_FRAME_BYTES:
-            await self.send_error("frame_too_large", f"Frames are limited to {settings.WS_MAX_FRAME_BYTES} bytes.")
+            await self.send_error(FrameTooLarge(f"Frames are limited to {settings.WS_MAX_FRAME_BYTES} bytes."))
             return
         try:
             frame = json.loads(raw)
         # RecursionError: nesting deeper than the interpreter's recursion limit fits in a small frame.
         except (ValueError, UnicodeDecodeError, RecursionError):
-            await self.send_error("bad_json", "A frame must be a JSON object.")
+            await self.send_error(BadJson("A frame must be a JSON object."))
             return
         await self.receive_json(frame)
 
     async def receive_json(self, frame, **kwargs):
         if not isinstance(frame, dict):
-            await self.send_error("bad_frame", 'A frame is {"event": "...", "data": {...}}.')
+            await self.send_error(BadFrame(FRAME_SHAPE))
             return
         ref = frame.get("ref")
         if isinstance(ref, bool) or not isinstance(ref, (str, int, type(None))) or len(str(ref)) > 64:
             ref = None
         event, data = frame.get("event"), frame.get("data", {})
         if not isinstance(event, str) or not isinstance(data, dict):
-            await self.send_error("bad_frame", 'A frame is {"event": "...", "data": {...}}.', ref)
+            await self.send_error(BadFrame(FRAME_SHAPE), ref)
             return
         await self.dispatch_event(event, data, ref)
-
-
-# The largest id a row can have (BigAutoField); SQLite cannot even bind a larger number as a parameter.
-MAX_ID = 2**63 - 1
-
-
-def require_int(data: dict, field: str) -> int:
-    value = data.get(field)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
-        raise Invalid(f"{field} must be a positive integer.", field=field)
-    return value

@@ -10,8 +10,8 @@ from collections.abc import Awaitable, Callable
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from config.errors import RateLimited
-from config.ratelimit import Rate, rate_spend_async
+from kernel.errors import RateLimited
+from kernel.ratelimit import Rate, rate_spend_async
 
 SocketHandler = Callable[..., Awaitable[dict | None]]
 SocketEffect = Callable[..., Awaitable[None]]

@@ -25,7 +25,7 @@ from autobahn.exception import Disconnected as DaphneDisconnected
 from channels.exceptions import StopConsumer
 from django.conf import settings
 
-from config.errors import DomainError
+from kernel.errors import DomainError, ServerError, UnknownEvent
 from realtime.events import user_group
 from realtime.handlers import apply_socket_effect, handler_for
 from realtime.socket_slots import CLOSE_TOO_MANY_SOCKETS, close_reason, socket_slot_give_back, socket_slot_take
@@ -106,7 +106,7 @@ class SocketSession:
         if reply is not None:
             await self.send_event(event, reply, ref)
 
-    async def send_error(self, code: str, message: str, ref=None, *, retry_after: int | None = None) -> None:
+    async def send_error(self, error: DomainError, ref=None) -> None:
         raise NotImplementedError
 
     # The outbox.
@@ -222,18 +222,18 @@ class SocketSession:
         """Run the handler registered for a client ``event``; its reply or error goes back tagged ``ref``."""
         handler = handler_for(event)
         if handler is None:
-            await self.send_error("unknown_event", f"Unknown event {event[:64]!r}.", ref)
+            await self.send_error(UnknownEvent(f"Unknown event {event[:64]!r}."), ref)
             return
         try:
             reply = await handler(self, data)
         except DomainError as exc:
-            await self.send_error(exc.code, exc.message, ref, retry_after=exc.retry_after)
+            await self.send_error(exc, ref)
             return
         except StopConsumer:
             raise
         except Exception:
             logger.exception("socket handler for %s failed", event)
-            await self.send_error("server_error", "The server could not handle this frame.", ref)
+            await self.send_error(ServerError("The server could not handle this frame."), ref)
             return
         await self.send_reply(event, reply, ref)
 

@@ -1,6 +1,6 @@
 """At most ``SOCKET_MAX_PER_USER`` open sockets per user, counted across every server process.
 
-With Redis (``REDIS_URL``, on the process's shared client: ``config.redis_client``) a user's sockets are
+With Redis (``REDIS_URL``, on the process's shared client: ``kernel.redis_client``) a user's sockets are
 one sorted set: a member per socket (its channel name, unique per socket), scored by the time its lease
 runs out. Taking a slot is one Lua script, so two processes cannot both take the last one: it drops
 members whose lease ran out, counts, and adds the socket only below the cap. While a process runs it
@@ -21,7 +21,7 @@ from django.conf import settings
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from config.redis_client import LuaScript, cache_key, shared_redis_async
+from kernel.redis_client import LuaScript, cache_key, shared_redis_async
 
 logger = logging.getLogger(__name__)
 

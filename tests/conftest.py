@@ -17,7 +17,7 @@ from rest_framework import serializers
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from config.redis_client import shared_redis
+from kernel.redis_client import shared_redis
 from projects import services as project_services
 from tests.live import cache_on_own_redis, live_servers, own_redis  # noqa: F401  (fixtures shared by every test directory)
 
@@ -92,7 +92,7 @@ def make_user(username: str, *, role=User.Role.CLIENT, **fields) -> User:
 
 def documented(serializer_class, instance) -> dict:
     """What a payload serializer's declared fields (the OpenAPI schema's source) read from ``instance``, to
-    hold against its builder (``config.schema.BuiltPayload``)."""
+    hold against its builder (``kernel.schema.BuiltPayload``)."""
     return dict(serializers.ModelSerializer.to_representation(serializer_class(), instance))
 
 

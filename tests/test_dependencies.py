@@ -8,7 +8,9 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("accounts", "projects", "messaging", "meetings", "realtime", "pages", "config")
+APPS = ("accounts", "projects", "messaging", "meetings", "realtime", "pages", "config", "kernel")
+# The apps proper: what the kernel serves and config composes.
+DOMAIN_APPS = ("accounts", "projects", "messaging", "meetings", "realtime", "pages")
 
 # What an app offers the others: its writes, its reads, its event names and payloads, and its models for their
 # types and choices (never to query: see test_no_app_queries_another_apps_models).
@@ -25,9 +27,10 @@ APP_SEAMS = {
     # The socket framework the apps plug their handlers into, and the one after-commit publisher.
     "realtime": {"publish", "handlers", "consumers", "session"},
 }
-# config's library modules (errors, env, ratelimit, schema, parsers, routers...) are for every app and import
-# none. Its composition roots mount the apps and may import any of them: the URLs, the ASGI stack (with the body
-# limits, which ask accounts.scope_auth who is calling before a body is read), and realtime's socket routing.
+# kernel (errors, ids, ratelimit, routers, schema, parsers...) is the library every app shares, and imports none
+# of them. config is only the composition root: the URLs, the ASGI stack (with the body limits, which ask
+# accounts.scope_auth who is calling before a body is read), the settings and what only they use; with
+# realtime's socket routing, these may import any app.
 COMPOSITION_ROOTS = {"config.asgi", "config.body_limits", "config.urls", "config.settings", "realtime.routing"}
 HTTP_AND_SOCKET_LAYER = {"api", "views", "serializers", "urls", "forms", "admin", "consumers", "socket_handlers"}
 # Layers that read through selectors instead of querying models themselves.
@@ -123,9 +126,9 @@ def test_models_import_no_services_api_or_consumers():
         for module, targets in IMPORTS.items()
         if _kind(module) == "models"
         for target in targets
-        if _kind(target) not in {"models", "__init__"} and _app(target) != "config"
+        if _kind(target) not in {"models", "__init__"} and _app(target) != "kernel"
     }
-    assert _violations("models import only models and config", found) == []
+    assert _violations("models import only models and the kernel", found) == []
 
 
 def test_services_and_selectors_import_no_http_or_socket_layer():
@@ -143,8 +146,8 @@ def _cross_app_import_allowed(importer: str, target: str) -> bool:
     app, kind = _app(target), _kind(target)
     if importer in COMPOSITION_ROOTS or _app(importer) == app:
         return True
-    if app == "config":
-        return target not in COMPOSITION_ROOTS
+    if app == "kernel":
+        return True
     if kind in SEAMS or kind in APP_SEAMS.get(app, set()):
         return True
     # A representation nests another app's (UserBriefSerializer), and pages render the API's payloads.
@@ -159,6 +162,60 @@ def test_apps_reach_each_other_only_through_their_seams():
         if not _cross_app_import_allowed(module, target)
     }
     assert _violations("no cross-app imports outside the seams", found) == []
+
+
+def test_kernel_imports_no_app_and_no_config():
+    found = {
+        (module, target)
+        for module, targets in IMPORTS.items()
+        if _app(module) == "kernel"
+        for target in targets
+        if _app(target) != "kernel"
+    }
+    assert _violations("kernel imports no app", found) == []
+
+
+def test_apps_import_no_config_module():
+    """config composes the apps; what they share is the kernel's (``django.conf.settings`` is Django's)."""
+    found = {
+        (module, target)
+        for module, targets in IMPORTS.items()
+        if _app(module) in DOMAIN_APPS and module not in COMPOSITION_ROOTS
+        for target in targets
+        if _app(target) == "config"
+    }
+    assert _violations("apps import no config", found) == []
+
+
+def test_models_load_no_rest_framework():
+    """Loading a model module loads no DRF through the product modules it imports (the kernel's errors are
+    plain Python): the HTTP layer is not part of the data."""
+    found = set()
+    for module in MODULES:
+        if _kind(module) != "models":
+            continue
+        loaded, pending = set(), [module]
+        while pending:
+            current = pending.pop()
+            if current not in loaded:
+                loaded.add(current)
+                pending.extend(IMPORTS[current])
+        found.update(
+            (module, target)
+            for target in loaded
+            if any(name.split(".")[0] == "rest_framework" for name in _external_imports(MODULES[target]))
+        )
+    assert _violations("models load no DRF", found) == []
+
+
+def _external_imports(tree: ast.Module) -> set[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names.add(node.module)
+    return names
 
 
 def _names_from_models(tree: ast.Module, importer: str, *, other_apps_only: bool) -> set[str]:

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 
 from accounts.socket_auth import TokenOrTicketMiddleware
+from kernel.errors import BadFrame, BinaryUnsupported, DomainError, FrameTooLarge
 from realtime import events
 from realtime.session import CLOSE_UNAUTHENTICATED, SocketSession
 from realtime.socketio import protocol
@@ -28,6 +29,7 @@ CLOSE_PROTOCOL_ERROR = 1002
 CLOSE_TOO_LARGE = 1009
 
 UNAUTHENTICATED_CODES = {"ticket": "ticket_invalid", "jwt": "token_invalid", "session": "credential_missing"}
+BINARY_UNSUPPORTED = "Binary data is not supported; send JSON."
 
 
 def new_sid() -> str:
@@ -118,12 +120,11 @@ class SocketIOSession(SocketSession):
         elif reply is not None:
             await self.send_event(event, reply)
 
-    async def send_error(self, code: str, message: str, ref=None, *, retry_after: int | None = None) -> None:
-        error = events.error_payload(code, message, retry_after=retry_after)
+    async def send_error(self, error: DomainError, ref=None) -> None:
         if ref is None:
-            await self.send_event(events.ERROR, error)
+            await self.send_event(events.ERROR, error.as_payload())
         else:
-            await self.send_packet(SocketIOPacket(protocol.ACK, data=[{"error": error}], ack_id=ref))
+            await self.send_packet(SocketIOPacket(protocol.ACK, data=[{"error": error.as_payload()}], ack_id=ref))
 
     async def admit(self) -> None:
         self.connected = True
@@ -157,7 +158,7 @@ class SocketIOSession(SocketSession):
         if self.attachments_to_skip:
             self.attachments_to_skip -= 1
         elif self.connected:
-            await self.send_error("binary_unsupported", "Binary data is not supported; send JSON.")
+            await self.send_error(BinaryUnsupported(BINARY_UNSUPPORTED))
 
     async def receive_socketio(self, packet: SocketIOPacket) -> None:
         if packet.namespace != protocol.MAIN_NAMESPACE:
@@ -181,7 +182,7 @@ class SocketIOSession(SocketSession):
         elif packet.type in (protocol.BINARY_EVENT, protocol.BINARY_ACK):
             self.attachments_to_skip += packet.attachments
             if packet.type == protocol.BINARY_EVENT:
-                await self.send_error("binary_unsupported", "Binary data is not supported; send JSON.", packet.ack_id)
+                await self.send_error(BinaryUnsupported(BINARY_UNSUPPORTED), packet.ack_id)
         elif packet.type == protocol.EVENT:
             await self.receive_event(packet)
         # An ACK: the server never asks the client for one.
@@ -211,7 +212,7 @@ class SocketIOSession(SocketSession):
         event, args = packet.data[0], packet.data[1:]
         data = args[0] if args else {}
         if len(args) > 1 or not isinstance(data, dict):
-            await self.send_error("bad_frame", "An event carries one object: emit(name, {...}).", packet.ack_id)
+            await self.send_error(BadFrame("An event carries one object: emit(name, {...})."), packet.ack_id)
             return
         await self.dispatch_event(event, data, packet.ack_id)
 
@@ -222,8 +223,8 @@ class SocketIOSession(SocketSession):
         if code == CLOSE_UNAUTHENTICATED and self.connected:
             farewell.append(protocol.MESSAGE + SocketIOPacket(protocol.DISCONNECT).encode())
         elif code == CLOSE_TOO_LARGE:
-            message = f"Packets are limited to {settings.WS_MAX_FRAME_BYTES} bytes (maxPayload)."
-            farewell.append(self.frame_for(events.ERROR, {"code": "frame_too_large", "message": message}))
+            too_large = FrameTooLarge(f"Packets are limited to {settings.WS_MAX_FRAME_BYTES} bytes (maxPayload).")
+            farewell.append(self.frame_for(events.ERROR, too_large.as_payload()))
         await self.close_engine(code, reason, farewell)
 
     async def close_engine(self, code: int, reason: str | None, farewell: list[str]) -> None:

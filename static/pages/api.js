@@ -12,13 +12,14 @@ export class ApiError extends Error {
     return this.status === 0 || this.status === 429 || this.status >= 500;
   }
 
+  // The house's error shape, {code, detail, fields?, retryAfter?}: a refused input's first field message says
+  // more than the summary in `detail`.
   static describe(data) {
     if (!data || typeof data !== "object") return "";
-    if (typeof data.detail === "string") return data.detail;
-    for (const value of Object.values(data)) {
-      if (Array.isArray(value) && typeof value[0] === "string") return value[0];
+    for (const messages of Object.values(data.fields || {})) {
+      if (Array.isArray(messages) && typeof messages[0] === "string") return messages[0];
     }
-    return "";
+    return typeof data.detail === "string" ? data.detail : "";
   }
 }
 
@@ -42,7 +43,7 @@ export async function api(url, { method = "GET", json, form } = {}) {
   try {
     response = await fetch(url, { method, headers, body, credentials: "same-origin" });
   } catch (networkError) {
-    throw new ApiError(0, { detail: "You appear to be offline." });
+    throw new ApiError(0, { code: "offline", detail: "You appear to be offline." });
   }
   const data = response.status === 204 ? null : await response.json().catch(() => null);
   if (!response.ok) throw new ApiError(response.status, data);

@@ -36,7 +36,7 @@ function outboxWith(outcomes) {
 }
 
 const stored = { id: 7, clientMessageId: "client-1" };
-const offline = () => new ApiError(0, { detail: "You appear to be offline." });
+const offline = () => new ApiError(0, { code: "offline", detail: "You appear to be offline." });
 
 beforeEach((t) => t.mock.timers.enable({ apis: ["setTimeout"] }));
 
@@ -113,7 +113,7 @@ test("a confirmed send's pending retry is cancelled", async (t) => {
 });
 
 test("a new connection retries at once the sends waiting for a retry, and only those", async () => {
-  const refused = new ApiError(400, { detail: "Too long." });
+  const refused = new ApiError(400, { code: "invalid", detail: "The input is invalid: see fields.", fields: { content: ["Too long."] } });
   const { outbox, calls } = outboxWith([offline(), refused, stored]);
   outbox.add({ type: "text", content: "waits" });
   outbox.add({ type: "text", content: "refused" });

@@ -99,7 +99,7 @@ def test_anonymous_cannot_create_a_meeting(api, project):
 def test_bad_input_is_refused_with_a_message_on_the_field(api, client_user, project, change, field):
     response = _create(api, client_user, **({"projectId": project.pk, "title": "Kick-off"} | change))
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in response.json()["fields"]
     assert Meeting.objects.count() == 0
 
 
@@ -139,7 +139,7 @@ def test_my_meetings_filter_by_status_and_project(api, client_user, provider, pr
 def test_my_meetings_refuse_an_unknown_filter_value(api, client_user, query, field):
     response = api.as_user(client_user).get("/api/meetings/me", query)
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in response.json()["fields"]
 
 
 def test_my_meetings_are_paginated(api, client_user, project, settings):

@@ -133,8 +133,20 @@ def test_for_project_refuses_anonymous(api, project):
     assert api.get(f"/api/conversations/project/{project.pk}").status_code == 401
 
 
-def test_a_non_numeric_id_is_a_field_error(api, client_user):
-    response = api.as_user(client_user).get("/api/conversations/abc")
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/conversations/abc",
+        "/api/conversations/0",
+        f"/api/conversations/{2**63}",
+        "/api/conversations/project/abc",
+        "/api/messages/conversation/abc",
+        "/api/messages/conversation/1x/read",
+        "/api/messages/abc/file",
+    ],
+)
+def test_an_id_that_is_no_id_matches_no_route_as_in_the_other_apps(api, client_user, path):
+    response = api.as_user(client_user).get(path)
 
-    assert response.status_code == 400
-    assert "id" in response.data
+    assert response.status_code == 404
+    assert response.json() == {"code": "not_found", "detail": "Not found."}

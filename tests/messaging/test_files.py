@@ -60,7 +60,7 @@ def test_upload_refuses_a_file_over_the_size_limit(api, client_user, conversatio
     response = _upload(api, client_user, conversation, body=b"x" * 11)
 
     assert response.status_code == 400
-    assert "file" in response.data
+    assert "file" in response.data["fields"]
     assert not Message.objects.exists()
 
 
@@ -70,7 +70,7 @@ def test_upload_refuses_a_content_type_off_the_allow_list(api, client_user, conv
     response = _upload(api, client_user, conversation, name="run.sh", body=b"#!/bin/sh", content_type="text/x-sh")
 
     assert response.status_code == 400
-    assert "file" in response.data
+    assert "file" in response.data["fields"]
     assert not Message.objects.exists()
 
 
@@ -80,7 +80,7 @@ def test_a_file_message_needs_a_file(api, client_user, conversation):
     )
 
     assert response.status_code == 400
-    assert "file" in response.data
+    assert "file" in response.data["fields"]
 
 
 def test_a_text_message_carries_no_file(api, client_user, conversation):
@@ -96,7 +96,7 @@ def test_a_text_message_carries_no_file(api, client_user, conversation):
     )
 
     assert response.status_code == 400
-    assert "file" in response.data
+    assert "file" in response.data["fields"]
 
 
 def test_upload_is_404_for_an_outsider(api, outsider, conversation):

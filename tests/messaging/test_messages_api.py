@@ -103,14 +103,14 @@ def test_history_refuses_before_and_after_together(api, client_user, conversatio
     response = _history(api, client_user, conversation, before=thirty[5], after=thirty[1])
 
     assert response.status_code == 400
-    assert "before" in response.data
+    assert "before" in response.data["fields"]
 
 
 def test_history_rejects_a_non_numeric_cursor(api, client_user, conversation):
     response = _history(api, client_user, conversation, before="yesterday")
 
     assert response.status_code == 400
-    assert "before" in response.data
+    assert "before" in response.data["fields"]
 
 
 def test_history_is_404_for_an_outsider(api, outsider, conversation, thirty):
@@ -172,7 +172,7 @@ def test_send_refuses_an_empty_text(api, client_user, conversation, content):
     )
 
     assert response.status_code == 400
-    assert "content" in response.data
+    assert "content" in response.data["fields"]
     assert not Message.objects.exists()
 
 
@@ -194,7 +194,7 @@ def test_send_refuses_an_over_long_text(api, client_user, conversation, settings
     )
 
     assert response.status_code == 400
-    assert "content" in response.data
+    assert "content" in response.data["fields"]
 
 
 def test_send_refuses_an_unknown_type(api, client_user, conversation):
@@ -203,14 +203,14 @@ def test_send_refuses_an_unknown_type(api, client_user, conversation):
     )
 
     assert response.status_code == 400
-    assert "type" in response.data
+    assert "type" in response.data["fields"]
 
 
 def test_send_requires_a_conversation_id(api, client_user):
     response = api.as_user(client_user).post("/api/messages", {"content": "hi"}, format="json")
 
     assert response.status_code == 400
-    assert "conversationId" in response.data
+    assert "conversationId" in response.data["fields"]
 
 
 def test_send_answers_an_outsider_exactly_as_for_a_conversation_that_does_not_exist(api, outsider, conversation):

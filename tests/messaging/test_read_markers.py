@@ -2,7 +2,7 @@
 
 import pytest
 
-from config.errors import NotFound
+from kernel.errors import NotFound
 from messaging import services
 from messaging.models import Participant
 from tests.conftest import make_project

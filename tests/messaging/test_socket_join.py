@@ -39,10 +39,15 @@ async def test_joining_a_foreign_conversation_is_an_error_and_the_socket_keeps_w
 
     assert foreign == {
         "event": "error",
-        "data": {"code": "not_found", "message": "No such conversation.", "ref": "j1"},
+        "data": {
+            "code": "not_found",
+            "detail": "No such conversation.",
+            "fields": {"conversationId": ["No such conversation."]},
+            "ref": "j1",
+        },
         "ref": "j1",
     }
-    assert missing["data"]["message"] == foreign["data"]["message"]
+    assert missing["data"]["detail"] == foreign["data"]["detail"]
     await post_text(client_user, conversation, "private")
     await assert_no_frame(charlie)
     assert (await request(charlie, "leave", {"conversationId": conversation.pk}))["event"] == "leave"
@@ -117,5 +122,5 @@ async def test_join_with_a_malformed_after_is_an_error(provider, conversation, a
     reply = await request(bob, "join", {"conversationId": conversation.pk, "after": after})
 
     assert reply["data"]["code"] == "invalid"
-    assert "after" in reply["data"]["message"]
+    assert "after" in reply["data"]["fields"]
     await bob.disconnect()

@@ -4,7 +4,7 @@ every change of state is an action that goes through the API's service, its refu
 import pytest
 
 from accounts.models import User
-from config.errors import Conflict
+from kernel.errors import Conflict
 from messaging import services as messaging_services
 from projects.models import Project, Proposal, ServiceRequest
 from realtime.events import user_group

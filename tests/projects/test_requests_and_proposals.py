@@ -53,7 +53,8 @@ def test_pending_provider_cannot_propose(api, client_user):
         {"price": "500.00", "scope": "x", "deadline": _deadline()},
         format="json",
     )
-    assert response.status_code == 403
+    # The same refusal, and status, as a client's accept of such a provider's proposal (test_accept).
+    assert response.status_code == 409 and response.json()["code"] == "provider_not_approved"
 
 
 def test_proposal_refuses_a_non_positive_price(api, client_user, provider):
@@ -61,7 +62,7 @@ def test_proposal_refuses_a_non_positive_price(api, client_user, provider):
     response = api.as_user(provider).post(
         f"/api/requests/{request_id}/proposals", {"price": "0", "scope": "x", "deadline": _deadline()}, format="json"
     )
-    assert response.status_code == 400 and "price" in response.json()
+    assert response.status_code == 400 and "price" in response.json()["fields"]
 
 
 def test_a_client_sees_only_their_own_requests(api, client_user, outsider):

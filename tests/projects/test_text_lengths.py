@@ -38,7 +38,7 @@ def test_a_description_up_to_the_limit_is_stored_and_past_it_refused_400_on_its_
     past_limit = _request(api, client_user, "d" * (limit + 1))
 
     assert at_limit.status_code == 201
-    assert (past_limit.status_code, list(past_limit.json())) == (400, ["description"])
+    assert (past_limit.status_code, list(past_limit.json()["fields"])) == (400, ["description"])
     assert ServiceRequest.objects.count() == 1
 
 
@@ -48,7 +48,7 @@ def test_a_scope_up_to_the_limit_is_stored_and_past_it_refused_400_on_its_field(
 
     admitted = _propose(api, provider, _request(api, client_user, "").json()["id"], "s" * limit)
 
-    assert (refused.status_code, list(refused.json())) == (400, ["scope"])
+    assert (refused.status_code, list(refused.json()["fields"])) == (400, ["scope"])
     assert admitted.status_code == 201
     assert Proposal.objects.count() == 1
 
@@ -64,5 +64,5 @@ def test_registration_refuses_an_overlong_field_with_400_on_it(api, field, value
     response = _register(api, **{field: value})
 
     assert response.status_code == 400
-    assert list(response.json()) == [field]
+    assert list(response.json()["fields"]) == [field]
     assert not User.objects.filter(username="dana").exists()

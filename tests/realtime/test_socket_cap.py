@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from config.redis_client import shared_redis
+from kernel.redis_client import shared_redis
 from realtime.socket_slots import CLOSE_TOO_MANY_SOCKETS, user_key
 from tests.live import next_frame as live_frame
 from tests.live import open_socket, requires_redis

@@ -81,7 +81,7 @@ async def test_a_missing_or_malformed_field_is_an_invalid_error_naming_it(
 
     assert reply["event"] == "error"
     assert reply["data"]["code"] == "invalid"
-    assert field in reply["data"]["message"]
+    assert field in reply["data"]["fields"]
     await _still_works(alice_socket, conversation)
 
 

@@ -11,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
 from bench.servers import free_port
-from config.ratelimit import Rate
+from kernel.ratelimit import Rate
 from messaging.models import Message
 from realtime.handlers import socket_handler
 from tests.live import bearer, next_frame, open_socket, requires_redis
@@ -105,11 +105,11 @@ def test_sends_are_admitted_and_logged_while_the_rate_cache_is_unreachable(
 ):
     unreachable = {
         "default": {
-            "BACKEND": "config.redis_client.SharedPoolRedisCache",
+            "BACKEND": "kernel.redis_client.SharedPoolRedisCache",
             "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
         }
     }
-    with override_settings(CACHES=unreachable), caplog.at_level(logging.WARNING, logger="config.ratelimit"):
+    with override_settings(CACHES=unreachable), caplog.at_level(logging.WARNING, logger="kernel.ratelimit"):
         responses = _flood(api, client_user, conversation)
 
     assert [response.status_code for response in responses] == [201] * (SENDS_PER_HOUR + 1)

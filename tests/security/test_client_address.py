@@ -7,7 +7,7 @@ import httpx
 import pytest
 from django.test import RequestFactory
 
-from config.client_address import client_address
+from kernel.client_address import client_address
 from tests.concurrency import together
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from config.parsers import JSON_MAX_DEPTH
+from kernel.parsers import JSON_MAX_DEPTH
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ def test_json_as_deep_as_the_limit_is_read(api, client_user):
     response = api.as_user(client_user).post("/api/requests", _nested(JSON_MAX_DEPTH), content_type="application/json")
 
     assert response.status_code == 400
-    assert "title" in response.json(), "the body was read and its fields judged"
+    assert "title" in response.json()["fields"], "the body was read and its fields judged"
 
 
 def test_deep_json_to_a_message_send_is_answered_400(api, client_user, conversation):

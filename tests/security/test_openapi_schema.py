@@ -141,4 +141,4 @@ def test_a_path_no_api_route_matches_is_a_json_404(api, client_user, method, pat
     response = getattr(api.as_user(client_user), method)(path)
 
     assert response.status_code == 404
-    assert response.json() == {"detail": "Not found."}
+    assert response.json() == {"code": "not_found", "detail": "Not found."}

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import redis
 
-from config.ratelimit import Rate, rate_refund, rate_spend, rate_spend_async
+from kernel.ratelimit import Rate, rate_refund, rate_spend, rate_spend_async
 from tests.live import commands_run, commands_since, connections_received, requires_redis
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -11,7 +11,7 @@ from django.db import connection, connections, transaction
 from django.urls import reverse
 
 from accounts.models import User
-from config.errors import NotAllowed, NotFound
+from kernel.errors import NotAllowed, NotFound
 from meetings import services as meeting_services
 from messaging import services
 from messaging.models import Message, Participant

@@ -194,4 +194,4 @@ def test_a_multipart_body_twisted_cannot_parse_is_answered_by_django(client_user
     )
 
     assert response.status_code == 400
-    assert "conversationId" in response.json()
+    assert "conversationId" in response.json()["fields"]

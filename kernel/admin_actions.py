@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
-from config.errors import DomainError
+from kernel.errors import DomainError
 
 
 def apply_service(
@@ -27,7 +27,7 @@ def apply_service(
         try:
             change(row)
         except DomainError as exc:
-            modeladmin.message_user(request, f"{row}: {exc.message}", level=messages.ERROR)
+            modeladmin.message_user(request, f"{row}: {exc.detail}", level=messages.ERROR)
         else:
             changed += 1
             modeladmin.log_change(request, row, done)

@@ -2,7 +2,7 @@
 operation for the statuses it can answer with, and request inputs as the views read them.
 
 The statuses the framework answers with follow from the view (authentication, permissions, throttles,
-inputs, lookups) and are added here; the domain errors a service raises (config.errors) are declared on
+inputs, lookups) and are added here; the domain errors a service raises (kernel.errors) are declared on
 the view with ``errors(Conflict, ...)`` in its ``extend_schema(responses=...)``.
 """
 
@@ -14,7 +14,7 @@ from drf_spectacular.plumbing import ResolvedComponent, force_instance
 from rest_framework import permissions, serializers
 from rest_framework.authentication import SessionAuthentication
 
-from config.errors import DomainError
+from kernel.errors import DomainError
 
 
 # Mixed into a read-only serializer whose fields document (for OpenAPI) what ``build`` returns. ``build`` is
@@ -35,20 +35,29 @@ ERROR_COMPONENT = ResolvedComponent(
     schema={
         "type": "object",
         "description": (
-            "An error answer. Domain errors (config/errors.py) carry `code` and `detail`; the framework's "
-            "carry `detail`; validation errors map each offending input field (or `non_field_errors`) to "
-            "its messages."
+            'Every error answer, and every socket `error` event\'s data (docs/realtime.md, "Errors"): a stable '
+            "`code` (kernel/errors.py), a human `detail`, the offending input fields' messages, and for a rate "
+            "limit or an overload the seconds to wait."
         ),
         "properties": {
-            "code": {"type": "string", "description": "Machine-readable reason, e.g. `not_found`, `meeting_ended`."},
-            "detail": {"type": "string", "description": "Human-readable reason."},
-            "messages": {
-                "type": "array",
-                "items": {"type": "object", "additionalProperties": {"type": "string"}},
-                "description": "Why each kind of token was refused (401 for a bad JWT).",
+            "code": {
+                "type": "string",
+                "pattern": "^[a-z][a-z0-9_]*$",
+                "description": "Machine-readable reason in snake_case, e.g. `invalid`, `not_found`, `terms_changed`.",
             },
+            "detail": {"type": "string", "description": "Human-readable reason."},
+            "fields": {
+                "type": "object",
+                "additionalProperties": {},
+                "description": (
+                    "With `code: invalid`: each offending input field (camelCase, or `non_field_errors`) and its "
+                    "messages (a nested input's fields nest the same way)."
+                ),
+            },
+            "retryAfter": {"type": "integer", "minimum": 0, "description": "Seconds to wait before retrying."},
         },
-        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        "required": ["code", "detail"],
+        "additionalProperties": False,
     },
 )
 

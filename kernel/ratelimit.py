@@ -1,6 +1,6 @@
 """Per-user rate limits that hold across worker processes: one atomic counter per scope, user and fixed
 window, kept in Redis when ``REDIS_URL`` is set (one round trip a request, on the process's shared client:
-``config.redis_client``), otherwise in the process's memory cache.
+``kernel.redis_client``), otherwise in the process's memory cache.
 
 REST views use ``ScopedRateThrottle`` (DRF's, counted here); socket handlers declare their rate in
 ``realtime.handlers``. While the cache is unreachable requests are admitted and a warning is logged:
@@ -20,8 +20,8 @@ from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
-from config.client_address import client_address
-from config.redis_client import LuaScript, cache_key, shared_redis, shared_redis_async
+from kernel.client_address import client_address
+from kernel.redis_client import LuaScript, cache_key, shared_redis, shared_redis_async
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ class ScopedRateThrottle(BaseThrottle):
     processes cannot slip past the limit together (DRF's read-modify-write history lets them).
 
     The view's ``throttle_scope`` names its rate in ``DEFAULT_THROTTLE_RATES``; users are counted by id,
-    anonymous callers by address (``config.client_address``).
+    anonymous callers by address (``kernel.client_address``).
     """
 
     def __init__(self):

@@ -1,0 +1,1 @@
+"""What every app shares: the error vocabulary, the id rule, rate limits, the API router, parsers and schema."""
