@@ -1,9 +1,13 @@
 """Every parameter of a benchmark run, per mode: ``full`` (the recorded run), ``quick`` and ``smoke``.
 
 The report prints the profile it ran with, so a figure is never read without its load shape.
+By default a run measures what issue 15 asks for (delivery on uvicorn, 1 and 2 processes, ``/ws/`` and
+Socket.IO over WebSocket, against the relay); the rest is a choice away (``--only all`` and so on).
 """
 
 from dataclasses import dataclass, fields, replace
+
+from bench.ablation import Revision
 
 SECTIONS = ("typing", "delivery", "history", "list", "tokens", "capacity")
 SERVERS = ("daphne", "uvicorn")
@@ -14,13 +18,17 @@ TRANSPORTS = ("ws", "socketio-websocket", "socketio-polling")
 @dataclass(frozen=True)
 class Profile:
     mode: str
-    sections: tuple[str, ...] = SECTIONS
-    servers: tuple[str, ...] = SERVERS
+    sections: tuple[str, ...] = ("delivery",)
+    # uvicorn is the production server (make serve); daphne is `make run`'s.
+    servers: tuple[str, ...] = ("uvicorn",)
     # Server processes behind a delivery sweep: with N > 1 every pair sends through process i % N
     # and receives on process (i + 1) % N, so every message crosses processes through Redis.
     processes: tuple[int, ...] = (1, 2)
-    # The relay is measured over plain WebSocket only.
-    transports: tuple[str, ...] = TRANSPORTS
+    # The relay is measured over plain WebSocket only. Long-polling is for clients that cannot upgrade.
+    transports: tuple[str, ...] = ("ws", "socketio-websocket")
+    # Other revisions of the product, each swept once on every server with the first process count and
+    # the first transport (bench/ablation.py).
+    ablation: tuple[Revision, ...] = ()
     load_processes: int = 2
     # "NAME=value" settings for the servers only (e.g. CHANNEL_LAYER_CAPACITY=5000), to compare configurations.
     server_env: tuple[str, ...] = ()
