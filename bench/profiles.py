@@ -38,6 +38,8 @@ class Profile:
     pairs: int = 20
     start_rate: float = 25.0
     max_rate: float = 3200.0
+    # Where the search stops halving when even the start rate is unhealthy.
+    min_rate: float = 6.25
     bisections: int = 2
     rates: tuple[float, ...] = ()  # explicit rates instead of the search (e.g. to probe past a knee)
     step_seconds: float = 4.0
@@ -111,6 +113,7 @@ PROFILES = {
         pairs=2,
         start_rate=10.0,
         max_rate=10.0,
+        min_rate=10.0,
         bisections=0,
         step_seconds=0.5,
         warmup_seconds=0.0,

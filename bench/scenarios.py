@@ -105,7 +105,7 @@ def delivery_sweep(bench: Bench, fleet: ServerFleet, processes: int, transport: 
 
         if profile.warmup_seconds:
             step(profile.start_rate, "warm-up", profile.warmup_seconds)
-        steps = _knee_search(profile, step)
+        steps = knee_search(profile, step)
         healthy = [s for s in steps if s["healthy"]]
         sustained = round(max((s["deliveredPerSecond"] for s in healthy), default=0.0), 1)
         half = step(round(sustained / 2, 1), "half of knee") if sustained else None
@@ -127,16 +127,20 @@ def delivery_sweep(bench: Bench, fleet: ServerFleet, processes: int, transport: 
     return sweep
 
 
-def _knee_search(profile: Profile, step) -> list[dict]:
+def knee_search(profile: Profile, step) -> list[dict]:
+    """Double from the start rate until a step is unhealthy, or halve until one is healthy (a busy machine,
+    a slow revision), then bisect between the best healthy and the lowest unhealthy rate."""
     if profile.rates:
         return [step(rate, "fixed") for rate in profile.rates]
     steps, good, bad, rate = [], None, None, profile.start_rate
-    while rate <= profile.max_rate:
+    while profile.min_rate <= rate <= profile.max_rate:
         steps.append(step(rate, "search"))
-        if not steps[-1]["healthy"]:
-            bad = steps[-1]
+        if steps[-1]["healthy"]:
+            good, rate = steps[-1], rate * 2
+        else:
+            bad, rate = steps[-1], rate / 2
+        if good is not None and bad is not None:
             break
-        good, rate = steps[-1], rate * 2
     for _ in range(profile.bisections):
         if good is None or bad is None:
             break

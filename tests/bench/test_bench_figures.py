@@ -6,7 +6,9 @@ import sys
 from pathlib import Path
 
 from bench.cpu import CpuReading
+from bench.profiles import PROFILES
 from bench.report import attach_relay_ratios, sweep_summary, targets
+from bench.scenarios import knee_search
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -133,3 +135,26 @@ def test_an_ablation_revision_that_is_not_a_commit_is_refused_before_the_run_sta
 
     assert refused.returncode == 2
     assert "not a commit in this repository: no-such-revision-anywhere" in refused.stderr
+
+
+def _search(knee: float, profile=PROFILES["full"]) -> list[float]:
+    offered = []
+
+    def step(rate: float, role: str) -> dict:
+        offered.append(rate)
+        return {"offeredPerSecond": rate, "healthy": rate <= knee}
+
+    knee_search(profile, step)
+    return offered
+
+
+def test_knee_search_doubles_from_25_per_second_then_bisects_twice():
+    assert _search(knee=60.0) == [25.0, 50.0, 100.0, 70.7, 59.5]
+
+
+def test_knee_search_halves_when_even_25_per_second_is_unhealthy_then_bisects():
+    assert _search(knee=15.0) == [25.0, 12.5, 17.7, 14.9]
+
+
+def test_knee_search_stops_halving_at_the_profiles_lowest_rate():
+    assert _search(knee=1.0) == [25.0, 12.5, 6.25]
