@@ -295,7 +295,10 @@ def render(results: dict) -> str:
     )
     out.append(_section("Versions", table(["package", "version"], [[k, v] for k, v in results["versions"].items()])))
     out.append(
-        _section("Parameters", table(["parameter", "value"], [[k, v] for k, v in results["parameters"].items()]))
+        _section(
+            "Parameters",
+            table(["parameter", "value"], [[k, _parameter(k, v)] for k, v in results["parameters"].items()]),
+        )
     )
     if results.get("delivery"):
         out.append(
@@ -437,6 +440,12 @@ def render(results: dict) -> str:
         )
     )
     return "\n".join(out)
+
+
+def _parameter(name: str, value):
+    if name == "ablation":  # the subjects are in the ablation table
+        return ", ".join(f"{revision['name']} ({revision['commit'][:13]})" for revision in value) or "()"
+    return value
 
 
 def _sweep_label(sweep: dict) -> str:
