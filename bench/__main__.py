@@ -110,6 +110,8 @@ def main(argv=None) -> int:
     parser.add_argument("--drop-database", action="store_true", help="drop the bench database at the end")
     parser.add_argument("--output", type=Path, help="JSON path (default bench/results/<timestamp>.json)")
     args = parser.parse_args(argv)
+    if args.ablation and args.sections and "delivery" not in args.sections:
+        parser.error("--ablation sweeps delivery: add delivery to --only")
 
     mode = args.mode or "full"
     overrides = {

@@ -158,3 +158,16 @@ def test_knee_search_halves_when_even_25_per_second_is_unhealthy_then_bisects():
 
 def test_knee_search_stops_halving_at_the_profiles_lowest_rate():
     assert _search(knee=1.0) == [25.0, 12.5, 6.25]
+
+
+def test_an_ablation_without_the_delivery_section_is_refused_before_the_run_starts():
+    refused = subprocess.run(
+        [sys.executable, "-m", "bench", "--ablation", "HEAD", "--only", "history"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert refused.returncode == 2
+    assert "--ablation sweeps delivery: add delivery to --only" in refused.stderr
