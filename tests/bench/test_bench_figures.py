@@ -124,19 +124,6 @@ def test_cpu_reading_names_postgresql_and_redis():
     assert {"postgres", "redis"} <= CpuReading.now({}).groups.keys()
 
 
-def test_an_ablation_revision_that_is_not_a_commit_is_refused_before_the_run_starts():
-    refused = subprocess.run(
-        [sys.executable, "-m", "bench", "--ablation", "HEAD,no-such-revision-anywhere"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-    assert refused.returncode == 2
-    assert "not a commit in this repository: no-such-revision-anywhere" in refused.stderr
-
-
 def _search(knee: float, profile=PROFILES["full"]) -> list[float]:
     offered = []
 
@@ -160,14 +147,22 @@ def test_knee_search_stops_halving_at_the_profiles_lowest_rate():
     assert _search(knee=1.0) == [25.0, 12.5, 6.25]
 
 
-def test_an_ablation_without_the_delivery_section_is_refused_before_the_run_starts():
+def _refused_usage(*args: str) -> str:
+    """Run the bench's command line; it must exit with a usage error (2), before touching any database."""
     refused = subprocess.run(
-        [sys.executable, "-m", "bench", "--ablation", "HEAD", "--only", "history"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
+        [sys.executable, "-m", "bench", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
     )
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    return refused.stderr
 
-    assert refused.returncode == 2
-    assert "--ablation sweeps delivery: add delivery to --only" in refused.stderr
+
+def test_an_ablation_revision_that_is_not_a_commit_is_refused_before_the_run_starts():
+    stderr = _refused_usage("--ablation", "HEAD,no-such-revision-anywhere")
+
+    assert "not a commit in this repository: no-such-revision-anywhere" in stderr
+
+
+def test_an_ablation_without_the_delivery_section_is_refused_before_the_run_starts():
+    stderr = _refused_usage("--ablation", "HEAD", "--only", "history")
+
+    assert "--ablation sweeps delivery: add delivery to --only" in stderr
