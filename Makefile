@@ -58,5 +58,8 @@ lint: $(DEV_DEPS)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# Revisions for the bench's ablation table (docs/performance.md): commits that each add one change, oldest
+# first, e.g. `make bench ABLATION=abc123,def456`. Empty: no ablation rows.
+ABLATION ?=
 bench: $(DEV_DEPS)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(if $(ABLATION),--ablation $(ABLATION))

@@ -5,6 +5,7 @@ import os
 import sys
 from pathlib import Path
 
+from bench.ablation import revisions_resolve
 from bench.profiles import PROFILES, SECTIONS, SERVERS, TRANSPORTS
 from bench.run import run
 
@@ -14,7 +15,11 @@ def _numbers(kind):
 
 
 def _names(allowed):
+    """Comma-separated names among ``allowed``, or ``all`` of them."""
+
     def parse(text):
+        if text == "all":
+            return tuple(allowed)
         names = tuple(part for part in text.split(",") if part)
         unknown = set(names) - set(allowed)
         if unknown:
@@ -22,6 +27,13 @@ def _names(allowed):
         return names
 
     return parse
+
+
+def _revisions(text):
+    try:
+        return revisions_resolve(tuple(part for part in text.split(",") if part))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _setting(text):
@@ -44,10 +56,26 @@ def main(argv=None) -> int:
         const="smoke",
         help="tiny numbers: checks the harness works, measures nothing",
     )
-    parser.add_argument("--only", type=_names(SECTIONS), dest="sections", help=f"sections: {','.join(SECTIONS)}")
-    parser.add_argument("--servers", type=_names(SERVERS), help="daphne,uvicorn")
-    parser.add_argument("--processes", type=_numbers(int), help="server processes per delivery sweep, e.g. 1,2")
-    parser.add_argument("--transports", type=_names(TRANSPORTS), help=f"how receivers listen: {','.join(TRANSPORTS)}")
+    parser.add_argument(
+        "--only",
+        type=_names(SECTIONS),
+        dest="sections",
+        help=f"sections: {','.join(SECTIONS)} or all (default delivery)",
+    )
+    parser.add_argument("--servers", type=_names(SERVERS), help="daphne,uvicorn or all (default uvicorn)")
+    parser.add_argument("--processes", type=_numbers(int), help="server processes per delivery sweep (default 1,2)")
+    parser.add_argument(
+        "--transports",
+        type=_names(TRANSPORTS),
+        help=f"how receivers listen: {','.join(TRANSPORTS)} or all (default ws,socketio-websocket)",
+    )
+    parser.add_argument(
+        "--ablation",
+        type=_revisions,
+        metavar="REV1,REV2,...",
+        help="git revisions of the product, each served from a temporary worktree and swept like this tree"
+        " (first process count, first transport), one row each; oldest first",
+    )
     parser.add_argument("--rates", type=_numbers(float), help="fixed offered rates (msgs/s) instead of the knee search")
     parser.add_argument(
         "--server-env",
@@ -82,6 +110,8 @@ def main(argv=None) -> int:
     parser.add_argument("--drop-database", action="store_true", help="drop the bench database at the end")
     parser.add_argument("--output", type=Path, help="JSON path (default bench/results/<timestamp>.json)")
     args = parser.parse_args(argv)
+    if args.ablation and args.sections and "delivery" not in args.sections:
+        parser.error("--ablation sweeps delivery: add delivery to --only")
 
     mode = args.mode or "full"
     overrides = {
@@ -98,6 +128,7 @@ def main(argv=None) -> int:
             "step_seconds",
             "history_messages",
             "capacity_sockets",
+            "ablation",
         )
     }
     overrides["server_env"] = tuple(args.server_env) if args.server_env else None

@@ -233,7 +233,6 @@ class LoadWorker:
             sends[key] = (started, status)
 
         await asyncio.sleep(max(start_at - time.time(), 0))
-        cpu_started = time.process_time()
         started = time.perf_counter()
         for index in range(total):
             delay = started + index / rate - time.perf_counter()
@@ -265,7 +264,6 @@ class LoadWorker:
             "spanSeconds": max(last_arrival - started, seconds),
             "socketsClosed": sum(pair.receiver.closed for pair in self.pairs) - closed_before,
             "socketsReopened": reopened,
-            "loadCpuSeconds": time.process_time() - cpu_started,
         }
 
     async def _drain(self, accepted: list[str], *, quiet_seconds: float, limit_seconds: float = 60.0) -> None:
@@ -488,6 +486,10 @@ class LoadPool:
 
     def __len__(self) -> int:
         return len(self._processes)
+
+    @property
+    def pids(self) -> list[int]:
+        return [process.pid for process in self._processes]
 
     def __enter__(self) -> "LoadPool":
         return self

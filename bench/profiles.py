@@ -1,9 +1,13 @@
 """Every parameter of a benchmark run, per mode: ``full`` (the recorded run), ``quick`` and ``smoke``.
 
 The report prints the profile it ran with, so a figure is never read without its load shape.
+By default a run measures what issue 15 asks for (delivery on uvicorn, 1 and 2 processes, ``/ws/`` and
+Socket.IO over WebSocket, against the relay); the rest is a choice away (``--only all`` and so on).
 """
 
 from dataclasses import dataclass, fields, replace
+
+from bench.ablation import Revision
 
 SECTIONS = ("typing", "delivery", "history", "list", "tokens", "capacity")
 SERVERS = ("daphne", "uvicorn")
@@ -14,13 +18,17 @@ TRANSPORTS = ("ws", "socketio-websocket", "socketio-polling")
 @dataclass(frozen=True)
 class Profile:
     mode: str
-    sections: tuple[str, ...] = SECTIONS
-    servers: tuple[str, ...] = SERVERS
+    sections: tuple[str, ...] = ("delivery",)
+    # uvicorn is the production server (make serve); daphne is `make run`'s.
+    servers: tuple[str, ...] = ("uvicorn",)
     # Server processes behind a delivery sweep: with N > 1 every pair sends through process i % N
     # and receives on process (i + 1) % N, so every message crosses processes through Redis.
     processes: tuple[int, ...] = (1, 2)
-    # The relay is measured over plain WebSocket only.
-    transports: tuple[str, ...] = TRANSPORTS
+    # The relay is measured over plain WebSocket only. Long-polling is for clients that cannot upgrade.
+    transports: tuple[str, ...] = ("ws", "socketio-websocket")
+    # Other revisions of the product, each swept once on every server with the first process count and
+    # the first transport (bench/ablation.py).
+    ablation: tuple[Revision, ...] = ()
     load_processes: int = 2
     # "NAME=value" settings for the servers only (e.g. CHANNEL_LAYER_CAPACITY=5000), to compare configurations.
     server_env: tuple[str, ...] = ()
@@ -30,6 +38,8 @@ class Profile:
     pairs: int = 20
     start_rate: float = 25.0
     max_rate: float = 3200.0
+    # Where the search stops halving when even the start rate is unhealthy.
+    min_rate: float = 6.25
     bisections: int = 2
     rates: tuple[float, ...] = ()  # explicit rates instead of the search (e.g. to probe past a knee)
     step_seconds: float = 4.0
@@ -103,6 +113,7 @@ PROFILES = {
         pairs=2,
         start_rate=10.0,
         max_rate=10.0,
+        min_rate=10.0,
         bisections=0,
         step_seconds=0.5,
         warmup_seconds=0.0,

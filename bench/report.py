@@ -1,11 +1,16 @@
-"""Summaries of raw samples, the targets of issue 6 judged against a run, and the printed tables."""
+"""Summaries of raw samples, the targets of issues 6 and 15 judged against a run, and the printed tables."""
 
 import math
 
 TARGET_SOCKETS = 5000
-TARGET_CEILING_SHARE = 0.5
-TARGET_P99_MS = 50.0
 TARGET_DEPTH_RATIO = 1.2
+# Issue 15: the product against the relay measured in the same run, on the same server and process count.
+TARGET_KNEE_SHARE = 0.6
+TARGET_CPU_RATIO = 1.5
+TARGET_P50_RATIO = 2.0
+TARGET_P99_MS = 50.0
+TARGET_TWO_PROCESS_GAIN = 1.6
+CORE_GROUPS = ("server", "load", "postgres", "redis", "other")
 
 
 def percentile(sorted_values: list[float], share: float) -> float | None:
@@ -33,48 +38,151 @@ def _ratio(numerator, denominator) -> float | None:
     return round(numerator / denominator, 3)
 
 
+def _step_figures(step: dict | None) -> dict | None:
+    if step is None:
+        return None
+    return {
+        "offeredPerSecond": step["offeredPerSecond"],
+        "deliveredPerSecond": step["deliveredPerSecond"],
+        "p50": step["latencyMs"]["p50"],
+        "p99": step["latencyMs"]["p99"],
+        "serverCpuMsPerMessage": step["serverCpuMsPerMessage"],
+        "cores": step.get("cores"),
+    }
+
+
+def sweep_summary(sweep: dict, *, reference_rate: float) -> dict:
+    """The figures issue 15 reads off a sweep: at the reference rate (25/s), at the knee, at half the knee."""
+    steps = sweep["steps"]
+    knee_step = max((s for s in steps if s["healthy"]), key=lambda s: s["deliveredPerSecond"], default=None)
+    half = sweep.get("halfRateStep")
+    return {
+        "knee": sweep["sustainedPerSecond"],
+        "referenceRate": reference_rate,
+        "atReference": _step_figures(next((s for s in steps if s["offeredPerSecond"] == reference_rate), None)),
+        "atKnee": _step_figures(knee_step),
+        "atHalfKnee": _step_figures(half),
+        "lost": sum(s["lost"] for s in steps + ([half] if half else [])),
+    }
+
+
+def relay_ratios(sweep: dict, relay: dict) -> dict:
+    """The product over the relay: knee, server CPU per message at the reference rate, p50 there."""
+    ours, theirs = sweep["summary"], relay["summary"]
+
+    def at_reference(key: str) -> float | None:
+        return _ratio((ours["atReference"] or {}).get(key), (theirs["atReference"] or {}).get(key))
+
+    return {
+        "knee": _ratio(ours["knee"], theirs["knee"]),
+        "cpuAtReference": at_reference("serverCpuMsPerMessage"),
+        "p50AtReference": at_reference("p50"),
+    }
+
+
+def attach_relay_ratios(sweeps: list[dict], relays: list[dict]) -> None:
+    """Each sweep of the product gets ``toRelay``, against the relay on its server and process count.
+
+    The relay is measured over plain WebSocket: every transport of the product is compared with it.
+    """
+    by_config = {(relay["server"], relay["processes"]): relay for relay in relays}
+    for sweep in sweeps:
+        relay = by_config.get((sweep["server"], sweep["processes"]))
+        if relay is not None:
+            sweep["toRelay"] = relay_ratios(sweep, relay)
+
+
 # Targets ------------------------------------------------------------------------------------
 
 
-def _target(name: str, scope: str, measured: str, met: bool | None, gap: str) -> dict:
-    return {"target": name, "scope": scope, "measured": measured, "met": met, "gap": gap}
+def _target(issue: int, name: str, scope: str, measured: str, met: bool | None, gap: str) -> dict:
+    return {"issue": issue, "target": name, "scope": scope, "measured": measured, "met": met, "gap": gap}
+
+
+def _at_most(value: float | None, limit: float) -> bool | None:
+    return None if value is None else value <= limit
+
+
+def _delivery_targets(sweeps: list[dict]) -> list[dict]:
+    found = []
+    knees = {(s["server"], s["processes"], s["transport"]): s["summary"]["knee"] for s in sweeps}
+    for sweep in sweeps:
+        summary, ratios = sweep["summary"], sweep.get("toRelay", {})
+        rate = summary["referenceRate"]
+        scope = f"{sweep['server']} x{sweep['processes']} {sweep['transport']}"
+        knee_share = ratios.get("knee")
+        found.append(
+            _target(
+                15,
+                f"knee >= {TARGET_KNEE_SHARE} x the relay's",
+                scope,
+                f"{summary['knee']} msgs/s = {knee_share} of the relay",
+                None if knee_share is None else knee_share >= TARGET_KNEE_SHARE,
+                ""
+                if knee_share is None or knee_share >= TARGET_KNEE_SHARE
+                else f"{round(TARGET_KNEE_SHARE - knee_share, 3)} short",
+            )
+        )
+        for key, limit, what in (
+            ("cpuAtReference", TARGET_CPU_RATIO, "server CPU per message"),
+            ("p50AtReference", TARGET_P50_RATIO, "p50"),
+        ):
+            ratio = ratios.get(key)
+            found.append(
+                _target(
+                    15,
+                    f"{what} at {rate:g}/s <= {limit} x the relay's",
+                    scope,
+                    f"{ratio} x",
+                    _at_most(ratio, limit),
+                    "" if _at_most(ratio, limit) is not False else f"{round(ratio - limit, 2)} x over",
+                )
+            )
+        half = summary["atHalfKnee"]
+        p99 = half["p99"] if half else None
+        found.append(
+            _target(
+                15,
+                f"p99 <= {TARGET_P99_MS:g} ms at half the knee",
+                scope,
+                "no healthy rate" if half is None else f"p99 {p99} ms at {half['offeredPerSecond']} msgs/s",
+                _at_most(p99, TARGET_P99_MS),
+                "" if _at_most(p99, TARGET_P99_MS) is not False else f"{round(p99 - TARGET_P99_MS, 1)} ms over",
+            )
+        )
+        found.append(
+            _target(
+                15,
+                "no accepted message lost, past the knee too",
+                scope,
+                f"{summary['lost']} lost",
+                summary["lost"] == 0,
+                "" if summary["lost"] == 0 else f"{summary['lost']} lost",
+            )
+        )
+        one = knees.get((sweep["server"], 1, sweep["transport"]))
+        if sweep["processes"] == 2 and one is not None:
+            gain = _ratio(summary["knee"], one)
+            found.append(
+                _target(
+                    15,
+                    f"2 processes >= {TARGET_TWO_PROCESS_GAIN} x one process's knee (where the cores allow)",
+                    f"{sweep['server']} {sweep['transport']}",
+                    f"{summary['knee']} vs {one} msgs/s = {gain} x",
+                    None if gain is None else gain >= TARGET_TWO_PROCESS_GAIN,
+                    "" if gain is None or gain >= TARGET_TWO_PROCESS_GAIN else f"{gain} x",
+                )
+            )
+    return found
 
 
 def targets(results: dict) -> list[dict]:
-    found = []
-    sweeps = {(s["server"], s["app"], s["processes"], s.get("transport", "ws")): s for s in results.get("delivery", [])}
-    for (server, app, processes, transport), sweep in sweeps.items():
-        if app != "ours":
-            continue
-        scope = f"{server}, {processes} process{'es' if processes > 1 else ''}, {transport}"
-        relay = sweeps.get((server, "relay", processes, "ws"))
-        if relay is not None:
-            share = _ratio(sweep["sustainedPerSecond"], relay["sustainedPerSecond"])
-            shortfall = round(TARGET_CEILING_SHARE * relay["sustainedPerSecond"] - sweep["sustainedPerSecond"], 1)
-            found.append(
-                _target(
-                    "sustained msgs/s >= 50% of the relay ceiling",
-                    scope,
-                    f"{sweep['sustainedPerSecond']} vs {relay['sustainedPerSecond']} msgs/s = {share}",
-                    None if share is None else share >= TARGET_CEILING_SHARE,
-                    "" if share is None or share >= TARGET_CEILING_SHARE else f"{shortfall} msgs/s short",
-                )
-            )
-        half = sweep.get("halfRateStep")
-        p99 = half["latencyMs"]["p99"] if half else None
-        found.append(
-            _target(
-                "delivery p99 <= 50 ms at half the saturating rate",
-                scope,
-                "no healthy rate" if half is None else f"p99 {p99} ms at {half['offeredPerSecond']} msgs/s",
-                None if p99 is None else p99 <= TARGET_P99_MS,
-                "" if p99 is None or p99 <= TARGET_P99_MS else f"{round(p99 - TARGET_P99_MS, 1)} ms over",
-            )
-        )
+    found = _delivery_targets([s for s in results.get("delivery", []) if s["app"] == "ours"])
     for history in results.get("history", []):
         ratio = history["depthRatio"]
         found.append(
             _target(
+                6,
                 "deepest history page within 1.2x of the newest",
                 f"{history['server']}, {history['messages']:,} messages",
                 f"{ratio}x (HTTP p50)",
@@ -87,6 +195,7 @@ def targets(results: dict) -> list[dict]:
         if per_event is not None:
             found.append(
                 _target(
+                    6,
                     "zero database queries per forwarded typing event",
                     typing["server"],
                     f"{typing['database']['during']['transactions']} transactions for {typing['forwarded']} events",
@@ -101,6 +210,7 @@ def targets(results: dict) -> list[dict]:
             constant = len(values) == 1
             found.append(
                 _target(
+                    6,
                     f"constant, small query count for the {name}",
                     "in-process, exact",
                     ", ".join(f"{case['case']}: {case['queries']}" for case in counts),
@@ -115,6 +225,7 @@ def targets(results: dict) -> list[dict]:
         gap = "" if met else ("not tried at 5,000 in this mode" if met is None else f"{TARGET_SOCKETS - held} short")
         found.append(
             _target(
+                6,
                 "5,000 idle sockets in one process, memory per socket",
                 capacity["server"],
                 f"{held:,} held of {tried:,}, {capacity['kibPerSocket']} KiB/socket",
@@ -122,16 +233,6 @@ def targets(results: dict) -> list[dict]:
                 gap,
             )
         )
-    servers = {s["server"] for s in results.get("delivery", [])}
-    found.append(
-        _target(
-            "daphne and uvicorn both reported",
-            "delivery",
-            ", ".join(sorted(servers)) or "none",
-            {"daphne", "uvicorn"} <= servers,
-            "" if {"daphne", "uvicorn"} <= servers else "run both servers",
-        )
-    )
     return found
 
 
@@ -194,7 +295,10 @@ def render(results: dict) -> str:
     )
     out.append(_section("Versions", table(["package", "version"], [[k, v] for k, v in results["versions"].items()])))
     out.append(
-        _section("Parameters", table(["parameter", "value"], [[k, v] for k, v in results["parameters"].items()]))
+        _section(
+            "Parameters",
+            table(["parameter", "value"], [[k, _parameter(k, v)] for k, v in results["parameters"].items()]),
+        )
     )
     if results.get("delivery"):
         out.append(
@@ -202,6 +306,10 @@ def render(results: dict) -> str:
                 "End-to-end delivery: from the start of POST /api/messages to message:new on the receiver's socket",
                 _delivery(results),
             )
+        )
+    if results.get("ablation"):
+        out.append(
+            _section("Ablation: the same sweep served from each revision, then from this tree", _ablation(results))
         )
     if results.get("typing"):
         out.append(
@@ -314,11 +422,12 @@ def render(results: dict) -> str:
         )
     out.append(
         _section(
-            "Targets (issue 6)",
+            "Targets (issues 6 and 15)",
             table(
-                ["target", "scope", "measured", "met", "gap"],
+                ["issue", "target", "scope", "measured", "met", "gap"],
                 [
                     [
+                        t["issue"],
                         t["target"],
                         t["scope"],
                         t["measured"],
@@ -333,15 +442,42 @@ def render(results: dict) -> str:
     return "\n".join(out)
 
 
+def _parameter(name: str, value):
+    if name == "ablation":  # the subjects are in the ablation table
+        return ", ".join(f"{revision['name']} ({revision['commit'][:13]})" for revision in value) or "()"
+    return value
+
+
+def _sweep_label(sweep: dict) -> str:
+    return f"{sweep['app']} {sweep['server']} x{sweep['processes']} {sweep['transport']}"
+
+
+def _cores(cores: dict | None) -> str | None:
+    """Cores busy during a step: server / load / PostgreSQL / Redis / other, then the machine's total."""
+    if not cores:
+        return None
+    return " / ".join(f"{cores[group]:.2f}" for group in CORE_GROUPS) + f" = {cores['machine']:.2f}"
+
+
+def _latency_pair(figures: dict | None) -> str | None:
+    if figures is None or figures["p50"] is None:
+        return None
+    return f"{figures['p50']:.1f} / {figures['p99']:.1f}"
+
+
+def _figure(figures: dict | None, key: str):
+    return figures[key] if figures else None
+
+
 def _delivery(results: dict) -> str:
-    rows, summary = [], []
-    for sweep in results["delivery"]:
-        label = f"{sweep['app']} {sweep['server']} x{sweep['processes']} {sweep.get('transport', 'ws')}"
+    sweeps = results["delivery"]
+    rows = []
+    for sweep in sweeps:
         for step in sweep["steps"] + ([sweep["halfRateStep"]] if sweep.get("halfRateStep") else []):
             latency = step["latencyMs"]
             rows.append(
                 [
-                    label,
+                    _sweep_label(sweep),
                     step["role"],
                     step["offeredPerSecond"],
                     step["acceptedPerSecond"],
@@ -355,19 +491,10 @@ def _delivery(results: dict) -> str:
                     step["skipped"],
                     step["socketsClosed"],
                     step["serverCpuMsPerMessage"],
-                    step["machineBusyPercent"],
+                    _cores(step.get("cores")),
                     step["healthy"],
                 ]
             )
-        summary.append(
-            [
-                label,
-                sweep["sustainedPerSecond"],
-                sweep["saturatingOfferedPerSecond"],
-                sweep["halfRateStep"]["latencyMs"]["p99"] if sweep.get("halfRateStep") else None,
-                sweep.get("ratioToRelay"),
-            ]
-        )
     steps = table(
         [
             "sweep",
@@ -384,22 +511,142 @@ def _delivery(results: dict) -> str:
             "not sent",
             "sockets died",
             "server CPU ms/msg",
-            "machine busy %",
+            "cores: server / load / PostgreSQL / Redis / other = machine",
             "healthy",
         ],
         rows,
     )
-    knees = table(
+    return "\n\n".join(
+        [
+            "Every step:\n" + steps,
+            "Knees (CPU is the servers' per accepted message; p50 / p99 from the start of the POST to the push):\n"
+            + _knees(sweeps),
+            "Against the relay (same server and process count, relay over /ws/, this run):\n"
+            + table(
+                ["sweep", "knee / relay", f"CPU ms/msg / relay at {_reference(sweeps)}", "p50 / relay there"],
+                [
+                    [
+                        _sweep_label(sweep),
+                        sweep["toRelay"]["knee"],
+                        sweep["toRelay"]["cpuAtReference"],
+                        sweep["toRelay"]["p50AtReference"],
+                    ]
+                    for sweep in sweeps
+                    if sweep.get("toRelay")
+                ],
+            ),
+            f"The machine at each knee ({results['machine']['cores']} cores; PostgreSQL and Redis serve anyone"
+            " on the machine, other is everything not named):\n"
+            + table(
+                [
+                    "sweep",
+                    "load average at the sweep's start",
+                    "knee step offered/s",
+                    "cores: server / load / PostgreSQL / Redis / other = machine",
+                ],
+                [
+                    [
+                        _sweep_label(sweep),
+                        " ".join(f"{v:.2f}" for v in sweep.get("loadAverageAtStart", ())),
+                        _figure(sweep["summary"]["atKnee"], "offeredPerSecond"),
+                        _cores(_figure(sweep["summary"]["atKnee"], "cores")),
+                    ]
+                    for sweep in sweeps
+                ],
+            ),
+        ]
+    )
+
+
+def _reference(sweeps: list[dict]) -> str:
+    return next((f"{s['summary']['referenceRate']:g}/s" for s in sweeps), "the reference rate")
+
+
+def _knees(sweeps: list[dict]) -> str:
+    rate = _reference(sweeps)
+    return table(
         [
             "sweep",
-            "sustained msgs/s (knee)",
+            "knee msgs/s",
             "first unhealthy offered/s",
-            "p99 ms at half the knee",
-            "sustained / relay",
+            f"CPU ms/msg at {rate}",
+            "CPU ms/msg at the knee",
+            f"p50 / p99 ms at {rate}",
+            "half the knee offered/s",
+            "p50 / p99 ms there",
+            "lost",
         ],
-        summary,
+        [
+            [
+                _sweep_label(sweep),
+                sweep["summary"]["knee"],
+                sweep["saturatingOfferedPerSecond"],
+                _figure(sweep["summary"]["atReference"], "serverCpuMsPerMessage"),
+                _figure(sweep["summary"]["atKnee"], "serverCpuMsPerMessage"),
+                _latency_pair(sweep["summary"]["atReference"]),
+                _figure(sweep["summary"]["atHalfKnee"], "offeredPerSecond"),
+                _latency_pair(sweep["summary"]["atHalfKnee"]),
+                sweep["summary"]["lost"],
+            ]
+            for sweep in sweeps
+        ],
     )
-    return steps + "\n\n" + knees
+
+
+def _ablation(results: dict) -> str:
+    """One row per revision, oldest first as given, then the tree that ran the bench; each row's knee and
+    CPU also as a ratio to the row before, which is the effect of the commits between them."""
+    rows = []
+    for server in dict.fromkeys(sweep["server"] for sweep in results["ablation"]):
+        revisions = [sweep for sweep in results["ablation"] if sweep["server"] == server]
+        first = revisions[0]
+        this_tree = [
+            {**sweep, "revision": {"name": "this tree", "commit": results["revision"], "subject": ""}}
+            for sweep in results.get("delivery", [])
+            if (sweep["app"], sweep["server"], sweep["processes"], sweep["transport"])
+            == ("ours", server, first["processes"], first["transport"])
+        ]
+        previous = None
+        for sweep in revisions + this_tree:
+            summary, revision = sweep["summary"], sweep["revision"]
+            cpu = _figure(summary["atReference"], "serverCpuMsPerMessage")
+            rows.append(
+                [
+                    f"{server} x{sweep['processes']} {sweep['transport']}",
+                    f"{revision['name']} ({revision['commit'][:13]})",
+                    revision["subject"][:40],
+                    summary["knee"],
+                    _ratio(summary["knee"], previous["knee"]) if previous else None,
+                    cpu,
+                    _ratio(cpu, previous["cpu"]) if previous else None,
+                    _figure(summary["atKnee"], "serverCpuMsPerMessage"),
+                    _latency_pair(summary["atReference"]),
+                    _latency_pair(summary["atHalfKnee"]),
+                    sweep.get("toRelay", {}).get("knee"),
+                    sweep.get("toRelay", {}).get("cpuAtReference"),
+                    summary["lost"],
+                ]
+            )
+            previous = {"knee": summary["knee"], "cpu": cpu}
+    rate = _reference(results["ablation"])
+    return table(
+        [
+            "sweep",
+            "revision",
+            "subject",
+            "knee msgs/s",
+            "knee / row above",
+            f"CPU ms/msg at {rate}",
+            "CPU / row above",
+            "CPU ms/msg at the knee",
+            f"p50 / p99 ms at {rate}",
+            "p50 / p99 ms at half the knee",
+            "knee / relay",
+            f"CPU / relay at {rate}",
+            "lost",
+        ],
+        rows,
+    )
 
 
 def _capacity(results: dict) -> str:

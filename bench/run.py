@@ -11,9 +11,9 @@ from pathlib import Path
 
 import django
 
-from bench import environment
+from bench import ablation, environment
 from bench.profiles import Profile
-from bench.report import render, targets
+from bench.report import attach_relay_ratios, render, targets
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -106,7 +106,9 @@ def run(
             )
             for kind in profile.servers:
                 _run_server(bench, kind, results, sections, token_gap)
-        _relay_ratios(results.get("delivery", []))
+        relays = [sweep for sweep in results.get("delivery", []) if sweep["app"] == "relay"]
+        for sweeps in (results.get("delivery", []), results.get("ablation", [])):
+            attach_relay_ratios([sweep for sweep in sweeps if sweep["app"] == "ours"], relays)
         with _section(results, "query counts"):
             results["queryCounts"] = scenarios.query_counts(bench)
     finally:
@@ -175,15 +177,23 @@ def _run_server(bench, kind: str, results: dict, sections: set, token_gap: str |
                 for processes in profile.processes:
                     with _section(results, f"delivery relay ({kind} x{processes})"):
                         results.setdefault("delivery", []).append(scenarios.delivery_sweep(bench, relay, processes))
+        if "delivery" in sections:
+            _run_ablation(bench, kind, results)
         if fresh is not None:
             with fresh, _section(results, f"capacity ({kind})"):
                 results.setdefault("capacity", []).append(scenarios.connection_capacity(bench, fresh.processes[0]))
 
 
-def _relay_ratios(sweeps: list[dict]) -> None:
-    # The relay is measured over plain WebSocket: every transport of ours is compared with it.
-    relays = {(s["server"], s["processes"]): s for s in sweeps if s["app"] == "relay"}
-    for sweep in sweeps:
-        relay = relays.get((sweep["server"], sweep["processes"]))
-        if sweep["app"] == "ours" and relay and relay["sustainedPerSecond"]:
-            sweep["ratioToRelay"] = round(sweep["sustainedPerSecond"] / relay["sustainedPerSecond"], 3)
+def _run_ablation(bench, kind: str, results: dict) -> None:
+    """Each revision served from its own worktree, swept alone: one process count, one transport."""
+    from bench import scenarios
+
+    profile = bench.profile
+    processes, transport = profile.processes[0], profile.transports[0]
+    for revision in profile.ablation:
+        with _section(results, f"ablation {revision.name} ({kind} x{processes}, {transport})"):
+            with ablation.checked_out(revision) as tree:
+                ablation.schema_migrate(tree, bench.env, bench.log_dir / f"migrate-{revision.commit[:12]}.log")
+                with bench.fleet(kind=kind, app="ours", count=processes, root=tree) as fleet:
+                    sweep = scenarios.delivery_sweep(bench, fleet, processes, transport)
+            results.setdefault("ablation", []).append({**sweep, "revision": asdict(revision)})

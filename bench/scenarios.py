@@ -6,6 +6,7 @@ from the LoadPool's processes; servers are separate processes it starts and read
 
 import json
 import math
+import os
 import time
 import uuid
 from collections import Counter
@@ -20,11 +21,12 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from bench import seed
-from bench.environment import database_activity, machine_cpu_jiffies
+from bench.cpu import CpuReading
+from bench.environment import database_activity
 from bench.load import LoadPool
 from bench.profiles import Profile
-from bench.report import latency_summary
-from bench.servers import ServerFleet, ServerProcess, wait_until_quiet
+from bench.report import latency_summary, sweep_summary
+from bench.servers import REPO_ROOT, ServerFleet, ServerProcess, wait_until_quiet
 from messaging import selectors
 from messaging.models import Message
 
@@ -56,8 +58,8 @@ class Bench:
             self._tokens[user.pk] = seed.token_for(user)
         return self._tokens[user.pk]
 
-    def fleet(self, *, kind: str, app: str, count: int) -> ServerFleet:
-        return ServerFleet(kind=kind, app=app, count=count, env=self.env, log_dir=self.log_dir)
+    def fleet(self, *, kind: str, app: str, count: int, root: Path = REPO_ROOT) -> ServerFleet:
+        return ServerFleet(kind=kind, app=app, count=count, env=self.env, log_dir=self.log_dir, root=root)
 
     def split(self, items: list) -> list[list]:
         """Deal ``items`` round-robin over as many load processes as there are items, at most all of them."""
@@ -79,6 +81,7 @@ def delivery_sweep(bench: Bench, fleet: ServerFleet, processes: int, transport: 
     With several processes, pair i sends through process i % N and listens on process (i + 1) % N.
     """
     profile = bench.profile
+    load_average = os.getloadavg()
     servers = fleet.processes[:processes]
     specs = [
         {
@@ -102,35 +105,42 @@ def delivery_sweep(bench: Bench, fleet: ServerFleet, processes: int, transport: 
 
         if profile.warmup_seconds:
             step(profile.start_rate, "warm-up", profile.warmup_seconds)
-        steps = _knee_search(profile, step)
+        steps = knee_search(profile, step)
         healthy = [s for s in steps if s["healthy"]]
         sustained = round(max((s["deliveredPerSecond"] for s in healthy), default=0.0), 1)
         half = step(round(sustained / 2, 1), "half of knee") if sustained else None
     finally:
         bench.load.call_each("pairs_close", [{} for _ in shares])
-    return {
+    sweep = {
         "server": fleet.kind,
         "app": fleet.app,
         "processes": processes,
         "transport": transport,
         "pairs": len(specs),
+        "loadAverageAtStart": load_average,
         "steps": steps,
         "halfRateStep": half,
         "sustainedPerSecond": sustained,
         "saturatingOfferedPerSecond": min((s["offeredPerSecond"] for s in steps if not s["healthy"]), default=None),
     }
+    sweep["summary"] = sweep_summary(sweep, reference_rate=profile.start_rate)
+    return sweep
 
 
-def _knee_search(profile: Profile, step) -> list[dict]:
+def knee_search(profile: Profile, step) -> list[dict]:
+    """Double from the start rate until a step is unhealthy, or halve until one is healthy (a busy machine,
+    a slow revision), then bisect between the best healthy and the lowest unhealthy rate."""
     if profile.rates:
         return [step(rate, "fixed") for rate in profile.rates]
     steps, good, bad, rate = [], None, None, profile.start_rate
-    while rate <= profile.max_rate:
+    while profile.min_rate <= rate <= profile.max_rate:
         steps.append(step(rate, "search"))
-        if not steps[-1]["healthy"]:
-            bad = steps[-1]
+        if steps[-1]["healthy"]:
+            good, rate = steps[-1], rate * 2
+        else:
+            bad, rate = steps[-1], rate / 2
+        if good is not None and bad is not None:
             break
-        good, rate = steps[-1], rate * 2
     for _ in range(profile.bisections):
         if good is None or bad is None:
             break
@@ -163,9 +173,11 @@ def _delivery_step(
         * workers,
     )
     time.sleep(max(start_at - time.time(), 0))
-    busy_before = machine_cpu_jiffies()
+    # Who kept the cores busy while the load was offered: the servers, the load, PostgreSQL, Redis, the rest.
+    measured = {"server": [server.pid for server in servers], "load": bench.load.pids}
+    window_start = CpuReading.now(measured)
     time.sleep(seconds)
-    busy_after = machine_cpu_jiffies()
+    cores = CpuReading.now(measured).cores_since(window_start)
     parts = bench.load.collect(workers)
     server_cpu = sum(server.cpu_seconds() for server in servers) - cpu_before
 
@@ -185,7 +197,6 @@ def _delivery_step(
             "duplicates",
             "socketsClosed",
             "socketsReopened",
-            "loadCpuSeconds",
         )
     }
     span = max(part["spanSeconds"] for part in parts)
@@ -200,7 +211,6 @@ def _delivery_step(
         and latency["p99"] is not None
         and latency["p99"] <= profile.healthy_p99_ms
     )
-    busy, all_time = (after - before for after, before in zip(busy_after, busy_before, strict=True))
     return {
         "role": role,
         "offeredPerSecond": rate,
@@ -213,8 +223,7 @@ def _delivery_step(
         "deliveredPerSecond": round(delivered_rate, 1),
         "latencyMs": latency,
         "serverCpuMsPerMessage": round(server_cpu * 1000 / total["accepted"], 2) if total["accepted"] else None,
-        "loadCpuPercent": round(total["loadCpuSeconds"] * 100 / span, 1),
-        "machineBusyPercent": round(busy * 100 / all_time, 1) if all_time else None,
+        "cores": cores,
         "healthy": healthy,
     }
 

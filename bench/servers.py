@@ -1,7 +1,6 @@
 """Server processes the benchmark starts: daphne or uvicorn serving the product or the relay ceiling,
 each on a free loopback port, with CPU time and resident memory read from ``/proc``."""
 
-import os
 import signal
 import socket
 import subprocess
@@ -9,12 +8,13 @@ import sys
 import time
 from pathlib import Path
 
+from bench.cpu import process_cpu_seconds
+
 APPS = {"ours": "config.asgi:application", "relay": "bench.relay_asgi:application"}
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The servers' WebSocket message limit is the application's frame limit, as in the Makefile (which
 # repeats config/settings.py's default the same way).
 WS_MAX_FRAME_BYTES_DEFAULT = 16 * 1024
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -72,11 +72,6 @@ def server_command(kind: str, app: str, port: int, ws_max_bytes: int, workers: i
 VERBOSE_LOG_ARGS = {"daphne": ["-v", "2"], "uvicorn": ["--log-level", "debug", "--access-log"]}
 
 
-def process_cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
-
-
 def process_rss_bytes(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -105,7 +100,9 @@ class ServerProcess:
         label: str,
         verbose_logs: bool = False,
         workers: int = 1,
+        root: Path = REPO_ROOT,
     ):
+        """``root`` is the tree served: this one, or an ablation's checkout of another revision."""
         self.kind, self.app, self.label = kind, app, label
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -116,7 +113,7 @@ class ServerProcess:
             self.popen = subprocess.Popen(
                 server_command(kind, APPS[app], self.port, ws_max_bytes, workers)
                 + (VERBOSE_LOG_ARGS[kind] if verbose_logs else []),
-                cwd=REPO_ROOT,
+                cwd=root,
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -164,10 +161,11 @@ class ServerProcess:
 class ServerFleet:
     """N processes of one server kind serving one app, sharing the bench's PostgreSQL and Redis."""
 
-    def __init__(self, *, kind: str, app: str, count: int, env: dict[str, str], log_dir: Path):
+    def __init__(self, *, kind: str, app: str, count: int, env: dict[str, str], log_dir: Path, root: Path = REPO_ROOT):
         self.kind, self.app = kind, app
         self.processes = [
-            ServerProcess(kind=kind, app=app, env=env, log_dir=log_dir, label=f"{app}{index}") for index in range(count)
+            ServerProcess(kind=kind, app=app, env=env, log_dir=log_dir, label=f"{app}{index}", root=root)
+            for index in range(count)
         ]
 
     def __enter__(self) -> "ServerFleet":

@@ -1,5 +1,6 @@
-"""The benchmark harness still runs end to end: ``python -m bench --smoke`` against real daphne and
-uvicorn processes writes a complete report. Its figures are not judged here, only its shape."""
+"""The benchmark harness still runs end to end: ``python -m bench --smoke`` over every section, both
+servers, every transport and an ablation of HEAD, against real daphne and uvicorn processes, writes a
+complete report. Its figures are not judged here, only its shape."""
 
 import json
 import os
@@ -14,6 +15,7 @@ from tests.conftest import requires_postgres
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LATENCY_KEYS = {"count", "p50", "p95", "p99", "max", "mean"}
+CORE_GROUPS = {"server", "load", "postgres", "redis", "other", "machine"}
 
 
 def _requires_redis():
@@ -34,6 +36,14 @@ def smoke_report(tmp_path_factory):
             "-m",
             "bench",
             "--smoke",
+            "--only",
+            "all",
+            "--servers",
+            "all",
+            "--transports",
+            "all",
+            "--ablation",
+            "HEAD",
             "--database",
             f"bench_smoke_{uuid.uuid4().hex[:12]}",
             "--output",
@@ -42,7 +52,7 @@ def smoke_report(tmp_path_factory):
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
-        timeout=170,
+        timeout=300,
     )
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
     return json.loads(output.read_text()), completed.stdout
@@ -55,9 +65,16 @@ def test_smoke_run_prints_the_machine_the_parameters_and_the_targets(smoke_repor
     assert {"cores", "memoryGiB", "loadAverage"} <= report["machine"].keys()
     assert {"Django", "channels-redis", "daphne", "uvicorn", "PostgreSQL", "Redis"} <= report["versions"].keys()
     assert report["parameters"]["mode"] == "smoke"
-    for heading in ("## Machine", "## Parameters", "## End-to-end delivery", "## Targets (issue 6)"):
+    for heading in (
+        "## Machine",
+        "## Parameters",
+        "## End-to-end delivery",
+        "## Ablation",
+        "## Targets (issues 6 and 15)",
+    ):
         assert heading in printed
-    assert all({"target", "scope", "measured", "met", "gap"} == target.keys() for target in report["targets"])
+    assert all({"issue", "target", "scope", "measured", "met", "gap"} == target.keys() for target in report["targets"])
+    assert {target["issue"] for target in report["targets"]} == {6, 15}
 
 
 @pytest.mark.slow
@@ -79,6 +96,41 @@ def test_smoke_run_sweeps_delivery_for_both_servers_both_apps_one_and_two_proces
         for step in sweep["steps"]:
             assert step["latencyMs"].keys() == LATENCY_KEYS
             assert {"offeredPerSecond", "deliveredPerSecond", "lost", "errors", "healthy"} <= step.keys()
+
+
+@pytest.mark.slow
+def test_smoke_run_reads_issue_15s_figures_off_every_sweep_with_the_machines_load(smoke_report):
+    report, printed = smoke_report
+    for sweep in report["delivery"]:
+        summary = sweep["summary"]
+        assert summary.keys() == {"knee", "referenceRate", "atReference", "atKnee", "atHalfKnee", "lost"}
+        # The smoke profile's search starts at its reference rate, so that step always exists.
+        assert summary["atReference"]["offeredPerSecond"] == summary["referenceRate"] == 10.0
+        assert summary["atReference"]["cores"].keys() == CORE_GROUPS
+        assert len(sweep["loadAverageAtStart"]) == 3
+    ours = [sweep for sweep in report["delivery"] if sweep["app"] == "ours"]
+    assert all(sweep["toRelay"].keys() == {"knee", "cpuAtReference", "p50AtReference"} for sweep in ours)
+    for heading in ("Knees", "Against the relay", "The machine at each knee"):
+        assert heading in printed
+
+
+@pytest.mark.slow
+def test_smoke_run_ablation_serves_head_from_a_worktree_it_removes_and_compares_it_with_the_relay(smoke_report):
+    report, _ = smoke_report
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert [(sweep["server"], sweep["processes"], sweep["transport"]) for sweep in report["ablation"]] == [
+        ("daphne", 1, "ws"),
+        ("uvicorn", 1, "ws"),
+    ]
+    for sweep in report["ablation"]:
+        assert sweep["revision"]["name"] == "HEAD" and sweep["revision"]["commit"] == head
+        assert sweep["steps"] and sweep["toRelay"].keys() == {"knee", "cpuAtReference", "p50AtReference"}
+    worktrees = subprocess.run(
+        ["git", "worktree", "list", "--porcelain"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert "bench-ablation-" not in worktrees
 
 
 @pytest.mark.slow
