@@ -283,11 +283,15 @@ async def test_a_cors_preflight_from_an_allowed_host_is_answered():
 async def test_a_post_after_the_upgrade_gets_400_and_the_session_goes_on(client_user, conversation):
     path = await connected_session(client_user)
     websocket, _ = await upgrade(path, path.rsplit("=", 1)[1])
+    # The owner handles the WebSocket's packets in order: once one sent after "5" is answered, the upgrade is
+    # done (a POST racing the "5" could reach the owner first).
+    await websocket.send_to(text_data=emit_packet("leave", {"conversationId": conversation.pk}, ack_id=1))
+    assert decode_ack(await next_packet(websocket), 1) == [{"conversationId": conversation.pk}]
 
     assert (await post(path, emit_packet("leave", {"conversationId": conversation.pk})))[0] == 400
 
-    await websocket.send_to(text_data=emit_packet("leave", {"conversationId": conversation.pk}, ack_id=1))
-    assert decode_ack(await next_packet(websocket), 1) == [{"conversationId": conversation.pk}]
+    await websocket.send_to(text_data=emit_packet("leave", {"conversationId": conversation.pk}, ack_id=2))
+    assert decode_ack(await next_packet(websocket), 2) == [{"conversationId": conversation.pk}]
     await websocket.disconnect()
 
 

@@ -6,10 +6,14 @@ refund is one command, one round trip: an EVALSHA (the commands the script runs 
 Counted on a ``redis-server`` of the test's own, so that only this test's server and client talk to it.
 """
 
+import logging
+
 import httpx
 import pytest
 import redis
+from django.test import override_settings
 
+from bench.servers import free_port
 from kernel.ratelimit import Rate, rate_refund, rate_spend, rate_spend_async
 from tests.live import commands_run, commands_since, connections_received, requires_redis
 
@@ -89,3 +93,15 @@ def test_a_window_expires_with_its_period(cache_on_own_redis):
 
     (key,) = cache_on_own_redis.keys("*expiring*")
     assert 0 < cache_on_own_redis.ttl(key) <= 61
+
+
+async def test_a_rate_check_on_the_event_loop_admits_and_logs_while_redis_is_unreachable(caplog):
+    unreachable = {
+        "BACKEND": "config.redis_client.SharedPoolRedisCache",
+        "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+    }
+    with override_settings(CACHES={"default": unreachable}), caplog.at_level(logging.WARNING, "config.ratelimit"):
+        retry_after = await rate_spend_async(scope="unreachable", ident=1, rate=Rate.parse("1/h"))
+
+    assert retry_after is None
+    assert "rate limiter unreachable" in caplog.text
