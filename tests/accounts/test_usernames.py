@@ -40,7 +40,7 @@ def test_register_refuses_a_username_outside_ascii_letters_digits_and_at_dot_plu
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid"
-    assert "username" in response.json()
+    assert "username" in response.json()["fields"]
     assert not User.objects.exists()
 
 
@@ -53,7 +53,7 @@ def test_register_refuses_a_look_alike_of_an_existing_username(api, client_user,
     response = _register(api, username)
 
     assert response.status_code == 400
-    assert response.json()["username"] == ["This username is taken, or looks like one that is."]
+    assert response.json()["fields"]["username"] == ["This username is taken, or looks like one that is."]
     assert User.objects.count() == 1
 
 

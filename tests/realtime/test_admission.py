@@ -50,6 +50,7 @@ def test_a_send_past_the_limit_is_answered_503_with_retry_after(api, client_user
     assert response.json() == {
         "code": "overloaded",
         "detail": "The server is at its limit of 1 message sends in flight; retry in 1 s.",
+        "retryAfter": 1,
     }
 
 

@@ -131,6 +131,9 @@ def test_an_unmodified_client_joins_receives_types_and_gets_errors(run_client, m
     errors = run.until("errors")
     assert errors["ack"]["error"]["code"] == "not_found"
     assert errors["event"]["code"] == "invalid"
+    # The one error shape of REST and socket alike: {code, detail, fields?, retryAfter?}.
+    for error in (errors["ack"]["error"], errors["event"]):
+        assert error["detail"] and set(error) <= {"code", "detail", "fields", "retryAfter"}
 
     read = run.until("read")
     assert read["ack"]["lastReadMessageId"] == message["receivedId"]
