@@ -77,17 +77,19 @@ INSTALLED_APPS = [
     "pages",
 ]
 
+# Django's own middleware as the subclasses in config/async_middleware.py: the same hooks, run on the event
+# loop under ASGI, with a thread hop only where one does blocking I/O (a session save, say).
 MIDDLEWARE = [
     "realtime.admission.SendAdmissionMiddleware",
-    "django.middleware.security.SecurityMiddleware",
+    "config.async_middleware.SecurityMiddleware",
     "config.security_headers.ContentSecurityPolicyMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.async_middleware.SessionMiddleware",
+    "config.async_middleware.CommonMiddleware",
+    "config.async_middleware.CsrfViewMiddleware",
+    "config.async_middleware.AuthenticationMiddleware",
     "config.security_headers.PrivateResponsesMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.async_middleware.MessageMiddleware",
+    "config.async_middleware.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

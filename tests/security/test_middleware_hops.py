@@ -1,0 +1,145 @@
+"""The middleware stack under ASGI (config/async_middleware.py): an async view behind it is reached, and its
+response sent, with no thread hop for a Bearer JWT API request; a session request hops only where a hook does
+blocking I/O (saving the session, reading the signed-in user). Hops are counted as calls into asgiref's
+``sync_to_async``, through Django's real ASGI handler."""
+
+import pytest
+from asgiref.sync import SyncToAsync, sync_to_async
+from channels.testing import HttpCommunicator
+from django.conf import settings
+from django.core.handlers.asgi import ASGIHandler
+from django.http import JsonResponse
+from django.test import override_settings
+from django.urls import include, path
+from rest_framework_simplejwt.models import TokenUser
+from rest_framework_simplejwt.tokens import AccessToken
+
+PRIVATE = "private, no-store"
+# The handler's own, outside the middleware: the request_started receivers (closing stale database
+# connections) and response.close(), which sends request_finished.
+HANDLER_HOPS = ["Signal.asend.<locals>.sync_send", "HttpResponseBase.close"]
+STOCK_MIDDLEWARE = [
+    "realtime.admission.SendAdmissionMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "config.security_headers.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.security_headers.PrivateResponsesMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+
+async def bearer_api_view(request):
+    """What an async API view does with a Bearer JWT: the signature checked, the user built from the token."""
+    request.user = TokenUser(AccessToken(request.headers["Authorization"].removeprefix("Bearer ")))
+    return JsonResponse({"user": request.user.id})
+
+
+async def session_writing_view(request):
+    await request.session.aset("seen", True)
+    return JsonResponse({"seen": True})
+
+
+async def quiet_view(request):
+    return JsonResponse({})
+
+
+urlpatterns = [
+    path("bearer", bearer_api_view),
+    path("session", session_writing_view),
+    path("quiet", quiet_view),
+    path("", include("config.urls")),
+]
+
+
+@pytest.fixture
+def hops(monkeypatch):
+    """The name of every function run through sync_to_async from here on, in order."""
+    names: list[str] = []
+    hop = SyncToAsync.__call__
+
+    async def counted_hop(self, *args, **kwargs):
+        names.append(getattr(self.func, "__qualname__", repr(self.func)))
+        return await hop(self, *args, **kwargs)
+
+    monkeypatch.setattr(SyncToAsync, "__call__", counted_hop)
+    return names
+
+
+async def _request(path_: str, *, method: str = "GET", headers: dict[str, str] | None = None) -> dict:
+    """One request through a fresh ASGI handler (so MIDDLEWARE overrides apply), with this module's URLs."""
+    with override_settings(ROOT_URLCONF=__name__):
+        wire_headers = [(b"host", b"127.0.0.1")]
+        wire_headers += [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()]
+        communicator = HttpCommunicator(ASGIHandler(), method, path_, headers=wire_headers)
+        response = await communicator.get_response()
+        await communicator.wait()  # the handler's response.close() comes after the body
+    response["headers"] = {name.decode().lower(): value.decode() for name, value in response["headers"]}
+    return response
+
+
+def _bearer(user) -> dict[str, str]:
+    return {"Authorization": f"Bearer {AccessToken.for_user(user)}"}
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_bearer_api_request_reaches_an_async_view_and_is_answered_without_a_thread_hop(hops, client_user):
+    response = await _request("/bearer", headers=_bearer(client_user))
+
+    assert response["status"] == 200
+    assert hops == HANDLER_HOPS
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_stock_middleware_hops_to_a_thread_for_each_hook(hops, client_user):
+    """The count above means something: the same request behind Django's stock classes hops per hook."""
+    with override_settings(MIDDLEWARE=STOCK_MIDDLEWARE):
+        response = await _request("/bearer", headers=_bearer(client_user))
+
+    assert response["status"] == 200
+    assert len(hops) - len(HANDLER_HOPS) > 10
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_bearer_answer_keeps_every_security_header(hops, client_user):
+    response = await _request("/bearer", headers=_bearer(client_user))
+
+    assert response["headers"]["cache-control"] == PRIVATE
+    assert response["headers"]["x-frame-options"] == "DENY"
+    assert response["headers"]["x-content-type-options"] == "nosniff"
+    assert "content-security-policy" in response["headers"]
+    assert response["headers"]["content-length"] == str(len(response["body"]))
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_saving_a_modified_session_is_the_one_hop_of_the_middleware(hops):
+    response = await _request("/session")
+
+    assert response["status"] == 200
+    assert settings.SESSION_COOKIE_NAME in response["headers"]["set-cookie"]
+    assert hops == [HANDLER_HOPS[0], "SessionMiddleware.process_response", HANDLER_HOPS[1]]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_signed_in_browsers_request_hops_once_to_read_who_is_signed_in(hops, client, client_user):
+    await sync_to_async(client.force_login)(client_user)
+    hops.clear()
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+    response = await _request("/quiet", headers={"Cookie": cookie})
+
+    assert response["headers"]["cache-control"] == PRIVATE
+    assert hops == [HANDLER_HOPS[0], "PrivateResponsesMiddleware.process_response", HANDLER_HOPS[1]]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_post_without_a_csrf_token_is_refused_from_the_loop(hops):
+    response = await _request("/quiet", method="POST", headers={"Cookie": "csrftoken=" + "a" * 32})
+
+    assert response["status"] == 403
+    assert b"CSRF" in response["body"]
+    # The handler logs every 4xx too (log_response), from a thread of its own.
+    assert hops == [HANDLER_HOPS[0], "CsrfViewMiddleware._reject", "log_response", HANDLER_HOPS[1]]
