@@ -26,6 +26,11 @@ What each stock hook does, read in Django 5.2's source (re-read on a Django upgr
 - ``MessageMiddleware``: request, builds the storage (nothing read). Response, writes only when messages
   were read or added; the fallback storage may then load the session: a hop unless it is loaded already.
 - ``XFrameOptionsMiddleware``: response, a header. No I/O.
+
+Django's deploy checks find its middleware by dotted path: with these names they would warn that the
+security, clickjacking and CSRF middleware are missing and skip every check that depends on them (HSTS,
+SSL redirect, the cookies' Secure flags...). ``check_deployment_as_the_stock_classes`` runs them again
+with each class here named as the stock class it extends.
 """
 
 from typing import Any
@@ -35,9 +40,13 @@ from django.conf import settings
 from django.contrib.auth import middleware as auth_middleware
 from django.contrib.messages import middleware as messages_middleware
 from django.contrib.sessions import middleware as sessions_middleware
+from django.core.checks import CheckMessage, Tags, register
+from django.core.checks.registry import registry as check_registry
 from django.middleware import clickjacking, common, csrf, security
+from django.test.utils import override_settings
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.functional import SimpleLazyObject, empty
+from django.utils.module_loading import import_string
 
 
 class NonBlockingHooksMixin:
@@ -153,3 +162,40 @@ class MessageMiddleware(NonBlockingHooksMixin, messages_middleware.MessageMiddle
 
 class XFrameOptionsMiddleware(NonBlockingHooksMixin, clickjacking.XFrameOptionsMiddleware):
     pass
+
+
+def stock_name(middleware_path: str) -> str:
+    """The dotted path of the stock class a class here extends; any other path as it is."""
+    middleware = import_string(middleware_path)
+    if middleware.__module__ != __name__:
+        return middleware_path
+    stock = next(base for base in middleware.__bases__ if base is not NonBlockingHooksMixin)
+    return f"{stock.__module__}.{stock.__qualname__}"
+
+
+def _django_security_messages(app_configs) -> list[CheckMessage]:
+    checks = check_registry.get_checks(include_deployment_checks=True)
+    django_checks = [
+        check for check in checks if Tags.security in check.tags and check.__module__.startswith("django.")
+    ]
+    return [message for check in django_checks for message in check(app_configs=app_configs)]
+
+
+def _unsilenced(message: CheckMessage) -> CheckMessage:
+    if not message.is_silenced():
+        return message
+    return type(message)(message.msg, hint=message.hint, obj=message.obj, id=f"config.{message.id}")
+
+
+@register(Tags.security, deploy=True)
+def check_deployment_as_the_stock_classes(app_configs, **kwargs) -> list[CheckMessage]:
+    """Django's security checks on MIDDLEWARE with the stock names, less what they say on it as listed.
+
+    Settings silence security.W001-W003, which the listed names always raise; one of them raised with the
+    stock names too (the class is really missing) is reported here as config.security.W00x.
+    """
+    as_listed = _django_security_messages(app_configs)
+    # The one way to show Django's checks another MIDDLEWARE; it is restored on leaving.
+    with override_settings(MIDDLEWARE=[stock_name(path) for path in settings.MIDDLEWARE]):
+        as_stock = _django_security_messages(app_configs)
+    return [_unsilenced(message) for message in as_stock if message not in as_listed or message.is_silenced()]

@@ -1,7 +1,7 @@
 """The middleware stack under ASGI (config/async_middleware.py): an async view behind it is reached, and its
 response sent, with no thread hop for a Bearer JWT API request; a session request hops only where a hook does
 blocking I/O (saving the session, reading the signed-in user). Hops are counted as calls into asgiref's
-``sync_to_async``, through Django's real ASGI handler."""
+``sync_to_async``, through Django's real ASGI handler. Django's deploy checks still see the stock classes."""
 
 import pytest
 from asgiref.sync import SyncToAsync, sync_to_async
@@ -13,6 +13,8 @@ from django.test import override_settings
 from django.urls import include, path
 from rest_framework_simplejwt.models import TokenUser
 from rest_framework_simplejwt.tokens import AccessToken
+
+from config.async_middleware import check_deployment_as_the_stock_classes
 
 PRIVATE = "private, no-store"
 # The handler's own, outside the middleware: the request_started receivers (closing stale database
@@ -143,3 +145,26 @@ async def test_a_post_without_a_csrf_token_is_refused_from_the_loop(hops):
     assert b"CSRF" in response["body"]
     # The handler logs every 4xx too (log_response), from a thread of its own.
     assert hops == [HANDLER_HOPS[0], "CsrfViewMiddleware._reject", "log_response", HANDLER_HOPS[1]]
+
+
+def _deploy_check_ids() -> set[str]:
+    return {message.id for message in check_deployment_as_the_stock_classes(None)}
+
+
+def test_the_deploy_check_finds_nothing_to_say_on_the_stack_as_configured_for_production(settings):
+    settings.SECURE_HSTS_SECONDS, settings.SECURE_SSL_REDIRECT = 3600, True
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
+
+    assert _deploy_check_ids() == set()
+
+
+def test_the_deploy_check_reports_a_middleware_that_is_really_missing(settings):
+    settings.MIDDLEWARE = [path for path in settings.MIDDLEWARE if not path.endswith(".SecurityMiddleware")]
+
+    assert "config.security.W001" in _deploy_check_ids()
+
+
+def test_the_deploy_check_still_checks_what_depends_on_the_async_native_classes(settings):
+    settings.SECURE_HSTS_SECONDS, settings.CSRF_COOKIE_SECURE = 0, False
+
+    assert {"security.W004", "security.W016"} <= _deploy_check_ids()
