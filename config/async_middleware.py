@@ -178,13 +178,13 @@ def _django_security_messages(app_configs) -> list[CheckMessage]:
     django_checks = [
         check for check in checks if Tags.security in check.tags and check.__module__.startswith("django.")
     ]
-    return [message for check in django_checks for message in check(app_configs=app_configs)]
+    return [message for check in django_checks for message in check(app_configs=app_configs, databases=None)]
 
 
 def _unsilenced(message: CheckMessage) -> CheckMessage:
     if not message.is_silenced():
         return message
-    return type(message)(message.msg, hint=message.hint, obj=message.obj, id=f"config.{message.id}")
+    return CheckMessage(message.level, message.msg, hint=message.hint, obj=message.obj, id=f"config.{message.id}")
 
 
 @register(Tags.security, deploy=True)
