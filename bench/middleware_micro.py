@@ -42,7 +42,7 @@ STOCK_MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
-ROUNDS = 5
+ROUNDS = 9
 
 
 @csrf_exempt  # as the API's views are
@@ -116,21 +116,32 @@ def _hops_per_request(handler: ASGIHandler, scope: dict, body: bytes) -> int:
     return hops
 
 
-def measure(middleware: list[str], method: str, requests: int) -> dict:
+def measure(stacks: dict[str, list[str]], method: str, requests: int) -> dict[str, dict]:
+    """Each stack's figures; the stacks take turns round by round, so a change in the machine's load
+    reaches them all alike."""
     token = AccessToken()
     token["user_id"] = 1
     scope, body = _scope(method, str(token)), b'{"content": "hi"}' if method == "POST" else b""
     # DEBUG off, as in production: with it on the handler also logs each sync adaptation.
-    with override_settings(MIDDLEWARE=middleware, ROOT_URLCONF=__name__, DEBUG=False):
-        handler = ASGIHandler()
-        asyncio.run(_round(handler, scope, body, requests // 10))  # warm-up
-        rounds = [asyncio.run(_round(handler, scope, body, requests)) for _ in range(ROUNDS)]
-        hops = _hops_per_request(handler, scope, body)
-    return {
-        "wall_ms": statistics.median(wall for wall, _ in rounds),
-        "cpu_ms": statistics.median(cpu for _, cpu in rounds),
-        "hops": hops,
-    }
+    with override_settings(ROOT_URLCONF=__name__, DEBUG=False):
+        handlers = {}
+        for name, middleware in stacks.items():
+            with override_settings(MIDDLEWARE=middleware):
+                handlers[name] = ASGIHandler()
+        rounds: dict[str, list[tuple[float, float]]] = {name: [] for name in stacks}
+        for handler in handlers.values():
+            asyncio.run(_round(handler, scope, body, requests // 10))  # warm-up
+        for _ in range(ROUNDS):
+            for name, handler in handlers.items():
+                rounds[name].append(asyncio.run(_round(handler, scope, body, requests)))
+        return {
+            name: {
+                "wall_ms": statistics.median(wall for wall, _ in rounds[name]),
+                "cpu_ms": statistics.median(cpu for _, cpu in rounds[name]),
+                "hops": _hops_per_request(handler, scope, body),
+            }
+            for name, handler in handlers.items()
+        }
 
 
 def _row(method: str, stack: str, figures: dict, bare: dict | None = None) -> str:
@@ -146,16 +157,17 @@ def _row(method: str, stack: str, figures: dict, bare: dict | None = None) -> st
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.middleware_micro", description=__doc__)
-    parser.add_argument("--requests", type=int, default=1000, help="requests per round (5 rounds)")
+    parser.add_argument("--requests", type=int, default=1000, help=f"requests per round ({ROUNDS} rounds)")
     requests = parser.parse_args().requests
-    stacks = {"stock classes": STOCK_MIDDLEWARE, "async-native": settings.MIDDLEWARE}
+    stacks = {"no middleware": [], "stock classes": STOCK_MIDDLEWARE, "async-native": list(settings.MIDDLEWARE)}
     print(f"median of {ROUNDS} rounds x {requests} requests; 'stack' columns: less the same request with no middleware")
     print(f"{'':<6} {'':<14} {'wall ms':>8} {'CPU ms':>8} {'stack wall':>11} {'stack CPU':>10} {'hops':>5}")
     for method in ("GET", "POST"):
-        bare = measure([], method, requests)
+        figures = measure(stacks, method, requests)
+        bare = figures.pop("no middleware")
         print(_row(method, "no middleware", bare))
-        for name, middleware in stacks.items():
-            print(_row(method, name, measure(list(middleware), method, requests), bare))
+        for name, stack_figures in figures.items():
+            print(_row(method, name, stack_figures, bare))
 
 
 if __name__ == "__main__":

@@ -6,8 +6,6 @@ from bench.middleware_micro import STOCK_MIDDLEWARE, measure
 
 
 def test_the_micro_benchmark_measures_both_stacks_and_counts_their_hops():
-    stock, async_native = (
-        measure(list(stack), "POST", requests=10) for stack in (STOCK_MIDDLEWARE, settings.MIDDLEWARE)
-    )
+    figures = measure({"stock": STOCK_MIDDLEWARE, "async-native": list(settings.MIDDLEWARE)}, "POST", requests=10)
 
-    assert (stock["hops"], async_native["hops"]) == (15, 2)
+    assert (figures["stock"]["hops"], figures["async-native"]["hops"]) == (15, 2)
