@@ -71,12 +71,14 @@ def hops(monkeypatch):
     return names
 
 
-async def _request(path_: str, *, method: str = "GET", headers: dict[str, str] | None = None) -> dict:
+async def _request(
+    path_: str, *, method: str = "GET", headers: dict[str, str] | None = None, body: bytes = b""
+) -> dict:
     """One request through a fresh ASGI handler (so MIDDLEWARE overrides apply), with this module's URLs."""
     with override_settings(ROOT_URLCONF=__name__):
         wire_headers = [(b"host", b"127.0.0.1")]
         wire_headers += [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()]
-        communicator = HttpCommunicator(ASGIHandler(), method, path_, headers=wire_headers)
+        communicator = HttpCommunicator(ASGIHandler(), method, path_, body=body, headers=wire_headers)
         response = await communicator.get_response()
         await communicator.wait()  # the handler's response.close() comes after the body
     response["headers"] = {name.decode().lower(): value.decode() for name, value in response["headers"]}
@@ -138,13 +140,30 @@ async def test_a_signed_in_browsers_request_hops_once_to_read_who_is_signed_in(h
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_a_post_without_a_csrf_token_is_refused_from_the_loop(hops):
+async def test_a_post_without_a_csrf_token_is_refused_with_one_hop_to_render_the_refusal(hops):
     response = await _request("/quiet", method="POST", headers={"Cookie": "csrftoken=" + "a" * 32})
 
     assert response["status"] == 403
     assert b"CSRF" in response["body"]
     # The handler logs every 4xx too (log_response), from a thread of its own.
     assert hops == [HANDLER_HOPS[0], "CsrfViewMiddleware._reject", "log_response", HANDLER_HOPS[1]]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_multipart_post_has_its_csrf_token_checked_in_a_thread(hops):
+    """Reading a multipart form runs the upload handlers, which may write temporary files."""
+    token = "a" * 32
+    form = f'--b\r\nContent-Disposition: form-data; name="csrfmiddlewaretoken"\r\n\r\n{token}\r\n--b--\r\n'
+    headers = {
+        "Cookie": f"csrftoken={token}",
+        "Content-Type": "multipart/form-data; boundary=b",
+        "Content-Length": str(len(form)),
+    }
+
+    response = await _request("/quiet", method="POST", headers=headers, body=form.encode())
+
+    assert response["status"] == 200
+    assert hops == [HANDLER_HOPS[0], "CsrfViewMiddleware.process_view", HANDLER_HOPS[1]]
 
 
 def _deploy_check_ids() -> set[str]:
