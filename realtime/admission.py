@@ -9,6 +9,7 @@ timeout passes, the answer is a 500 after the work was half done. Refusing early
 import threading
 from functools import cache as memoized
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import JsonResponse
 from django.urls import reverse
@@ -68,24 +69,50 @@ class SendAdmissionMiddleware:
 
     Refusing here, first in MIDDLEWARE, costs no session or JWT lookup, no rate-limit round trip to Redis
     and no body parsing: past the knee a refusal must be nearly free, or refusals themselves eat the CPU
-    the admitted sends need (docs/performance.md, "Overload").
+    the admitted sends need (docs/performance.md, "Overload"). Under ASGI it runs on the event loop (taking
+    a slot holds the lock for a few instructions), so the stack below it stays async.
     """
+
+    sync_capable = True
+    async_capable = True
 
     def __init__(self, get_response):
         self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
 
     def __call__(self, request):
-        if request.method != "POST" or request.path_info != _send_path():
+        if iscoroutinefunction(self):
+            return self._admit_async(request)
+        if not _is_a_send(request):
             return self.get_response(request)
         if not send_admission.acquire():
-            refusal = send_admission.refusal()
-            response = JsonResponse(refusal.as_payload(), status=refusal.http_status)
-            response["Retry-After"] = str(refusal.retry_after)
-            return response
+            return _refusal_response()
         try:
             return self.get_response(request)
         finally:
             send_admission.release()
+
+    async def _admit_async(self, request):
+        if not _is_a_send(request):
+            return await self.get_response(request)
+        if not send_admission.acquire():
+            return _refusal_response()
+        try:
+            return await self.get_response(request)
+        finally:
+            send_admission.release()
+
+
+def _is_a_send(request) -> bool:
+    return request.method == "POST" and request.path_info == _send_path()
+
+
+def _refusal_response() -> JsonResponse:
+    refusal = send_admission.refusal()
+    response = JsonResponse(refusal.as_payload(), status=refusal.http_status)
+    response["Retry-After"] = str(refusal.retry_after)
+    return response
 
 
 @memoized

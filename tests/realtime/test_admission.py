@@ -1,12 +1,18 @@
 """POST /api/messages past SEND_MAX_IN_FLIGHT: 503 with Retry-After, nothing written, the slot freed after;
 GET /api/health shows sends in flight, the limit and the rejections."""
 
+import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pytest
+from channels.testing import HttpCommunicator
+from django.core.handlers.asgi import ASGIHandler
 from django.db import connections, transaction
+from django.http import JsonResponse
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -135,3 +141,41 @@ def test_a_send_waiting_on_the_database_holds_its_slot(api, client_user, provide
 
         assert (refused.status_code, waiting.result(timeout=10)) == (503, 201)
     assert list(Message.objects.values_list("content", flat=True)) == ["waited"]
+
+
+@csrf_exempt  # as DRF's views are
+async def _held_send(request):
+    """Stands in for the send view: it stays in flight until the test lets it go."""
+    await sends_may_finish.wait()
+    return JsonResponse({}, status=201)
+
+
+sends_may_finish = asyncio.Event()
+urlpatterns = [path("api/messages", _held_send, name="message-list")]
+
+
+async def _post_through_asgi(handler: ASGIHandler) -> dict:
+    communicator = HttpCommunicator(handler, "POST", "/api/messages", headers=[(b"host", b"127.0.0.1")])
+    response = await communicator.get_response(timeout=10)
+    await communicator.wait()
+    return response
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_under_asgi_sends_past_the_limit_are_refused_while_the_admitted_ones_run(settings):
+    settings.SEND_MAX_IN_FLIGHT = 2
+    settings.ROOT_URLCONF = __name__
+    sends_may_finish.clear()
+    handler = ASGIHandler()
+
+    admitted = [asyncio.create_task(_post_through_asgi(handler)) for _ in range(2)]
+    while send_admission.snapshot()["inFlight"] != 2:
+        await asyncio.sleep(0.001)
+    refused = await asyncio.gather(*(_post_through_asgi(handler) for _ in range(3)))
+    sends_may_finish.set()
+    answered = await asyncio.gather(*admitted)
+
+    assert [response["status"] for response in refused] == [503, 503, 503]
+    assert all((b"Retry-After", b"1") in response["headers"] for response in refused)
+    assert [response["status"] for response in answered] == [201, 201]
+    assert send_admission.snapshot()["inFlight"] == 0
