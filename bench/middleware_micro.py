@@ -30,6 +30,7 @@ from django.views.decorators.csrf import csrf_exempt  # noqa: E402
 from rest_framework_simplejwt.models import TokenUser  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
+# Django's stock classes where settings.MIDDLEWARE has config.async_middleware's; ours as they are now.
 STOCK_MIDDLEWARE = [
     "realtime.admission.SendAdmissionMiddleware",
     "django.middleware.security.SecurityMiddleware",

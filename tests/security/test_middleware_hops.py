@@ -14,24 +14,13 @@ from django.urls import include, path
 from rest_framework_simplejwt.models import TokenUser
 from rest_framework_simplejwt.tokens import AccessToken
 
+from bench.middleware_micro import STOCK_MIDDLEWARE
 from config.async_middleware import check_deployment_as_the_stock_classes
 
 PRIVATE = "private, no-store"
 # The handler's own, outside the middleware: the request_started receivers (closing stale database
 # connections) and response.close(), which sends request_finished.
 HANDLER_HOPS = ["Signal.asend.<locals>.sync_send", "HttpResponseBase.close"]
-STOCK_MIDDLEWARE = [
-    "realtime.admission.SendAdmissionMiddleware",
-    "django.middleware.security.SecurityMiddleware",
-    "config.security_headers.ContentSecurityPolicyMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "config.security_headers.PrivateResponsesMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-]
 
 
 async def bearer_api_view(request):
