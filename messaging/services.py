@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.suspension import require_not_suspended
-from config.errors import Invalid, NotAllowed, NotFound
+from config.errors import DomainError, Invalid, NotAllowed, NotFound
 from config.invisible_text import shows_nothing
 from messaging import events
 from messaging.models import Conversation, Message, Participant
@@ -100,19 +100,43 @@ def message_send(
     announces nothing. The conversation row lock serializes senders, so ids, seqs and commit order
     agree inside a conversation and a catch-up by id never skips a late commit.
     """
+    sent = message_store(
+        user=user,
+        conversation_id=conversation_id,
+        content=content,
+        type=type,
+        client_message_id=client_message_id,
+        upload=upload,
+    )
+    if sent.created:
+        publish_on_commit([events.conversation_group(conversation_id)], events.MESSAGE_NEW, sent.payload)
+    return sent
+
+
+def message_store(
+    *,
+    user,
+    conversation_id: int,
+    content: str,
+    type: str = Message.Type.TEXT,
+    client_message_id: uuid.UUID | None = None,
+    upload: UploadedFile | None = None,
+) -> SentMessage:
+    """``message_send`` without the announcement, through the ORM: the caller publishes ``message:new``
+    once the message is committed (``messaging.send`` awaits it on the event loop)."""
     try:
         with transaction.atomic():
             conversation = _locked_conversation_for_member(user=user, conversation_id=conversation_id)
             if client_message_id is not None:
-                original = Message.objects.filter(sender=user, client_message_id=client_message_id).first()
+                original = message_by_client_id(user=user, client_message_id=client_message_id)
                 if original is not None:
-                    return _sent(original, created=False)
-            require_not_suspended(user)
-            project_selectors.project_require_active(
-                project=conversation.project, consequence="its conversation is read-only", code="conversation_read_only"
+                    return original
+            refusal = message_send_refusal(
+                user=user, project=conversation.project, type=type, content=content, upload=upload
             )
-            _validate_body(type=type, content=content, upload=upload)
-            sent = _message_append(
+            if refusal is not None:
+                raise refusal
+            return _message_append(
                 conversation=conversation,
                 user=user,
                 content=content,
@@ -122,11 +146,35 @@ def message_send(
             )
     except IntegrityError:
         # The same client id raced in through another conversation's lock: the first one won.
-        original = Message.objects.filter(sender=user, client_message_id=client_message_id).first()
-        if client_message_id is None or original is None:
+        original = message_by_client_id(user=user, client_message_id=client_message_id)
+        if original is None:
             raise
-        return _sent(original, created=False)
-    return sent
+        return original
+
+
+def message_send_refusal(
+    *, user, project, type: str, content: str, upload: UploadedFile | None
+) -> DomainError | None:
+    """Why this member may not send this message here, or ``None``: a suspended provider, a project that
+    is no longer active (409 ``conversation_read_only``), then the body's rules, in that order. Asked
+    after membership and after a retry's original, which answer first."""
+    try:
+        require_not_suspended(user)
+        project_selectors.project_require_active(
+            project=project, consequence="its conversation is read-only", code="conversation_read_only"
+        )
+        _validate_body(type=type, content=content, upload=upload)
+    except DomainError as refusal:
+        return refusal
+    return None
+
+
+def message_by_client_id(*, user, client_message_id: uuid.UUID | None) -> SentMessage | None:
+    """The message ``user`` already sent under ``client_message_id``, as a retry is answered with it."""
+    if client_message_id is None:
+        return None
+    original = Message.objects.select_related("sender").filter(sender=user, client_message_id=client_message_id).first()
+    return None if original is None else _sent(original, created=False)
 
 
 def _sent(message: Message, *, created: bool) -> SentMessage:
@@ -165,9 +213,7 @@ def _message_append(
     Participant.objects.filter(conversation=conversation, user=user).update(
         last_read_seq=message.seq, last_read_message=message, last_read_at=now
     )
-    sent = _sent(message, created=True)
-    publish_on_commit([events.conversation_group(conversation.pk)], events.MESSAGE_NEW, sent.payload)
-    return sent
+    return _sent(message, created=True)
 
 
 def _read_marker_move(*, user, conversation_id: int, message: Message | None, event: str) -> Participant:
