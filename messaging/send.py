@@ -38,6 +38,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
+from rest_framework.views import APIView
 
 from config.errors import NotFound, api_exception_handler
 from config.parsers import JSONParser
@@ -74,7 +75,7 @@ def _send_text(request: HttpRequest) -> services.SentMessage:
     rest_request = Request(
         request,
         parsers=[JSONParser()],
-        authenticators=[authenticator() for authenticator in api_settings.DEFAULT_AUTHENTICATION_CLASSES],
+        authenticators=[authentication() for authentication in APIView.authentication_classes],
     )
     user = rest_request.user  # raises AuthenticationFailed, or PermissionDenied for a missing CSRF token
     if not (user and user.is_authenticated):
@@ -212,8 +213,8 @@ def _error_response(request: HttpRequest, exc: Exception) -> HttpResponse:
     """The answer DRF's view gives to ``exc``: the one exception handler's body, status and headers."""
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         # As APIView.handle_exception: the first authenticator's challenge (the JWT's), which keeps it a 401.
-        first_authenticator = api_settings.DEFAULT_AUTHENTICATION_CLASSES[0]()
-        exc.auth_header = first_authenticator.authenticate_header(request)  # type: ignore[attr-defined]
+        first_authenticator = APIView.authentication_classes[0]()
+        exc.auth_header = first_authenticator.authenticate_header(Request(request))  # type: ignore[union-attr]
     handled = api_exception_handler(exc, {})
     if handled is None:
         raise exc
@@ -228,7 +229,7 @@ def _rendered(response: Response) -> Response:
     """``response`` rendered as DRF's view renders it for an API client: JSON, with the view's headers."""
     response.accepted_renderer = JSONRenderer()
     response.accepted_media_type = JSONRenderer.media_type
-    response.renderer_context = {}
+    response.renderer_context = {}  # type: ignore[attr-defined]  # set by APIView.finalize_response; the stubs omit it
     for header, value in RESPONSE_HEADERS.items():
         response[header] = value
     return response.render()

@@ -152,9 +152,7 @@ def message_store(
         return original
 
 
-def message_send_refusal(
-    *, user, project, type: str, content: str, upload: UploadedFile | None
-) -> DomainError | None:
+def message_send_refusal(*, user, project, type: str, content: str, upload: UploadedFile | None) -> DomainError | None:
     """Why this member may not send this message here, or ``None``: a suspended provider, a project that
     is no longer active (409 ``conversation_read_only``), then the body's rules, in that order. Asked
     after membership and after a retry's original, which answer first."""
