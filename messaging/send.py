@@ -29,10 +29,10 @@ import uuid
 from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
+from django.views import View
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -55,18 +55,25 @@ RESPONSE_HEADERS = {"Allow": "POST, OPTIONS", "Vary": "Accept"}
 general_send = api.MessageViewSet.as_view({"post": "create"})
 
 
-@csrf_exempt  # as DRF's views are: CSRF is enforced below, for session callers only
-async def message_post(request: HttpRequest) -> HttpResponse:
-    """``POST /api/messages``: a JSON text message here; anything else on the general DRF view."""
-    if request.method != "POST" or request.content_type != "application/json":
+class MessageSendView(View):
+    """``POST /api/messages``: a JSON text message here; anything else on the general DRF view.
+
+    Mounted through ``csrf_exempt`` as DRF's views are: CSRF is enforced below, for session callers only."""
+
+    # An async view's dispatch returns a coroutine (View.view_is_async); the stubs know only the sync one.
+    async def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[override]
+        if request.method == "POST" and request.content_type == "application/json":
+            return await self.post(request)
         return await sync_to_async(general_send)(request)
-    try:
-        sent = await sync_to_async(_send_text)(request)
-    except Exception as exc:
-        return _error_response(request, exc)
-    if sent.created:
-        await publish([events.conversation_group(sent.message.conversation_id)], events.MESSAGE_NEW, sent.payload)
-    return _json_response(sent.payload, status=201 if sent.created else 200)
+
+    async def post(self, request: HttpRequest) -> HttpResponse:
+        try:
+            sent = await sync_to_async(_send_text)(request)
+        except Exception as exc:
+            return _error_response(request, exc)
+        if sent.created:
+            await publish([events.conversation_group(sent.message.conversation_id)], events.MESSAGE_NEW, sent.payload)
+        return _json_response(sent.payload, status=201 if sent.created else 200)
 
 
 def _send_text(request: HttpRequest) -> services.SentMessage:
@@ -96,19 +103,16 @@ def _send_text(request: HttpRequest) -> services.SentMessage:
             type=data["type"],
             client_message_id=data["clientMessageId"],
         )
-    try:
-        return _append_on_postgresql(
+    return services.message_stored_once(
+        lambda: _append_on_postgresql(
             user=user,
             conversation_id=data["conversationId"],
             content=data["content"],
             client_message_id=data["clientMessageId"],
-        )
-    except IntegrityError:
-        # The same client id raced in through another conversation's lock: the first one won.
-        original = services.message_by_client_id(user=user, client_message_id=data["clientMessageId"])
-        if original is None:
-            raise
-        return original
+        ),
+        user=user,
+        client_message_id=data["clientMessageId"],
+    )
 
 
 # Run after the conversation row lock is granted, so under READ COMMITTED its snapshot sees every commit that
@@ -116,7 +120,7 @@ def _send_text(request: HttpRequest) -> services.SentMessage:
 # CTEs share that one snapshot and each statement's effects: the INSERT happens only for a member, without
 # an original, when ``may_insert`` (no refusal); the two UPDATEs move only with a row the INSERT returned.
 # The unique (sender, client_message_id) index catches a retry racing in through another conversation's
-# lock: its INSERT waits for the first one's transaction and then fails (IntegrityError, answered above).
+# lock: its INSERT waits for the first one's transaction and then fails (services.message_stored_once answers).
 _APPEND_STATEMENT = """
 WITH member AS (
     SELECT id FROM messaging_participant WHERE conversation_id = %(conversation)s AND user_id = %(sender)s

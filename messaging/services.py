@@ -2,6 +2,7 @@
 and each real-time event goes out only after it commits."""
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -124,13 +125,13 @@ def message_store(
 ) -> SentMessage:
     """``message_send`` without the announcement, through the ORM: the caller publishes ``message:new``
     once the message is committed (``messaging.send`` awaits it on the event loop)."""
-    try:
+
+    def store() -> SentMessage:
         with transaction.atomic():
             conversation = _locked_conversation_for_member(user=user, conversation_id=conversation_id)
-            if client_message_id is not None:
-                original = message_by_client_id(user=user, client_message_id=client_message_id)
-                if original is not None:
-                    return original
+            original = message_by_client_id(user=user, client_message_id=client_message_id)
+            if original is not None:
+                return original
             refusal = message_send_refusal(
                 user=user, project=conversation.project, type=type, content=content, upload=upload
             )
@@ -144,8 +145,16 @@ def message_store(
                 client_message_id=client_message_id,
                 upload=upload,
             )
+
+    return message_stored_once(store, user=user, client_message_id=client_message_id)
+
+
+def message_stored_once(store: Callable[[], SentMessage], *, user, client_message_id: uuid.UUID | None) -> SentMessage:
+    """``store()``, or the original when the same client id raced in through another conversation's lock:
+    the unique (sender, client id) index refused this one's INSERT, and the first one won."""
+    try:
+        return store()
     except IntegrityError:
-        # The same client id raced in through another conversation's lock: the first one won.
         original = message_by_client_id(user=user, client_message_id=client_message_id)
         if original is None:
             raise
