@@ -74,6 +74,7 @@ class MessageViewSet(viewsets.GenericViewSet):
         },
     )
     def create(self, request):
+        # A JSON send is messaging.send's; this takes the others (a file as multipart) on the same path.
         # Past SEND_MAX_IN_FLIGHT this request never gets here (realtime.admission.SendAdmissionMiddleware).
         payload = MessageCreateInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)

@@ -2,6 +2,7 @@
 and each real-time event goes out only after it commits."""
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -10,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.suspension import require_not_suspended
-from kernel.errors import ConversationReadOnly, Invalid, NotAllowed, NotFound
+from kernel.errors import ConversationReadOnly, DomainError, Invalid, NotAllowed, NotFound
 from kernel.invisible_text import shows_nothing
 from messaging import events
 from messaging.models import Conversation, Message, Participant
@@ -100,19 +101,43 @@ def message_send(
     announces nothing. The conversation row lock serializes senders, so ids, seqs and commit order
     agree inside a conversation and a catch-up by id never skips a late commit.
     """
-    try:
+    sent = message_store(
+        user=user,
+        conversation_id=conversation_id,
+        content=content,
+        type=type,
+        client_message_id=client_message_id,
+        upload=upload,
+    )
+    if sent.created:
+        publish_on_commit([events.conversation_group(conversation_id)], events.MESSAGE_NEW, sent.payload)
+    return sent
+
+
+def message_store(
+    *,
+    user,
+    conversation_id: int,
+    content: str,
+    type: str = Message.Type.TEXT,
+    client_message_id: uuid.UUID | None = None,
+    upload: UploadedFile | None = None,
+) -> SentMessage:
+    """``message_send`` without the announcement, through the ORM: the caller publishes ``message:new``
+    once the message is committed (``messaging.send`` awaits it on the event loop)."""
+
+    def store() -> SentMessage:
         with transaction.atomic():
             conversation = _locked_conversation_for_member(user=user, conversation_id=conversation_id)
-            if client_message_id is not None:
-                original = Message.objects.filter(sender=user, client_message_id=client_message_id).first()
-                if original is not None:
-                    return _sent(original, created=False)
-            require_not_suspended(user)
-            project_selectors.project_require_active(
-                project=conversation.project, consequence="its conversation is read-only", refusal=ConversationReadOnly
+            original = message_by_client_id(user=user, client_message_id=client_message_id)
+            if original is not None:
+                return original
+            refusal = message_send_refusal(
+                user=user, project=conversation.project, type=type, content=content, upload=upload
             )
-            _validate_body(type=type, content=content, upload=upload)
-            sent = _message_append(
+            if refusal is not None:
+                raise refusal
+            return _message_append(
                 conversation=conversation,
                 user=user,
                 content=content,
@@ -120,13 +145,43 @@ def message_send(
                 client_message_id=client_message_id,
                 upload=upload,
             )
+
+    return message_stored_once(store, user=user, client_message_id=client_message_id)
+
+
+def message_stored_once(store: Callable[[], SentMessage], *, user, client_message_id: uuid.UUID | None) -> SentMessage:
+    """``store()``, or the original when the same client id raced in through another conversation's lock:
+    the unique (sender, client id) index refused this one's INSERT, and the first one won."""
+    try:
+        return store()
     except IntegrityError:
-        # The same client id raced in through another conversation's lock: the first one won.
-        original = Message.objects.filter(sender=user, client_message_id=client_message_id).first()
-        if client_message_id is None or original is None:
+        original = message_by_client_id(user=user, client_message_id=client_message_id)
+        if original is None:
             raise
-        return _sent(original, created=False)
-    return sent
+        return original
+
+
+def message_send_refusal(*, user, project, type: str, content: str, upload: UploadedFile | None) -> DomainError | None:
+    """Why this member may not send this message here, or ``None``: a suspended provider, a project that
+    is no longer active (409 ``conversation_read_only``), then the body's rules, in that order. Asked
+    after membership and after a retry's original, which answer first."""
+    try:
+        require_not_suspended(user)
+        project_selectors.project_require_active(
+            project=project, consequence="its conversation is read-only", refusal=ConversationReadOnly
+        )
+        _validate_body(type=type, content=content, upload=upload)
+    except DomainError as refusal:
+        return refusal
+    return None
+
+
+def message_by_client_id(*, user, client_message_id: uuid.UUID | None) -> SentMessage | None:
+    """The message ``user`` already sent under ``client_message_id``, as a retry is answered with it."""
+    if client_message_id is None:
+        return None
+    original = Message.objects.select_related("sender").filter(sender=user, client_message_id=client_message_id).first()
+    return None if original is None else _sent(original, created=False)
 
 
 def _sent(message: Message, *, created: bool) -> SentMessage:
@@ -165,9 +220,7 @@ def _message_append(
     Participant.objects.filter(conversation=conversation, user=user).update(
         last_read_seq=message.seq, last_read_message=message, last_read_at=now
     )
-    sent = _sent(message, created=True)
-    publish_on_commit([events.conversation_group(conversation.pk)], events.MESSAGE_NEW, sent.payload)
-    return sent
+    return _sent(message, created=True)
 
 
 def _read_marker_move(*, user, conversation_id: int, message: Message | None, event: str) -> Participant:

@@ -1,15 +1,17 @@
-"""Concurrent sends on real PostgreSQL: the conversation row lock numbers them without gaps and
-lets one client message id through once."""
+"""Concurrent sends on real PostgreSQL, through POST /api/messages (messaging.send): the conversation row
+lock numbers them without gaps, lets one client message id through once, and orders them after a removal."""
 
 import threading
+import time
 import uuid
 
 import pytest
-from django.db import connection
+from django.db import connection, connections, transaction
 from rest_framework.test import APIClient
 
+from messaging import services
 from messaging.models import Message
-from tests.conftest import requires_postgres
+from tests.conftest import make_project, requires_postgres
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -61,3 +63,52 @@ def test_concurrent_retries_of_one_client_message_id_make_one_message(client_use
 
     assert sorted(statuses) == [200] * (SENDERS - 1) + [201]
     assert Message.objects.count() == 1
+
+
+def test_one_client_message_id_racing_in_two_conversations_makes_one_message(client_user, provider, conversation):
+    requires_postgres()
+    second = make_project(client_user, provider, title="Second").conversation
+    client_message_id = str(uuid.uuid4())
+    payloads = [
+        (client_user, {"conversationId": target.pk, "content": "once", "clientMessageId": client_message_id})
+        for target in (conversation, second) * (SENDERS // 2)
+    ]
+
+    statuses = _post_all(payloads)
+
+    assert sorted(statuses) == [200] * (SENDERS - 1) + [201]
+    assert Message.objects.count() == 1
+
+
+def _waiting_for_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        # This run's database only: other runs share the server.
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def test_a_post_that_waited_behind_the_removal_is_refused_with_404(provider, staff, conversation):
+    requires_postgres()
+    answers = []
+
+    def post_as_bob():
+        try:
+            api = APIClient()
+            api.force_authenticate(provider)
+            payload = {"conversationId": conversation.pk, "content": "sneaking in"}
+            answers.append(api.post("/api/messages", payload, format="json"))
+        finally:
+            connections.close_all()
+
+    sender = threading.Thread(target=post_as_bob)
+    with transaction.atomic():
+        services.participant_remove(conversation_id=conversation.pk, user_id=provider.pk, by=staff)
+        sender.start()
+        while not _waiting_for_a_lock():
+            time.sleep(0.01)
+    sender.join(timeout=10)
+
+    assert [answer.status_code for answer in answers] == [404]
+    assert not Message.objects.filter(content="sneaking in").exists()

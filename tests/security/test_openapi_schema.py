@@ -51,7 +51,8 @@ def _methods(callback) -> set[str]:
     actions = getattr(callback, "actions", None)
     if actions is not None:
         return {method for method in actions if method not in {"head", "options"}}
-    view_class = callback.cls
+    # A DRF view's class, or a Django view's (messaging.send's POST /api/messages, which the DRF route documents).
+    view_class = getattr(callback, "cls", None) or callback.view_class
     return {
         method
         for method in view_class.http_method_names

@@ -97,10 +97,10 @@ def test_a_window_expires_with_its_period(cache_on_own_redis):
 
 async def test_a_rate_check_on_the_event_loop_admits_and_logs_while_redis_is_unreachable(caplog):
     unreachable = {
-        "BACKEND": "config.redis_client.SharedPoolRedisCache",
+        "BACKEND": "kernel.redis_client.SharedPoolRedisCache",
         "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
     }
-    with override_settings(CACHES={"default": unreachable}), caplog.at_level(logging.WARNING, "config.ratelimit"):
+    with override_settings(CACHES={"default": unreachable}), caplog.at_level(logging.WARNING, "kernel.ratelimit"):
         retry_after = await rate_spend_async(scope="unreachable", ident=1, rate=Rate.parse("1/h"))
 
     assert retry_after is None
