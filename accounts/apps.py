@@ -12,7 +12,7 @@ class AccountsConfig(AppConfig):
         # socket_handlers registers the socket effects, schema the OpenAPI descriptions of the JWT classes
         from accounts import receivers, schema, socket_handlers  # noqa: F401
         from accounts.models import User
-        from config import async_middleware  # noqa: F401 - registers Django's deploy checks on it
+        from kernel import async_middleware  # noqa: F401 - registers Django's deploy checks on it
 
         post_save.connect(receivers.user_saved, sender=User, dispatch_uid="accounts.user_saved_disconnects_inactive")
         user_logged_out.connect(receivers.user_logged_out, dispatch_uid="accounts.user_logged_out_closes_sockets")

@@ -2,7 +2,7 @@
 
 In-process, through Django's ASGI handler, to a trivial async view that reads a Bearer JWT without a query
 (as an async API view does), behind: no middleware, Django's stock classes (today's stack before issue 15)
-and the async-native stack of config/async_middleware.py (``settings.MIDDLEWARE``). A GET and a JSON POST
+and the async-native stack of kernel/async_middleware.py (``settings.MIDDLEWARE``). A GET and a JSON POST
 to the send path (which also takes and frees a send slot). Prints, per request: wall time, process CPU time
 (all threads) and the calls into ``sync_to_async``, the median of several rounds. No database, no network.
 """
@@ -30,7 +30,7 @@ from django.views.decorators.csrf import csrf_exempt  # noqa: E402
 from rest_framework_simplejwt.models import TokenUser  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
-# Django's stock classes where settings.MIDDLEWARE has config.async_middleware's; ours as they are now.
+# Django's stock classes where settings.MIDDLEWARE has kernel.async_middleware's; ours as they are now.
 STOCK_MIDDLEWARE = [
     "realtime.admission.SendAdmissionMiddleware",
     "django.middleware.security.SecurityMiddleware",

@@ -3,7 +3,7 @@
 
 from django.conf import settings
 
-from config.async_middleware import AsyncNativeMiddleware, user_is_resolved
+from kernel.async_middleware import AsyncNativeMiddleware, user_is_resolved
 
 PRIVATE_CACHE_CONTROL = "private, no-store"
 

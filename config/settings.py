@@ -77,21 +77,21 @@ INSTALLED_APPS = [
     "pages",
 ]
 
-# Django's own middleware as the subclasses in config/async_middleware.py: the same hooks, run on the event
+# Django's own middleware as the subclasses in kernel/async_middleware.py: the same hooks, run on the event
 # loop under ASGI, with a thread hop only where one does blocking I/O (a session save, say).
 MIDDLEWARE = [
     "realtime.admission.SendAdmissionMiddleware",
-    "config.async_middleware.SecurityMiddleware",
+    "kernel.async_middleware.SecurityMiddleware",
     "config.security_headers.ContentSecurityPolicyMiddleware",
-    "config.async_middleware.SessionMiddleware",
-    "config.async_middleware.CommonMiddleware",
-    "config.async_middleware.CsrfViewMiddleware",
-    "config.async_middleware.AuthenticationMiddleware",
+    "kernel.async_middleware.SessionMiddleware",
+    "kernel.async_middleware.CommonMiddleware",
+    "kernel.async_middleware.CsrfViewMiddleware",
+    "kernel.async_middleware.AuthenticationMiddleware",
     "config.security_headers.PrivateResponsesMiddleware",
-    "config.async_middleware.MessageMiddleware",
-    "config.async_middleware.XFrameOptionsMiddleware",
+    "kernel.async_middleware.MessageMiddleware",
+    "kernel.async_middleware.XFrameOptionsMiddleware",
 ]
-# Django's deploy checks look for its middleware by dotted path; config.async_middleware runs them again with
+# Django's deploy checks look for its middleware by dotted path; kernel.async_middleware runs them again with
 # the stock names and reports a middleware that is really missing as config.security.W001-W003.
 SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003"]
 

@@ -182,7 +182,7 @@ def test_a_json_file_message_is_refused_as_the_general_path_refuses_it(client_us
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid"
-    assert "file" in response.json()
+    assert "file" in response.json()["fields"]
 
 
 def test_a_get_is_answered_405_as_by_the_drf_view(client_user):
@@ -220,4 +220,4 @@ def test_a_send_to_a_conversation_that_does_not_exist_is_404(client_user):
     response = _bearer(client_user).post("/api/messages", {"conversationId": missing, "content": "hi"}, format="json")
 
     assert response.status_code == 404
-    assert response.json()["conversationId"] == ["No such conversation."]
+    assert response.json()["fields"]["conversationId"] == ["No such conversation."]

@@ -1,5 +1,5 @@
 """Signing in and out through the login pages on a real uvicorn process, where the middleware runs on the
-event loop (config/async_middleware.py): the login saves a session the next request is known by, the logout
+event loop (kernel/async_middleware.py): the login saves a session the next request is known by, the logout
 deletes it, and a form without its CSRF token is refused."""
 
 import httpx

@@ -1,4 +1,4 @@
-"""The middleware stack under ASGI (config/async_middleware.py): an async view behind it is reached, and its
+"""The middleware stack under ASGI (kernel/async_middleware.py): an async view behind it is reached, and its
 response sent, with no thread hop for a Bearer JWT API request; a session request hops only where a hook does
 blocking I/O (saving the session, reading the signed-in user). Hops are counted as calls into asgiref's
 ``sync_to_async``, through Django's real ASGI handler. Django's deploy checks still see the stock classes."""
@@ -15,7 +15,7 @@ from rest_framework_simplejwt.models import TokenUser
 from rest_framework_simplejwt.tokens import AccessToken
 
 from bench.middleware_micro import STOCK_MIDDLEWARE
-from config.async_middleware import check_deployment_as_the_stock_classes
+from kernel.async_middleware import check_deployment_as_the_stock_classes
 
 PRIVATE = "private, no-store"
 # The handler's own, outside the middleware: the request_started receivers (closing stale database
