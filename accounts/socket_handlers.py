@@ -2,8 +2,7 @@
 of the user is revoked, or when the session they were opened with logs out; a provider's follow their status."""
 
 from accounts import events
-from realtime.handlers import socket_effect
-from realtime.session import CLOSE_UNAUTHENTICATED
+from realtime.session import CLOSE_UNAUTHENTICATED, socket_effect
 
 
 @socket_effect(events.ACCOUNT_DEACTIVATED)

@@ -13,8 +13,9 @@ from accounts.suspension import require_not_suspended
 from kernel.errors import Invalid, NotFound
 from kernel.ids import require_id
 from messaging import events, selectors, services
-from realtime.handlers import socket_effect, socket_handler
+from realtime.handlers import socket_handler
 from realtime.publish import publish
+from realtime.session import socket_effect
 
 REPLAY_PAGE = 100
 

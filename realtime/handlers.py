@@ -1,5 +1,5 @@
-"""The registries the socket consumer dispatches through: client frames to the app handler that serves
-them (each within a per-user rate), and pushed events to what a socket does on receiving them.
+"""The registry the socket session dispatches client frames through: each event to the app handler that
+serves it, within a per-user rate. (What a socket does on a pushed event is ``realtime.session.socket_effect``.)
 
 Each app registers in its ``socket_handlers`` module (imported from ``AppConfig.ready``). A handler gets the
 consumer and the frame's data, and returns the reply's data or ``None``.
@@ -14,10 +14,8 @@ from kernel.errors import RateLimited
 from kernel.ratelimit import Rate, rate_spend_async
 
 SocketHandler = Callable[..., Awaitable[dict | None]]
-SocketEffect = Callable[..., Awaitable[None]]
 
 _handlers: dict[str, SocketHandler] = {}
-_effects: dict[str, tuple[SocketEffect, bool]] = {}
 
 
 def socket_handler(event: str, *, rate: str = "default") -> Callable[[SocketHandler], SocketHandler]:
@@ -57,26 +55,3 @@ def handler_for(event: str) -> SocketHandler | None:
 
 def registered_events() -> list[str]:
     return sorted(_handlers)
-
-
-def socket_effect(event: str, *, forward: bool = True) -> Callable[[SocketEffect], SocketEffect]:
-    """Run ``func(consumer, data)`` on every socket a pushed ``event`` reaches, before forwarding it: how
-    the server changes a live socket's state, e.g. makes it leave a group its user was removed from. An
-    effect that closes the socket ends it there, and the event is not forwarded; with ``forward=False``
-    it is never forwarded (an event meant for the server's side of the socket only)."""
-
-    def register(func: SocketEffect) -> SocketEffect:
-        if event in _effects:
-            raise RuntimeError(f"Pushed event {event!r} already has an effect")
-        _effects[event] = (func, forward)
-        return func
-
-    return register
-
-
-async def apply_socket_effect(consumer, event: str, data: dict) -> bool:
-    """Run the event's effect, if it has one; False if the event is not to be forwarded to the client."""
-    effect, forward = _effects.get(event, (None, True))
-    if effect is not None:
-        await effect(consumer, data)
-    return forward

@@ -19,6 +19,7 @@ import collections
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from autobahn.exception import Disconnected as DaphneDisconnected
@@ -27,7 +28,7 @@ from django.conf import settings
 
 from kernel.errors import DomainError, ServerError, UnknownEvent
 from realtime.events import user_group
-from realtime.handlers import apply_socket_effect, handler_for
+from realtime.handlers import handler_for
 from realtime.socket_slots import CLOSE_TOO_MANY_SOCKETS, close_reason, socket_slot_give_back, socket_slot_take
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,34 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_AUTH_EXPIRED = 4403
 CLOSE_TOO_SLOW = 4408
 CLOSE_TOO_SLOW_REASON = "too slow: reconnect and join with after"
+
+# What a socket does on a pushed event, registered by the apps' socket_handlers modules. It lives with the
+# session that runs it, so a pushed event goes from the layer to the frame within this one module.
+SocketEffect = Callable[..., Awaitable[None]]
+_effects: dict[str, tuple[SocketEffect, bool]] = {}
+
+
+def socket_effect(event: str, *, forward: bool = True) -> Callable[[SocketEffect], SocketEffect]:
+    """Run ``func(consumer, data)`` on every socket a pushed ``event`` reaches, before forwarding it: how
+    the server changes a live socket's state, e.g. makes it leave a group its user was removed from. An
+    effect that closes the socket ends it there, and the event is not forwarded; with ``forward=False``
+    it is never forwarded (an event meant for the server's side of the socket only)."""
+
+    def register(func: SocketEffect) -> SocketEffect:
+        if event in _effects:
+            raise RuntimeError(f"Pushed event {event!r} already has an effect")
+        _effects[event] = (func, forward)
+        return func
+
+    return register
+
+
+async def apply_socket_effect(consumer, event: str, data: dict) -> bool:
+    """Run the event's effect, if it has one; False if the event is not to be forwarded to the client."""
+    effect, forward = _effects.get(event, (None, True))
+    if effect is not None:
+        await effect(consumer, data)
+    return forward
 
 
 class SocketSession:
