@@ -2,6 +2,8 @@
 and a project accepted between the first two (with its conversation)."""
 
 import os
+import threading
+import time
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -11,13 +13,14 @@ from channels.layers import channel_layers
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.test import APIClient
 
 from accounts.models import User
 from kernel.redis_client import shared_redis
+from messaging import services as messaging_services
 from projects import services as project_services
 from tests.live import cache_on_own_redis, live_servers, own_redis  # noqa: F401  (fixtures shared by every test directory)
 
@@ -80,6 +83,34 @@ def requires_postgres():
         if os.environ.get("CI") == "true":
             pytest.fail("CI must run on PostgreSQL (DATABASE_URL)")
         pytest.skip("needs PostgreSQL: set DATABASE_URL")
+
+
+def run_behind_a_removal(action, *, conversation_id: int, user_id: int, by: User) -> None:
+    """Remove ``user_id`` from the conversation in a transaction that stays open until ``action``, run in a
+    thread on its own connection, waits for a lock the removal holds (or has ended): the race the removal wins."""
+
+    def run():
+        try:
+            action()
+        finally:
+            connections.close_all()
+
+    racer = threading.Thread(target=run)
+    with transaction.atomic():
+        messaging_services.participant_remove(conversation_id=conversation_id, user_id=user_id, by=by)
+        racer.start()
+        while racer.is_alive() and not _waiting_for_a_lock():
+            time.sleep(0.01)
+    racer.join(timeout=10)
+
+
+def _waiting_for_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        # This run's database only: other runs share the server.
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        return cursor.fetchone()[0] > 0
 
 
 def make_user(username: str, *, role=User.Role.CLIENT, **fields) -> User:

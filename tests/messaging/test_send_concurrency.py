@@ -2,16 +2,14 @@
 lock numbers them without gaps, lets one client message id through once, and orders them after a removal."""
 
 import threading
-import time
 import uuid
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection
 from rest_framework.test import APIClient
 
-from messaging import services
 from messaging.models import Message
-from tests.conftest import make_project, requires_postgres
+from tests.conftest import make_project, requires_postgres, run_behind_a_removal
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -80,35 +78,17 @@ def test_one_client_message_id_racing_in_two_conversations_makes_one_message(cli
     assert Message.objects.count() == 1
 
 
-def _waiting_for_a_lock() -> bool:
-    with connection.cursor() as cursor:
-        # This run's database only: other runs share the server.
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
-        )
-        return cursor.fetchone()[0] > 0
-
-
 def test_a_post_that_waited_behind_the_removal_is_refused_with_404(provider, staff, conversation):
     requires_postgres()
     answers = []
 
     def post_as_bob():
-        try:
-            api = APIClient()
-            api.force_authenticate(provider)
-            payload = {"conversationId": conversation.pk, "content": "sneaking in"}
-            answers.append(api.post("/api/messages", payload, format="json"))
-        finally:
-            connections.close_all()
+        api = APIClient()
+        api.force_authenticate(provider)
+        payload = {"conversationId": conversation.pk, "content": "sneaking in"}
+        answers.append(api.post("/api/messages", payload, format="json"))
 
-    sender = threading.Thread(target=post_as_bob)
-    with transaction.atomic():
-        services.participant_remove(conversation_id=conversation.pk, user_id=provider.pk, by=staff)
-        sender.start()
-        while not _waiting_for_a_lock():
-            time.sleep(0.01)
-    sender.join(timeout=10)
+    run_behind_a_removal(post_as_bob, conversation_id=conversation.pk, user_id=provider.pk, by=staff)
 
     assert [answer.status_code for answer in answers] == [404]
     assert not Message.objects.filter(content="sneaking in").exists()

@@ -1,13 +1,9 @@
 """Removal: support staff take a participant out of a conversation, or deactivate a user, and that user's
 open sockets stop receiving the conversation's events while everyone else's go on."""
 
-import threading
-import time
-
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from django.db import connection, connections, transaction
 from django.urls import reverse
 
 from accounts.models import User
@@ -17,7 +13,7 @@ from messaging import services
 from messaging.models import Message, Participant
 from realtime.consumers import CLOSE_UNAUTHENTICATED
 from realtime.events import user_group
-from tests.conftest import make_user, requires_postgres
+from tests.conftest import make_user, requires_postgres, run_behind_a_removal
 from tests.meetings.conftest import agora_configured  # noqa: F401
 from tests.messaging.conftest import GroupListener, post_text, socket_thread_connections_closed  # noqa: F401
 from tests.realtime.sockets import assert_closed_with, assert_no_frame, connect_as, join, next_frame, request
@@ -235,15 +231,6 @@ async def test_saving_an_active_user_leaves_their_sockets_open(provider, convers
     await bob.disconnect()
 
 
-def _waiting_for_a_lock() -> bool:
-    with connection.cursor() as cursor:
-        # This run's database only: other runs share the server.
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
-        )
-        return cursor.fetchone()[0] > 0
-
-
 def test_a_send_that_waited_behind_the_removal_is_refused(provider, staff, conversation):
     requires_postgres()
     outcome = {}
@@ -253,16 +240,8 @@ def test_a_send_that_waited_behind_the_removal_is_refused(provider, staff, conve
             services.message_send(user=provider, conversation_id=conversation.pk, content="sneaking in")
         except NotFound as refused:
             outcome["refused"] = refused
-        finally:
-            connections.close_all()
 
-    sender = threading.Thread(target=send_as_bob)
-    with transaction.atomic():
-        services.participant_remove(conversation_id=conversation.pk, user_id=provider.pk, by=staff)
-        sender.start()
-        while not _waiting_for_a_lock():
-            time.sleep(0.01)
-    sender.join(timeout=10)
+    run_behind_a_removal(send_as_bob, conversation_id=conversation.pk, user_id=provider.pk, by=staff)
 
     assert "refused" in outcome
     assert not Message.objects.filter(conversation=conversation, content="sneaking in").exists()
@@ -363,19 +342,10 @@ def test_a_meeting_created_while_the_removal_held_the_project_invites_only_who_i
     created = {}
 
     def start_a_call_as_alice():
-        try:
-            created["meeting"] = meeting_services.meeting_create(
-                user=client_user, project_id=project.pk, title="Now", instant=True
-            )
-        finally:
-            connections.close_all()
+        created["meeting"] = meeting_services.meeting_create(
+            user=client_user, project_id=project.pk, title="Now", instant=True
+        )
 
-    caller = threading.Thread(target=start_a_call_as_alice)
-    with transaction.atomic():
-        services.participant_remove(conversation_id=project.conversation.pk, user_id=provider.pk, by=staff)
-        caller.start()
-        while caller.is_alive() and not _waiting_for_a_lock():
-            time.sleep(0.01)
-    caller.join(timeout=10)
+    run_behind_a_removal(start_a_call_as_alice, conversation_id=project.conversation.pk, user_id=provider.pk, by=staff)
 
     assert list(created["meeting"].participants.values_list("user_id", flat=True)) == [client_user.pk]
