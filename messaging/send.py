@@ -45,7 +45,7 @@ from kernel.parsers import JSONParser
 from kernel.ratelimit import Rate, rate_spend
 from kernel.rest import api_exception_handler
 from messaging import api, events, services
-from messaging.models import Conversation, Message
+from messaging.models import Message
 from messaging.serializers import MessageCreateInputSerializer
 from realtime.publish import publish
 
@@ -159,22 +159,15 @@ def _append_on_postgresql(
 ) -> services.SentMessage:
     """``services.message_store`` for a text message in two statements: the lock, then ``_APPEND_STATEMENT``.
 
-    The first takes the conversation's row lock (``FOR UPDATE`` of the conversation alone, the project read
-    beside it), the lock ``services.participant_remove`` and every other send take too: senders of one
+    The first takes the conversation's row lock (``services.conversation_lock_for_member``), the lock
+    ``services.participant_remove`` and every other send take too: senders of one
     conversation are serialized from here to the commit, so the seq read under it is the last one and the
     ids they insert rise with their seqs. Membership is not asked by this statement: one that waited for
     the lock would answer from the snapshot it started with, before a removal it waited behind committed.
     """
     now = timezone.now()
     with transaction.atomic():
-        conversation = (
-            Conversation.objects.select_for_update(of=("self",))
-            .select_related("project")
-            .filter(pk=conversation_id, participants__user=user)
-            .first()
-        )
-        if conversation is None:
-            raise NotFound("No such conversation.", field="conversationId")
+        conversation = services.conversation_lock_for_member(user=user, conversation_id=conversation_id)
         refusal = services.message_send_refusal(
             user=user, project=conversation.project, type=Message.Type.TEXT, content=content, upload=None
         )
@@ -211,7 +204,7 @@ def _append_on_postgresql(
         client_message_id=client_message_id,
         created_at=now,
     )
-    return services.SentMessage(message=message, created=True, payload=events.message_payload(message))
+    return services.SentMessage.of(message, created=True)
 
 
 def _error_response(request: HttpRequest, exc: Exception) -> HttpResponse:

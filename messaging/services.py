@@ -38,16 +38,26 @@ def conversation_create_for_project(*, project) -> Conversation:
     return conversation
 
 
-def _locked_conversation_for_member(*, user, conversation_id: int) -> Conversation:
+def conversation_lock_for_member(*, user, conversation_id: int) -> Conversation:
+    """The conversation's row lock (``FOR UPDATE`` of the conversation alone, its project read beside it), the
+    lock every send and ``participant_remove`` take; 404 unless ``user`` was a member when the query began.
+
+    A caller that waited for the lock behind a removal read the membership before the removal committed:
+    it must ask again in a statement started after the lock was granted."""
     conversation = (
         Conversation.objects.select_for_update(of=("self",))
         .select_related("project")
         .filter(pk=conversation_id, participants__user=user)
         .first()
     )
-    # A send that waited for the lock behind participant_remove read the membership before the removal
-    # committed; only a statement started after the lock was granted sees that it is gone.
-    if conversation is None or not Participant.objects.filter(conversation=conversation, user=user).exists():
+    if conversation is None:
+        raise NotFound("No such conversation.", field="conversationId")
+    return conversation
+
+
+def _locked_conversation_for_member(*, user, conversation_id: int) -> Conversation:
+    conversation = conversation_lock_for_member(user=user, conversation_id=conversation_id)
+    if not Participant.objects.filter(conversation=conversation, user=user).exists():
         raise NotFound("No such conversation.", field="conversationId")
     return conversation
 
@@ -84,6 +94,10 @@ class SentMessage:
     message: Message
     created: bool
     payload: dict
+
+    @classmethod
+    def of(cls, message: Message, *, created: bool) -> "SentMessage":
+        return cls(message=message, created=created, payload=events.message_payload(message))
 
 
 def message_send(
@@ -181,11 +195,7 @@ def message_by_client_id(*, user, client_message_id: uuid.UUID | None) -> SentMe
     if client_message_id is None:
         return None
     original = Message.objects.select_related("sender").filter(sender=user, client_message_id=client_message_id).first()
-    return None if original is None else _sent(original, created=False)
-
-
-def _sent(message: Message, *, created: bool) -> SentMessage:
-    return SentMessage(message=message, created=created, payload=events.message_payload(message))
+    return None if original is None else SentMessage.of(original, created=False)
 
 
 def _message_append(
@@ -220,7 +230,7 @@ def _message_append(
     Participant.objects.filter(conversation=conversation, user=user).update(
         last_read_seq=message.seq, last_read_message=message, last_read_at=now
     )
-    return _sent(message, created=True)
+    return SentMessage.of(message, created=True)
 
 
 def _read_marker_move(*, user, conversation_id: int, message: Message | None, event: str) -> Participant:
