@@ -23,6 +23,7 @@ from kernel.redis_client import shared_redis
 from messaging import services as messaging_services
 from projects import services as project_services
 from tests.live import cache_on_own_redis, live_servers, own_redis  # noqa: F401  (fixtures shared by every test directory)
+from tests.server_settings import TEST_PASSWORD_HASHERS
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -38,6 +39,8 @@ def pytest_configure(config):
         # write lock for the whole test, and a socket consumer writing from its thread would wait it out. Server
         # processes the tests start (tests/live.py) run the settings' IMMEDIATE, and the concurrency tests there.
         database["OPTIONS"]["transaction_mode"] = "DEFERRED"
+    # Personas are made with a password; hashing it slowly buys the tests nothing. Server processes hash the same way.
+    settings.PASSWORD_HASHERS = TEST_PASSWORD_HASHERS
     run_prefix = f"test-{uuid.uuid4().hex[:8]}"
     settings.CHANNEL_LAYERS["default"].setdefault("CONFIG", {})
     if "hosts" in settings.CHANNEL_LAYERS["default"]["CONFIG"]:

@@ -77,7 +77,7 @@ def server_env(
     and this run's channel layer."""
     env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "SQLITE_PATH"}}
     env.update({"SQLITE_PATH": str(sqlite_path)} if sqlite_path else _database_env(tmp_path))
-    env.update(DJANGO_SETTINGS_MODULE="config.settings", MEDIA_ROOT=str(tmp_path / "media"), DEBUG="true")
+    env.update(DJANGO_SETTINGS_MODULE="tests.server_settings", MEDIA_ROOT=str(tmp_path / "media"), DEBUG="true")
     layer = settings.CHANNEL_LAYERS["default"].get("CONFIG", {})
     if "prefix" in layer:
         env["CHANNEL_LAYER_PREFIX"] = layer["prefix"]
