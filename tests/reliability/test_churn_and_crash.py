@@ -45,10 +45,12 @@ PRODUCTION_LIKE = {**UNLIMITED_SOCKET_RATES, **PRODUCTION_SERVER_ENV, "SOCKET_MA
 CHURN_CYCLES = 1000
 CHURN_WARM_UP_CYCLES = 600
 CHURN_CLIENTS = 20
-# The first few hundred cycles grow RSS by 5-11 MiB once (connection pools, allocator arenas); after the
-# warm-up (600 cycles, then a burst of 200 sockets) the 1,000 cycles measured +1.3 MiB on uvicorn and
-# +2.3 MiB on daphne, with Python's own heap flat (tracemalloc). A leak of 4 KB a socket would fail.
-CHURN_RSS_GROWTH_LIMIT_BYTES = 4 * 1024 * 1024
+# The first few hundred cycles grow RSS by 5-11 MiB once (connection pools, allocator arenas), and the
+# allocator still settles in steps after the warm-up (600 cycles, then a burst of 200 sockets): quarters of
+# the 1,000 measured cycles grew by +1.2, +2.1, +0.2 and +0.6 MiB on a loaded CI machine, with Python's own
+# heap flat (tracemalloc). A leak grows every quarter alike, so the bound is on the last two quarters
+# (500 cycles): a leak of 4 KB a socket would add 2 MiB there and fail.
+CHURN_RSS_GROWTH_LIMIT_BYTES = 2 * 1024 * 1024
 WARM_UP_BURST_SOCKETS = 200
 MASS_DISCONNECT_SOCKETS = 500
 MASS_CONNECT_BATCH = 50
@@ -218,7 +220,7 @@ def test_connect_disconnect_cycles_leave_group_membership_and_memory_where_they_
             for _ in range(4):
                 await churn(server, users, conversation.pk, CHURN_CYCLES // 4)
                 await asyncio.to_thread(wait_until_quiet, [server])
-                measured["rss_steps"].append(round(server.rss_bytes() / 2**20, 1))
+                measured["rss_steps"].append(server.rss_bytes())
             measured["members_after"], measured["rss_after"] = group_members(churn_groups), server.rss_bytes()
             measured["resident_hears"] = await still_hears_typing(server, alice, provider, conversation.pk)
 
@@ -228,10 +230,11 @@ def test_connect_disconnect_cycles_leave_group_membership_and_memory_where_they_
         f"\nchurn: {CHURN_CYCLES} cycles by {CHURN_CLIENTS} clients after {CHURN_WARM_UP_CYCLES} warm-up cycles"
         f"\n  group members before {measured['members_before']}, after {measured['members_after']}"
         f"\n  RSS before {measured['rss_before'] / 2**20:.1f} MiB, after {measured['rss_after'] / 2**20:.1f} MiB"
-        f" (every 250 cycles: {measured['rss_steps']})"
+        f" (every 250 cycles: {[round(rss / 2**20, 1) for rss in measured['rss_steps']]})"
     )
     assert measured["members_after"] == measured["members_before"]
-    assert measured["rss_after"] - measured["rss_before"] < CHURN_RSS_GROWTH_LIMIT_BYTES
+    last_two_quarters = measured["rss_after"] - measured["rss_steps"][1]
+    assert last_two_quarters < CHURN_RSS_GROWTH_LIMIT_BYTES
     assert measured["resident_hears"]
     assert no_traceback_in_log(server), server.log_tail(60)
 
