@@ -88,7 +88,7 @@ def endpoint_test(*, endpoint_id: int) -> Delivery:
 
 def events_fan_out(*, batch: int = 500) -> int:
     """Make the deliveries of up to ``batch`` events not yet fanned out, one per active endpoint that
-    takes the event's type; return how many events were handled.
+    takes the event's type and was registered before the event; return how many events were handled.
 
     Workers skip each other's locked events (PostgreSQL), and the unique (event, endpoint) pair makes a
     delivery once even so."""
@@ -105,7 +105,7 @@ def events_fan_out(*, batch: int = 500) -> int:
                 Delivery(event=event, endpoint=endpoint, next_attempt_at=now, created_at=now)
                 for event in pending
                 for endpoint in endpoints
-                if endpoint.takes(event.type)
+                if endpoint.takes(event.type) and endpoint.created_at <= event.created_at
             ],
             ignore_conflicts=True,
         )
