@@ -4,8 +4,9 @@ its status, attempts and the last answer; the Retry action makes chosen deliveri
 from django import forms
 from django.contrib import admin, messages
 
-from integrations import events, services
+from integrations import events, outbound, services
 from integrations.models import Delivery, Endpoint
+from kernel.errors import Invalid
 
 
 class EndpointForm(forms.ModelForm):
@@ -17,6 +18,15 @@ class EndpointForm(forms.ModelForm):
     class Meta:
         model = Endpoint
         fields = ["url", "events", "description", "active"]
+
+    def clean_url(self) -> str:
+        """The service's check of the target, shown on the field instead of failing the save."""
+        url = self.cleaned_data["url"]
+        try:
+            outbound.validate_url(url)
+        except Invalid as exc:
+            raise forms.ValidationError(exc.detail) from exc
+        return url
 
 
 @admin.register(Endpoint)
