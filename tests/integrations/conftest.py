@@ -2,10 +2,13 @@
 an endpoint registered for it by support staff, and the worker's steps run in the test's thread or as real
 ``manage.py run_worker`` processes."""
 
+import sqlite3
+import time
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.db import connection
 from standardwebhooks.webhooks import Webhook
 
 from bench.webhook_processes import WebhookReceiver, WorkerProcess
@@ -69,6 +72,23 @@ def workers(tmp_path):
             log_path = log_dir / f"{tmp_path.name}-worker{len(running)}.log"
             running.append(WorkerProcess(env=env, log_path=log_path, concurrency=concurrency))
             return running[-1]
+
+        def wait_for_rows(self, sql: str, count: int, timeout: float) -> bool:
+            """Wait until ``sql`` (a ``SELECT count(*)``) counts ``count`` rows in the workers' database."""
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if self._count(sql) >= count:
+                    return True
+                time.sleep(0.1)
+            return False
+
+        def _count(self, sql: str) -> int:
+            if self.sqlite_path is None:
+                with connection.cursor() as cursor:
+                    cursor.execute(sql)
+                    return cursor.fetchone()[0]
+            with sqlite3.connect(self.sqlite_path, timeout=10) as database:
+                return database.execute(sql).fetchone()[0]
 
     yield Workers()
     for process in running:
