@@ -126,35 +126,37 @@ class Claim:
     body: bytes
 
 
-def delivery_claim() -> Claim | None:
-    """Claim the oldest due delivery no other worker holds: a new token and a lease, committed at once,
-    so the POST happens outside any transaction. A claim whose lease lapsed (its worker died) is taken over."""
+def deliveries_claim(*, limit: int) -> list[Claim]:
+    """Claim up to ``limit`` of the oldest due deliveries no other worker holds: a fresh token and a lease,
+    committed at once, so the POSTs happen outside any transaction. A claim whose lease lapsed (its worker
+    died) is taken over."""
     now = timezone.now()
     with transaction.atomic():
-        delivery = (
+        deliveries = list(
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("event", "endpoint")
             .filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now, endpoint__active=True)
             .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
-            .order_by("next_attempt_at", "id")
-            .first()
+            .order_by("next_attempt_at", "id")[:limit]
         )
-        if delivery is None:
-            return None
+        if not deliveries:
+            return []
         token = uuid.uuid4()
-        Delivery.objects.filter(pk=delivery.pk).update(
+        Delivery.objects.filter(pk__in=[delivery.pk for delivery in deliveries]).update(
             claim_token=token, claimed_until=now + timedelta(seconds=settings.WEBHOOK_CLAIM_LEASE_SECONDS)
         )
-    event = delivery.event
-    return Claim(
-        delivery_id=delivery.pk,
-        token=token,
-        attempts=delivery.attempts,
-        url=delivery.endpoint.url,
-        secret=delivery.endpoint.secret,
-        message_id=event.public_id,
-        body=json.dumps(events.envelope(event), separators=(",", ":")).encode(),
-    )
+    return [
+        Claim(
+            delivery_id=delivery.pk,
+            token=token,
+            attempts=delivery.attempts,
+            url=delivery.endpoint.url,
+            secret=delivery.endpoint.secret,
+            message_id=delivery.event.public_id,
+            body=json.dumps(events.envelope(delivery.event), separators=(",", ":")).encode(),
+        )
+        for delivery in deliveries
+    ]
 
 
 def retry_delay(attempt: int) -> float | None:
