@@ -24,6 +24,12 @@ class Received:
         return self.headers["webhook-id"]
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # A listen backlog for every worker thread posting at once (http.server's default of 5 drops SYNs).
+    request_queue_size = 128
+
+
 class WebhookReceiver:
     """Answers the first POSTs with ``statuses`` in turn, then 200. With ``hold``, the first POST gets no
     answer until ``release()`` (``held`` is set once it arrived); ``delay`` seconds pass before each answer."""
@@ -69,8 +75,7 @@ class WebhookReceiver:
             def log_message(self, format, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 

@@ -57,10 +57,10 @@ def run_case(*, processes: int, concurrency: int, backlog: int, rate: int, secon
     from django.db import connections
 
     django.setup()
-    from integrations.models import Delivery, Event
+    from integrations.models import Endpoint, Event
     from integrations.services import endpoint_create
 
-    Delivery.objects.all().delete()
+    Endpoint.objects.all().delete()  # with their deliveries: the previous case's receiver is gone
     Event.objects.all().delete()
     receiver = WebhookReceiver().start()
     endpoint_create(url=receiver.url, events=["*"], by=None)
