@@ -28,7 +28,7 @@ class EndpointCreatedSerializer(EndpointSerializer):
     secret = serializers.CharField(help_text="whsec_ and the base64 signing key: shown only in this answer.")
 
     @staticmethod
-    def build(endpoint) -> dict:  # type: ignore[override]
+    def build(endpoint) -> dict:
         return {**events.endpoint_payload(endpoint), "secret": endpoint.secret}
 
     class Meta(EndpointSerializer.Meta):
