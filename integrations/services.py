@@ -49,19 +49,20 @@ def endpoint_create(*, url: str, events: list[str], description: str = "", by) -
     return Endpoint.objects.create(url=url, events=subscribed, description=description, secret=secret, created_by=by)
 
 
-@transaction.atomic
 def endpoint_update(*, endpoint_id: int, **changes) -> Endpoint:
     """Change an endpoint's ``url``, ``events``, ``description`` or ``active``."""
-    endpoint = Endpoint.objects.select_for_update().filter(pk=endpoint_id).first()
-    if endpoint is None:
-        raise NotFound("No such endpoint.")
+    # Checked before the transaction: resolving the URL's host must not hold the row lock.
     if "url" in changes:
         outbound.validate_url(changes["url"])
     if "events" in changes:
         changes["events"] = _validated_events(changes["events"])
-    for field, value in changes.items():
-        setattr(endpoint, field, value)
-    endpoint.save(update_fields=list(changes))
+    with transaction.atomic():
+        endpoint = Endpoint.objects.select_for_update().filter(pk=endpoint_id).first()
+        if endpoint is None:
+            raise NotFound("No such endpoint.")
+        for field, value in changes.items():
+            setattr(endpoint, field, value)
+        endpoint.save(update_fields=list(changes))
     return endpoint
 
 
