@@ -1,4 +1,5 @@
-# The README's commands. `make run` serves on SQLite + the in-memory channel layer with demo data;
+# The README's commands. `make run` serves on SQLite + the in-memory channel layer with demo data, with the
+# webhook worker (`manage.py run_worker`, docs/integration.md) beside the server;
 # `make test` runs the suite (set DATABASE_URL / REDIS_URL to run it on PostgreSQL and Redis);
 # `make serve` is the production server: WORKERS uvicorn processes on one port (README, "Production");
 # `make lint` checks formatting, lint rules and types (pyproject.toml). `make install` installs only what the product
@@ -32,9 +33,11 @@ $(NODE_DEPS): package-lock.json
 .PHONY: install run test lint serve bench
 install: $(BIN)/daphne
 
+# The worker runs in the background of the same shell; the trap stops it when the server exits (or Ctrl-C).
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py run_worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/daphne -b $(HOST) -p $(PORT) --websocket-max-message-size $(WS_MAX_FRAME_BYTES) \
 		--websocket-max-frame-size $(WS_MAX_FRAME_BYTES) config.asgi:application
 
@@ -44,9 +47,12 @@ serve: export DEBUG = false
 # websockets-sansio: a send waits while the client's transport is full, so a client that stops reading
 # holds up only its own socket (docs/realtime.md, close code 4408). The graceful-shutdown bound keeps
 # such a client from holding a restart. Django has no lifespan handler.
+# The webhook worker is its own process beside uvicorn, stopped with it; on several machines run
+# `manage.py run_worker` on each (claims with SKIP LOCKED keep them from making one attempt twice).
 serve: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput
+	$(BIN)/python manage.py run_worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) \
 		--ws websockets-sansio --lifespan off --timeout-graceful-shutdown 10 --ws-max-size $(WS_MAX_FRAME_BYTES)
 

@@ -33,3 +33,30 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None or value.strip() == "":
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ImproperlyConfiguredEnv(f"{name} must be a number, got {value!r}") from exc
+
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def env_durations(name: str, default: list[str]) -> list[float]:
+    """A comma-separated list of durations, each a number with a unit (``5s``, ``30m``, ``2h``, ``1d``), in seconds."""
+    seconds = []
+    for item in env_list(name, default):
+        unit = _DURATION_UNITS.get(item[-1:].lower())
+        try:
+            if unit is None:
+                raise ValueError(item)
+            seconds.append(float(item[:-1]) * unit)
+        except ValueError as exc:
+            raise ImproperlyConfiguredEnv(f"{name} must be durations such as 5s,30m,2h; got {item!r}") from exc
+    return seconds

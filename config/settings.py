@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import dj_database_url
 
 from config.dev_secrets import dev_secret
-from config.env import ImproperlyConfiguredEnv, env_bool, env_int, env_list, env_str
+from config.env import ImproperlyConfiguredEnv, env_bool, env_durations, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "projects",
     "messaging",
     "meetings",
+    "integrations",
     "realtime",
     "pages",
 ]
@@ -361,6 +362,25 @@ CONTENT_SECURITY_POLICY = {
     "form-action": ["'self'"],
     "frame-ancestors": ["'none'"],
 }
+
+# Webhooks (docs/integration.md): the worker (`manage.py run_worker`) delivers the outbox's events to the
+# registered endpoints. An attempt waits WEBHOOK_TIMEOUT_SECONDS for an answer; a failed one is tried again
+# after the next delay of WEBHOOK_RETRY_SCHEDULE (each moved by up to WEBHOOK_RETRY_JITTER of itself), and
+# after the last the delivery is failed. A worker's claim on a delivery lapses after WEBHOOK_CLAIM_LEASE_SECONDS
+# (more than the timeout), when another worker takes it over. Private, loopback and link-local targets are
+# refused unless WEBHOOK_ALLOW_PRIVATE (development against a local receiver).
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+WEBHOOK_RETRY_SCHEDULE = env_durations("WEBHOOK_RETRY_SCHEDULE", ["5s", "30s", "5m", "30m", "2h", "5h", "10h", "10h"])
+WEBHOOK_RETRY_JITTER = env_float("WEBHOOK_RETRY_JITTER", 0.1)
+WEBHOOK_CLAIM_LEASE_SECONDS = env_float("WEBHOOK_CLAIM_LEASE_SECONDS", 60.0)
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", default=False)
+if not 0 <= WEBHOOK_RETRY_JITTER < 1 or WEBHOOK_CLAIM_LEASE_SECONDS <= WEBHOOK_TIMEOUT_SECONDS:
+    raise ImproperlyConfiguredEnv(
+        "WEBHOOK_RETRY_JITTER must be in [0, 1) and WEBHOOK_CLAIM_LEASE_SECONDS above WEBHOOK_TIMEOUT_SECONDS."
+    )
+# Deliveries one worker process makes at once (threads), and how long it sleeps when nothing is due.
+WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 8)
+WORKER_POLL_SECONDS = env_float("WORKER_POLL_SECONDS", 1.0)
 
 # Every record of the process, servers' included, has tickets, tokens and session ids redacted.
 LOGGING_CONFIG = "config.log_redaction.configure_logging"

@@ -50,6 +50,7 @@ urlpatterns = [
     path("api/", include("projects.urls")),
     path("api/", include("messaging.urls")),
     path("api/", include("meetings.urls")),
+    path("api/", include("integrations.urls")),
     path(
         "api-auth/login/", LoginView.as_view(template_name="rest_framework/login.html", authentication_form=LoginForm)
     ),

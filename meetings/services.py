@@ -13,6 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.suspension import require_not_suspended
+from integrations import events as integration_events
+from integrations.services import event_record
 from kernel.errors import (
     AgoraNotConfigured,
     AlreadyAnswered,
@@ -88,7 +90,7 @@ def meeting_create(
             *(MeetingParticipant(meeting=meeting, user_id=member_id) for member_id in members if member_id != user.pk),
         ]
     )
-    return _announce(meeting, events.MEETING_INVITE, invitees_only=True)
+    return _announce(meeting, events.MEETING_INVITE, integration_events.MEETING_CREATED, invitees_only=True)
 
 
 @transaction.atomic
@@ -101,7 +103,7 @@ def meeting_start(*, user, meeting_id: int) -> Meeting:
     meeting.status = Status.ACTIVE
     meeting.started_at = timezone.now()
     meeting.save(update_fields=["status", "started_at"])
-    return _announce(meeting, events.MEETING_STARTED)
+    return _announce(meeting, events.MEETING_STARTED, integration_events.MEETING_STARTED)
 
 
 @transaction.atomic
@@ -122,7 +124,7 @@ def meeting_cancel(*, user, meeting_id: int) -> Meeting:
     _require_status(meeting, Status.PENDING, "cancelled")
     meeting.status = Status.CANCELLED
     meeting.save(update_fields=["status"])
-    return _announce(meeting, events.MEETING_CANCELLED)
+    return _announce(meeting, events.MEETING_CANCELLED, integration_events.MEETING_CANCELLED)
 
 
 def meeting_accept(*, user, meeting_id: int) -> MeetingParticipant:
@@ -158,8 +160,10 @@ def _meeting_answer(*, user, meeting_id: int, answer: str) -> MeetingParticipant
     participation.save(update_fields=["status", "answered_at"])
     # The invitee's own group hears it too, so their other tabs and devices stop ringing.
     recipients = _member_groups(meeting.project, meeting.participants.values_list("user_id", flat=True))
-    event = events.MEETING_ACCEPT if answer == Invitation.ACCEPTED else events.MEETING_DECLINE
-    publish_on_commit(recipients, event, events.answer_payload(participation))
+    accepted = answer == Invitation.ACCEPTED
+    payload = events.answer_payload(participation)
+    event_record(integration_events.MEETING_ACCEPTED if accepted else integration_events.MEETING_DECLINED, payload)
+    publish_on_commit(recipients, events.MEETING_ACCEPT if accepted else events.MEETING_DECLINE, payload)
     return participation
 
 
@@ -267,11 +271,14 @@ def _participation(*, user, meeting_id: int, lock: bool = False) -> MeetingParti
     return participation
 
 
-def _announce(meeting: Meeting, event: str, *, invitees_only: bool = False) -> Meeting:
-    """Send ``event`` with the meeting to its participants (or only the invitees) after commit."""
+def _announce(meeting: Meeting, event: str, integration_event: str, *, invitees_only: bool = False) -> Meeting:
+    """Record ``integration_event`` with the meeting in the outbox, and send ``event`` with it to its
+    participants (or only the invitees) after commit."""
     detail = selectors.meeting_get(meeting_id=meeting.pk)
+    payload = events.meeting_payload(detail)
+    event_record(integration_event, payload)
     recipients = [p.user_id for p in detail.participants.all() if not (invitees_only and p.is_host)]
-    publish_on_commit(_member_groups(detail.project, recipients), event, events.meeting_payload(detail))
+    publish_on_commit(_member_groups(detail.project, recipients), event, payload)
     return detail
 
 
@@ -287,7 +294,7 @@ def _meeting_complete(meeting: Meeting, *, ended_at: datetime) -> Meeting:
     meeting.ended_at = ended_at
     meeting.duration_seconds = int((ended_at - _started_at(meeting)).total_seconds())
     meeting.save(update_fields=["status", "ended_at", "duration_seconds"])
-    return _announce(meeting, events.MEETING_ENDED)
+    return _announce(meeting, events.MEETING_ENDED, integration_events.MEETING_ENDED)
 
 
 def _started_at(meeting: Meeting) -> datetime:

@@ -67,6 +67,18 @@ def conversation_new_payload(conversation) -> dict:
     }
 
 
+def participant_removed_payload(conversation, *, user_id: int, by) -> dict:
+    """Support staff's removal of ``user_id`` from the conversation (the ``participant.removed`` integration
+    event), at the conversation's current seq."""
+    return {
+        "conversationId": conversation.pk,
+        "projectId": conversation.project_id,
+        "userId": user_id,
+        "removedBy": by.pk,
+        "seq": conversation.last_message_seq,
+    }
+
+
 def conversation_removed_payload(conversation_id: int) -> dict:
     return {"conversationId": conversation_id}
 

@@ -17,14 +17,16 @@ pays for each once:
   What this view does not take (a file sent as multipart, a form, any other method) goes to the DRF view
   on the same path, which also describes the endpoint in the OpenAPI schema.
 - **Two statements on PostgreSQL** (``_append_on_postgresql``): the conversation row lock, then one
-  statement that checks membership, finds a retry's original, inserts the message and moves the
-  conversation's last message and the sender's read marker. Elsewhere (SQLite, the embedded default)
-  ``services.message_store`` does the same through the ORM; both pass the same tests.
+  statement that checks membership, finds a retry's original, inserts the message, moves the
+  conversation's last message and the sender's read marker, and records the ``message.created``
+  integration event in the outbox (``integrations.services.event_record``'s row). Elsewhere (SQLite, the
+  embedded default) ``services.message_store`` does the same through the ORM; both pass the same tests.
 
 The send admission bound (503 + ``Retry-After`` past ``SEND_MAX_IN_FLIGHT``) is held around this view by
 ``realtime.admission``'s middleware, for the whole request including the awaited publish.
 """
 
+import json
 import uuid
 from dataclasses import dataclass
 
@@ -40,6 +42,8 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from integrations import events as integration_events
+from integrations.services import event_public_id
 from kernel.errors import NotFound
 from kernel.parsers import JSONParser
 from kernel.ratelimit import Rate, rate_spend
@@ -119,7 +123,8 @@ def _send_text(request: HttpRequest) -> services.SentMessage:
 # Run after the conversation row lock is granted, so under READ COMMITTED its snapshot sees every commit that
 # came before the lock: a removal the sender waited behind, a retry's original in this conversation. Its
 # CTEs share that one snapshot and each statement's effects: the INSERT happens only for a member, without
-# an original, when ``may_insert`` (no refusal); the two UPDATEs move only with a row the INSERT returned.
+# an original, when ``may_insert`` (no refusal); the two UPDATEs and the outbox's event (the message's payload,
+# built before its id was known, with the id set here) happen only with a row the INSERT returned.
 # The unique (sender, client_message_id) index catches a retry racing in through another conversation's
 # lock: its INSERT waits for the first one's transaction and then fails (services.message_stored_once answers).
 _APPEND_STATEMENT = """
@@ -142,6 +147,10 @@ WITH member AS (
     UPDATE messaging_participant
     SET last_read_message_id = inserted.id, last_read_seq = inserted.seq, last_read_at = %(now)s
     FROM inserted WHERE messaging_participant.id = (SELECT id FROM member)
+), event_recorded AS (
+    INSERT INTO integrations_event (public_id, type, created_at, data, fanned_out)
+    SELECT %(event_id)s, %(event_type)s, %(now)s, jsonb_set(%(event_data)s::jsonb, '{id}', to_jsonb(inserted.id)), false
+    FROM inserted
 )
 SELECT EXISTS (SELECT 1 FROM member), (SELECT id FROM original), (SELECT id FROM inserted)
 """
@@ -172,6 +181,15 @@ def _append_on_postgresql(
             user=user, project=conversation.project, type=Message.Type.TEXT, content=content, upload=None
         )
         seq = conversation.last_message_seq + 1
+        message = Message(
+            conversation_id=conversation_id,
+            sender=user,
+            seq=seq,
+            type=Message.Type.TEXT,
+            content=content,
+            client_message_id=client_message_id,
+            created_at=now,
+        )
         with connection.cursor() as cursor:
             cursor.execute(
                 _APPEND_STATEMENT,
@@ -183,6 +201,9 @@ def _append_on_postgresql(
                     "client_message_id": client_message_id,
                     "now": now,
                     "may_insert": refusal is None,
+                    "event_id": event_public_id(),
+                    "event_type": integration_events.MESSAGE_CREATED,
+                    "event_data": json.dumps(events.message_payload(message)),
                 },
             )
             appended = _Appended(*cursor.fetchone())
@@ -194,16 +215,7 @@ def _append_on_postgresql(
             return original
         if refusal is not None:
             raise refusal
-    message = Message(
-        pk=appended.message_id,
-        conversation_id=conversation_id,
-        sender=user,
-        seq=seq,
-        type=Message.Type.TEXT,
-        content=content,
-        client_message_id=client_message_id,
-        created_at=now,
-    )
+    message.pk = appended.message_id
     return services.SentMessage.of(message, created=True)
 
 

@@ -11,6 +11,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.suspension import require_not_suspended
+from integrations import events as integration_events
+from integrations.services import event_record
 from kernel.errors import ConversationReadOnly, DomainError, Invalid, NotAllowed, NotFound
 from kernel.invisible_text import shows_nothing
 from messaging import events
@@ -230,7 +232,9 @@ def _message_append(
     Participant.objects.filter(conversation=conversation, user=user).update(
         last_read_seq=message.seq, last_read_message=message, last_read_at=now
     )
-    return SentMessage.of(message, created=True)
+    sent = SentMessage.of(message, created=True)
+    event_record(integration_events.MESSAGE_CREATED, sent.payload)
+    return sent
 
 
 def _read_marker_move(*, user, conversation_id: int, message: Message | None, event: str) -> Participant:
@@ -241,7 +245,9 @@ def _read_marker_move(*, user, conversation_id: int, message: Message | None, ev
     ).update(last_read_seq=message.seq, last_read_message=message, last_read_at=timezone.now())
     marker = Participant.objects.get(conversation_id=conversation_id, user=user)
     if moved:
-        publish_on_commit([events.conversation_group(conversation_id)], event, events.read_marker_payload(marker))
+        payload = events.read_marker_payload(marker)
+        event_record(integration_events.CONVERSATION_READ, {**payload, "seq": marker.last_read_seq})
+        publish_on_commit([events.conversation_group(conversation_id)], event, payload)
     return marker
 
 
@@ -281,11 +287,16 @@ def participant_remove(*, conversation_id: int, user_id: int, by) -> None:
         # The conversation row lock orders the removal against sends, the project row lock against
         # meeting creation (which reads the members it invites under it); both statements take them.
         locked = Conversation.objects.select_for_update().select_related("project").filter(pk=conversation_id)
-        if locked.first() is None:
+        conversation = locked.first()
+        if conversation is None:
             raise NotFound("No such conversation.", field="conversationId")
         removed, _ = Participant.objects.filter(conversation_id=conversation_id, user_id=user_id).delete()
         if not removed:
             raise NotFound("This user is not in the conversation.", field="userId")
+        event_record(
+            integration_events.PARTICIPANT_REMOVED,
+            events.participant_removed_payload(conversation, user_id=user_id, by=by),
+        )
     publish_on_commit(
         [user_group(user_id)], events.CONVERSATION_REMOVED, events.conversation_removed_payload(conversation_id)
     )

@@ -8,6 +8,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.suspension import require_not_suspended
+from integrations import events as integration_events
+from integrations.services import event_record
 from kernel.errors import (
     AlreadyAccepted,
     Invalid,
@@ -139,6 +141,9 @@ def project_create_for_accepted_proposal(*, proposal: Proposal) -> Project | Non
             pk=proposal.pk
         ).update(status=Proposal.Status.REJECTED)
         conversation_create_for_project(project=project)
+        event_record(
+            integration_events.PROJECT_CREATED, events.project_payload(selectors.project_get(project_id=project.pk))
+        )
     return project
 
 
@@ -154,6 +159,7 @@ def project_set_status(*, project_id: int, status: str) -> Project:
     project.status = status
     project.save(update_fields=["status"])
     project = selectors.project_get(project_id=project.pk)
+    event_record(integration_events.PROJECT_STATUS_CHANGED, events.project_payload(project))
     publish_on_commit(
         [user_group(project.client_id), user_group(project.provider_id)],
         events.CLOSED[status],

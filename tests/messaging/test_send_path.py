@@ -124,15 +124,18 @@ def test_a_send_on_postgresql_is_the_callers_lookup_the_lock_and_one_statement(c
     assert "accounts_user" in caller
     assert lock.rstrip().endswith('FOR UPDATE OF "messaging_conversation"')
     assert append.lstrip().startswith("WITH member AS")
+    assert "INSERT INTO integrations_event" in append
 
 
-def test_a_send_on_sqlite_takes_the_orm_path_in_six_statements(client_user, conversation):
+def test_a_send_on_sqlite_takes_the_orm_path_in_eight_statements(client_user, conversation):
     if connection.vendor != "sqlite":
         pytest.skip("PostgreSQL takes the two-statement path")
     statements = _statements_of_one_send(_bearer(client_user), conversation, clientMessageId=str(uuid.uuid4()))
 
-    # The caller, the lock, membership after it, the retry's original, the insert and the two updates.
-    assert len(statements) == 7
+    # The caller, the lock, membership after it, the retry's original, the insert, the two updates and the
+    # outbox's message.created event.
+    assert len(statements) == 8
+    assert "integrations_event" in statements[-1]
 
 
 # ---- the send's rules, on this path -------------------------------------------------------------------

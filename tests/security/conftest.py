@@ -17,6 +17,8 @@ from django.test import override_settings
 from django.utils import timezone
 
 from accounts.models import User
+from integrations import services as integration_services
+from integrations.models import Endpoint
 from meetings import services as meeting_services
 from meetings.models import Meeting
 from messaging import services as messaging_services
@@ -29,6 +31,8 @@ from tests.messaging.conftest import fast_password_hashing, fresh_throttle_count
 
 PERSONAS = ("anonymous", "outsider", "client", "provider", "staff")
 FAST_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
+# A public address (no name to resolve): the matrix registers and tests endpoints, the worker never posts to them.
+PUBLIC_WEBHOOK_URL = "https://93.184.215.14/hooks"
 
 
 @dataclass
@@ -58,12 +62,14 @@ class World:
     proposal: Proposal
     pending_provider: User
     users: list[User]
+    webhook_endpoint: Endpoint
 
     def forbidden_for(self, persona: str) -> list[str]:
         """Strings that must not appear in any answer to ``persona``: other users' secrets always,
         and the markers, usernames and emails of every project the persona is not a member of."""
         user = self.personas[persona]
-        forbidden = [PASSWORD, *(other.password for other in self.users)]
+        # A webhook endpoint's secret is shown once, in the answer that created it.
+        forbidden = [PASSWORD, self.webhook_endpoint.secret, *(other.password for other in self.users)]
         if user is not None and user.is_staff:
             return forbidden + [marker for side in (self.ours, self.theirs) for marker in side.collaboration_markers]
         own_sides = [side for side in (self.ours, self.theirs) if user in side.members]
@@ -158,6 +164,9 @@ def build_world(*, client_user: User, provider: User, outsider: User, staff: Use
         proposal=proposal,
         pending_provider=pending_provider,
         users=list(User.objects.all()),
+        webhook_endpoint=integration_services.endpoint_create(
+            url=PUBLIC_WEBHOOK_URL, events=["*"], description="matrix", by=staff
+        ),
     )
 
 

@@ -25,7 +25,7 @@ from realtime.handlers import registered_events
 from tests.conftest import PASSWORD
 from tests.messaging.conftest import socket_thread_connections_closed  # noqa: F401
 from tests.realtime.sockets import FRAME_TIMEOUT, connect_as, next_frame, socket
-from tests.security.conftest import PERSONAS, World
+from tests.security.conftest import PERSONAS, PUBLIC_WEBHOOK_URL, World
 
 # Every test here may reach the database: the cells through their views and consumers, and all of
 # them through the autouse cleanup of the consumers' thread connection imported above.
@@ -128,6 +128,7 @@ MEMBERS = (401, 404, 200, 200, 404)
 PAGE_FOR_MEMBERS = (302, 404, 200, 200, 404)
 HOST_MOVES = (401, 404, 200, 403, 404)
 INVITEE_ANSWERS = (401, 404, 403, 200, 404)
+STAFF_ONLY = (401, 403, 403, 403, 200)
 
 # Each row's statuses are in the order of PERSONAS: anonymous, outsider, client, provider, staff.
 ENDPOINTS = [
@@ -222,6 +223,34 @@ ENDPOINTS = [
         "PATCH", "/api/meetings/{pk}/decline", INVITEE_ANSWERS, args=lambda world: {"pk": world.ours.pending_meeting.pk}
     ),
     row("GET", "/api/meetings/{pk}/token", MEMBERS, args=lambda world: {"pk": world.ours.active_meeting.pk}),
+    # Webhook endpoints are support staff's.
+    row(
+        "POST",
+        "/api/webhooks/endpoints",
+        (401, 403, 403, 403, 201),
+        payload=lambda world, user: {"url": PUBLIC_WEBHOOK_URL, "events": ["message.created"]},
+    ),
+    row("GET", "/api/webhooks/endpoints", STAFF_ONLY),
+    row("GET", "/api/webhooks/endpoints/{pk}", STAFF_ONLY, args=lambda world: {"pk": world.webhook_endpoint.pk}),
+    row(
+        "PATCH",
+        "/api/webhooks/endpoints/{pk}",
+        STAFF_ONLY,
+        args=lambda world: {"pk": world.webhook_endpoint.pk},
+        payload=lambda world, user: {"active": False},
+    ),
+    row(
+        "DELETE",
+        "/api/webhooks/endpoints/{pk}",
+        (401, 403, 403, 403, 204),
+        args=lambda world: {"pk": world.webhook_endpoint.pk},
+    ),
+    row(
+        "POST",
+        "/api/webhooks/endpoints/{pk}/test",
+        (401, 403, 403, 403, 202),
+        args=lambda world: {"pk": world.webhook_endpoint.pk},
+    ),
     # Sign-in forms, the browsable API's and the product's: open to all; a PUT is an empty form.
     row("GET", "/api-auth/login/", ALL),
     row("POST", "/api-auth/login/", (200, 302, 302, 302, 302), payload=own_credentials),
