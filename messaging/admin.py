@@ -20,16 +20,18 @@ class ParticipantInline(admin.TabularInline):
         return False
 
 
-@admin.display(description="Sender", ordering="sender__username")
-def sender_or_system(message: Message) -> str:
-    """Who sent the message; a system message is the server's."""
-    return "system" if message.sender is None else str(message.sender)
+class SenderOrSystem:
+    """A message's sender column: a system message is the server's."""
+
+    @admin.display(description="Sender", ordering="sender__username")
+    def sender_or_system(self, message: Message) -> str:
+        return "system" if message.sender is None else str(message.sender)
 
 
-class MessageInline(admin.TabularInline):
+class MessageInline(SenderOrSystem, admin.TabularInline):
     model = Message
     extra = 0
-    fields = readonly_fields = ("seq", sender_or_system, "type", "content", "file_name", "created_at")
+    fields = readonly_fields = ("seq", "sender_or_system", "type", "content", "file_name", "created_at")
     can_delete = False
     ordering = ["-id"]
     max_num = 0
@@ -87,13 +89,13 @@ class ParticipantAdmin(admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
-    list_display = ["id", "conversation", "seq", sender_or_system, "type", "short_content", "created_at"]
+class MessageAdmin(SenderOrSystem, admin.ModelAdmin):
+    list_display = ["id", "conversation", "seq", "sender_or_system", "type", "short_content", "created_at"]
     list_filter = ["type", "conversation__project__status"]
     search_fields = ["content", "sender__username", "file_name"]
     readonly_fields = [
         "conversation",
-        sender_or_system,
+        "sender_or_system",
         "seq",
         "type",
         "content",
