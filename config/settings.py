@@ -267,6 +267,11 @@ SPECTACULAR_SETTINGS = {
     # /api/docs/ serves Swagger UI's files itself instead of loading them from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # A message's type has one more value (system) than a client may send: two enums, each named.
+    "ENUM_NAME_OVERRIDES": {
+        "MessageTypeEnum": "messaging.models.Message.Type",
+        "MessageClientTypeEnum": "messaging.models.Message.CLIENT_TYPES",
+    },
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15)),

@@ -4,6 +4,7 @@ carry; the REST answers are the same builders' dicts (``meetings.serializers`` d
 from accounts.events import user_brief_payload
 from kernel.json_values import iso_datetime
 from meetings.models import Meeting, MeetingParticipant
+from messaging import events as messaging_events
 
 # Server to client: the meeting itself (as GET /api/meetings/{id} shows it) to its participants.
 MEETING_INVITE = "meeting:invite"
@@ -80,3 +81,29 @@ def session_payload(participation: MeetingParticipant) -> dict:
         "firstJoinedAt": iso_datetime(participation.first_joined_at),
         "lastLeftAt": iso_datetime(participation.last_left_at),
     }
+
+
+def system_message(meeting: Meeting, kind: str, *, expired: bool = False) -> tuple[dict, str]:
+    """What the system message ``kind`` (one of ``messaging.events``' meeting kinds) tells of ``meeting``, and
+    its sentence: the meeting's id and title; for its end, how long it lasted and whether it ran out
+    (``expired``: completed by the ``meetings_expire`` sweep, not by its host)."""
+    data: dict = {"meetingId": meeting.pk, "title": meeting.title}
+    if kind == messaging_events.SYSTEM_MEETING_STARTED:
+        return data, f"{meeting.host.username} started the meeting “{meeting.title}”."
+    if kind == messaging_events.SYSTEM_MEETING_CANCELLED:
+        return data, f"{meeting.host.username} cancelled the meeting “{meeting.title}”."
+    assert kind == messaging_events.SYSTEM_MEETING_ENDED and meeting.duration_seconds is not None
+    data.update(durationSeconds=meeting.duration_seconds, expired=expired)
+    lasted = duration_words(meeting.duration_seconds)
+    if expired:
+        return data, f"The meeting “{meeting.title}” ended after {lasted}, its maximum length."
+    return data, f"The meeting “{meeting.title}” ended after {lasted}."
+
+
+def duration_words(seconds: int) -> str:
+    """``seconds`` as a sentence says it: "less than a minute", "42 minutes", "1 hour 5 minutes"."""
+    hours, minutes = divmod(seconds // 60, 60)
+    if not hours and not minutes:
+        return "less than a minute"
+    parts = [f"{count} {unit}{'' if count == 1 else 's'}" for count, unit in ((hours, "hour"), (minutes, "minute"))]
+    return " ".join(part for part, count in zip(parts, (hours, minutes), strict=True) if count)

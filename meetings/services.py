@@ -32,6 +32,8 @@ from kernel.errors import (
 )
 from meetings import agora, events, selectors
 from meetings.models import Meeting, MeetingParticipant
+from messaging import events as messaging_events
+from messaging import services as messaging_services
 from projects import selectors as project_selectors
 from realtime.events import user_group
 from realtime.publish import publish_on_commit
@@ -90,7 +92,10 @@ def meeting_create(
             *(MeetingParticipant(meeting=meeting, user_id=member_id) for member_id in members if member_id != user.pk),
         ]
     )
-    return _announce(meeting, events.MEETING_INVITE, integration_events.MEETING_CREATED, invitees_only=True)
+    announced = _announce(meeting, events.MEETING_INVITE, integration_events.MEETING_CREATED, invitees_only=True)
+    if instant:
+        _tell_conversation(announced, messaging_events.SYSTEM_MEETING_STARTED)
+    return announced
 
 
 @transaction.atomic
@@ -103,7 +108,10 @@ def meeting_start(*, user, meeting_id: int) -> Meeting:
     meeting.status = Status.ACTIVE
     meeting.started_at = timezone.now()
     meeting.save(update_fields=["status", "started_at"])
-    return _announce(meeting, events.MEETING_STARTED, integration_events.MEETING_STARTED)
+    return _tell_conversation(
+        _announce(meeting, events.MEETING_STARTED, integration_events.MEETING_STARTED),
+        messaging_events.SYSTEM_MEETING_STARTED,
+    )
 
 
 @transaction.atomic
@@ -124,7 +132,10 @@ def meeting_cancel(*, user, meeting_id: int) -> Meeting:
     _require_status(meeting, Status.PENDING, "cancelled")
     meeting.status = Status.CANCELLED
     meeting.save(update_fields=["status"])
-    return _announce(meeting, events.MEETING_CANCELLED, integration_events.MEETING_CANCELLED)
+    return _tell_conversation(
+        _announce(meeting, events.MEETING_CANCELLED, integration_events.MEETING_CANCELLED),
+        messaging_events.SYSTEM_MEETING_CANCELLED,
+    )
 
 
 def meeting_accept(*, user, meeting_id: int) -> MeetingParticipant:
@@ -207,7 +218,7 @@ def meetings_complete_overdue() -> list[int]:
         with transaction.atomic():
             meeting = Meeting.objects.select_for_update().filter(pk=meeting_id, status=Status.ACTIVE).first()
             if meeting is not None:
-                _meeting_complete(meeting, ended_at=_latest_end(meeting))
+                _meeting_complete(meeting, ended_at=_latest_end(meeting), expired=True)
                 completed.append(meeting_id)
     return completed
 
@@ -289,12 +300,25 @@ def _member_groups(project, user_ids) -> list[str]:
     return [user_group(user_id) for user_id in user_ids if user_id in members]
 
 
-def _meeting_complete(meeting: Meeting, *, ended_at: datetime) -> Meeting:
+def _meeting_complete(meeting: Meeting, *, ended_at: datetime, expired: bool = False) -> Meeting:
+    """Complete the locked ``meeting`` at ``ended_at``: by its host, or ``expired`` by the sweep."""
     meeting.status = Status.COMPLETED
     meeting.ended_at = ended_at
     meeting.duration_seconds = int((ended_at - _started_at(meeting)).total_seconds())
     meeting.save(update_fields=["status", "ended_at", "duration_seconds"])
-    return _announce(meeting, events.MEETING_ENDED, integration_events.MEETING_ENDED)
+    return _tell_conversation(
+        _announce(meeting, events.MEETING_ENDED, integration_events.MEETING_ENDED),
+        messaging_events.SYSTEM_MEETING_ENDED,
+        expired=expired,
+    )
+
+
+def _tell_conversation(meeting: Meeting, kind: str, *, expired: bool = False) -> Meeting:
+    """Post the system message ``kind`` about ``meeting`` to its project's conversation, in this transaction.
+    The meeting's row (or for a new one, its project's) is locked already: the conversation's lock comes second."""
+    data, sentence = events.system_message(meeting, kind, expired=expired)
+    messaging_services.system_message_post(project_id=meeting.project_id, kind=kind, data=data, content=sentence)
+    return meeting
 
 
 def _started_at(meeting: Meeting) -> datetime:

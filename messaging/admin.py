@@ -20,10 +20,18 @@ class ParticipantInline(admin.TabularInline):
         return False
 
 
-class MessageInline(admin.TabularInline):
+class SenderOrSystem:
+    """A message's sender column: a system message is the server's."""
+
+    @admin.display(description="Sender", ordering="sender__username")
+    def sender_or_system(self, message: Message) -> str:
+        return "system" if message.sender is None else str(message.sender)
+
+
+class MessageInline(SenderOrSystem, admin.TabularInline):
     model = Message
     extra = 0
-    fields = readonly_fields = ("seq", "sender", "type", "content", "file_name", "created_at")
+    fields = readonly_fields = ("seq", "sender_or_system", "type", "content", "file_name", "created_at")
     can_delete = False
     ordering = ["-id"]
     max_num = 0
@@ -81,16 +89,17 @@ class ParticipantAdmin(admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
-    list_display = ["id", "conversation", "seq", "sender", "type", "short_content", "created_at"]
+class MessageAdmin(SenderOrSystem, admin.ModelAdmin):
+    list_display = ["id", "conversation", "seq", "sender_or_system", "type", "short_content", "created_at"]
     list_filter = ["type", "conversation__project__status"]
     search_fields = ["content", "sender__username", "file_name"]
     readonly_fields = [
         "conversation",
-        "sender",
+        "sender_or_system",
         "seq",
         "type",
         "content",
+        "system",
         "file",
         "file_name",
         "file_size",

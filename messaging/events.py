@@ -16,21 +16,37 @@ CONVERSATION_TYPING = "conversation:typing"
 CONVERSATION_NEW = "conversation:new"
 CONVERSATION_REMOVED = "conversation:removed"
 
+# The kinds of system message (``services.system_message_post``): what happened, in a message's ``system``.
+SYSTEM_MEETING_STARTED = "meeting.started"
+SYSTEM_MEETING_ENDED = "meeting.ended"
+SYSTEM_MEETING_CANCELLED = "meeting.cancelled"
+SYSTEM_PROJECT_COMPLETED = "project.completed"
+SYSTEM_PROJECT_CANCELLED = "project.cancelled"
+SYSTEM_KINDS = (
+    SYSTEM_MEETING_STARTED,
+    SYSTEM_MEETING_ENDED,
+    SYSTEM_MEETING_CANCELLED,
+    SYSTEM_PROJECT_COMPLETED,
+    SYSTEM_PROJECT_CANCELLED,
+)
+
 
 def conversation_group(conversation_id: int) -> str:
     return f"conversation_{conversation_id}"
 
 
 def message_payload(message: Message) -> dict:
-    """A message as ``message:new``, the join replay and the REST API all carry it."""
+    """A message as ``message:new``, the join replay and the REST API all carry it. A system message has no
+    ``sender``, its event in ``system`` and a sentence about it in ``content`` (docs/realtime.md)."""
     return {
         "id": message.pk,
         "conversationId": message.conversation_id,
         "seq": message.seq,
-        "sender": user_brief_payload(message.sender),
+        "sender": None if message.sender is None else user_brief_payload(message.sender),
         "type": str(message.type),
         "content": message.content,
         "file": message_file_payload(message),
+        "system": message.system,
         "clientMessageId": str(message.client_message_id) if message.client_message_id is not None else None,
         "createdAt": iso_datetime(message.created_at),
     }

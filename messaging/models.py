@@ -31,7 +31,8 @@ class Participant(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="participations")
     joined_at = models.DateTimeField(auto_now_add=True)
     # Everything up to this seq is read. A sender's marker moves to their own message, so every
-    # message after the marker is someone else's and the unread count is a subtraction.
+    # message after the marker is someone else's or the server's (system messages, which count as
+    # nothing unread): the unread count is a subtraction, less the few system messages past the marker.
     last_read_seq = models.PositiveBigIntegerField(default=0)
     last_read_message = models.ForeignKey(
         "messaging.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -56,9 +57,17 @@ class Message(models.Model):
     class Type(models.TextChoices):
         TEXT = "text", "Text"
         FILE = "file", "File"
+        # Written by the server (``services.system_message_post``) when the project or one of its meetings
+        # changes; no sender, never sent by a client.
+        SYSTEM = "system", "System"
+
+    # What a client may send (``MessageCreateInputSerializer``).
+    CLIENT_TYPES = [(Type.TEXT.value, Type.TEXT.label), (Type.FILE.value, Type.FILE.label)]
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
-    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="messages")
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="messages", null=True, blank=True
+    )
     seq = models.PositiveBigIntegerField()
     type = models.CharField(max_length=8, choices=Type.choices, default=Type.TEXT)
     content = models.TextField(blank=True)
@@ -67,18 +76,32 @@ class Message(models.Model):
     file_size = models.PositiveBigIntegerField(null=True, blank=True)
     file_content_type = models.CharField(max_length=100, blank=True)
     client_message_id = models.UUIDField(null=True, blank=True)
+    # A system message's event, as its clients read it: ``{"kind": "meeting.ended", "meetingId": 7, ...}``.
+    system = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["conversation", "id"], name="message_conversation_id_idx")]
+        indexes = [
+            models.Index(fields=["conversation", "id"], name="message_conversation_id_idx"),
+            # The unread count subtracts the system messages past a marker: few rows, found here.
+            models.Index(
+                fields=["conversation", "seq"], condition=models.Q(type="system"), name="message_system_seq_idx"
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["conversation", "seq"], name="message_seq_unique_in_conversation"),
             models.UniqueConstraint(fields=["sender", "client_message_id"], name="message_client_id_unique_per_sender"),
             models.CheckConstraint(
                 name="message_has_body",
                 condition=(models.Q(type="text") & ~models.Q(content=""))
-                | (models.Q(type="file") & ~models.Q(file="")),
+                | (models.Q(type="file") & ~models.Q(file=""))
+                | (models.Q(type="system") & ~models.Q(content="") & models.Q(system__isnull=False)),
+            ),
+            models.CheckConstraint(
+                name="message_system_iff_no_sender",
+                condition=(models.Q(type="system") & models.Q(sender__isnull=True))
+                | (~models.Q(type="system") & models.Q(sender__isnull=False)),
             ),
         ]
 

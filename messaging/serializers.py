@@ -18,18 +18,44 @@ class MessageFileSerializer(serializers.Serializer):
     url = serializers.CharField()
 
 
+class MessageSystemSerializer(serializers.Serializer):
+    """What a system message tells, for clients that act on it: its ``kind`` and the fields of that kind
+    (docs/realtime.md, "System messages")."""
+
+    kind = serializers.ChoiceField(choices=events.SYSTEM_KINDS)
+    meetingId = serializers.IntegerField(required=False, help_text="meeting.*: the meeting's id.")
+    title = serializers.CharField(required=False, help_text="meeting.*: the meeting's title.")
+    durationSeconds = serializers.IntegerField(required=False, help_text="meeting.ended: how long it lasted.")
+    expired = serializers.BooleanField(
+        required=False, help_text="meeting.ended: true when it ran out at the maximum length, not ended by its host."
+    )
+    projectId = serializers.IntegerField(required=False, help_text="project.*: the project's id.")
+
+
 class MessageSerializer(BuiltPayload, serializers.ModelSerializer):
     build = staticmethod(events.message_payload)
 
     conversationId = serializers.IntegerField(source="conversation_id")
-    sender = UserBriefSerializer()
+    sender = UserBriefSerializer(allow_null=True, help_text="Null for a system message.")
     file = serializers.SerializerMethodField()
+    system = MessageSystemSerializer(allow_null=True, help_text="A system message's event; null otherwise.")
     clientMessageId = serializers.UUIDField(source="client_message_id", allow_null=True)
     createdAt = serializers.DateTimeField(source="created_at")
 
     class Meta:
         model = Message
-        fields = ["id", "conversationId", "seq", "sender", "type", "content", "file", "clientMessageId", "createdAt"]
+        fields = [
+            "id",
+            "conversationId",
+            "seq",
+            "sender",
+            "type",
+            "content",
+            "file",
+            "system",
+            "clientMessageId",
+            "createdAt",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(MessageFileSerializer(allow_null=True))
@@ -38,7 +64,7 @@ class MessageSerializer(BuiltPayload, serializers.ModelSerializer):
 
 
 class MessageBriefSerializer(serializers.ModelSerializer):
-    senderId = serializers.IntegerField(source="sender_id")
+    senderId = serializers.IntegerField(source="sender_id", allow_null=True, help_text="Null for a system message.")
     createdAt = serializers.DateTimeField(source="created_at")
 
     class Meta:
@@ -107,7 +133,9 @@ class ConversationSerializer(serializers.Serializer):
         return ParticipantSerializer(participation.conversation.participants.all(), many=True).data  # type: ignore[return-value]
 
     def get_unreadCount(self, participation: Participant) -> int:  # noqa: N802 - camelCase contract
-        return participation.conversation.last_message_seq - participation.last_read_seq
+        # System messages past the marker count as nothing unread (annotated by participant_list_for_user).
+        unread = participation.conversation.last_message_seq - participation.last_read_seq
+        return unread - participation.system_messages_unread  # type: ignore[attr-defined]
 
     def get_readOnly(self, participation: Participant) -> bool:  # noqa: N802 - camelCase contract
         return not participation.conversation.project.is_active
@@ -115,7 +143,8 @@ class ConversationSerializer(serializers.Serializer):
 
 class MessageCreateInputSerializer(serializers.Serializer):
     conversationId = serializers.IntegerField(min_value=1)
-    type = serializers.ChoiceField(choices=Message.Type.choices, default=Message.Type.TEXT)
+    # System messages are the server's: a client cannot send one.
+    type = serializers.ChoiceField(choices=Message.CLIENT_TYPES, default=Message.Type.TEXT)
     content = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=settings.MESSAGE_MAX_LENGTH, trim_whitespace=False
     )

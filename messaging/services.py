@@ -206,9 +206,12 @@ def _message_append(
     user,
     content: str,
     type: str,
-    client_message_id: uuid.UUID | None,
-    upload: UploadedFile | None,
+    client_message_id: uuid.UUID | None = None,
+    upload: UploadedFile | None = None,
+    system: dict | None = None,
 ) -> SentMessage:
+    """Insert the message at the next seq of ``conversation`` (locked by the caller) and make it the
+    conversation's last; a sender's (``user``'s) read marker moves to it, a system message moves none."""
     now = timezone.now()
     message = Message(
         conversation=conversation,
@@ -217,6 +220,7 @@ def _message_append(
         type=type,
         content=content,
         client_message_id=client_message_id,
+        system=system,
     )
     if upload is not None:
         # Django's multipart parser keeps only named files; the content type was checked against the allowed ones.
@@ -229,12 +233,34 @@ def _message_append(
     Conversation.objects.filter(pk=conversation.pk).update(
         last_message=message, last_message_seq=message.seq, last_activity_at=now
     )
-    Participant.objects.filter(conversation=conversation, user=user).update(
-        last_read_seq=message.seq, last_read_message=message, last_read_at=now
-    )
+    if user is not None:
+        Participant.objects.filter(conversation=conversation, user=user).update(
+            last_read_seq=message.seq, last_read_message=message, last_read_at=now
+        )
     sent = SentMessage.of(message, created=True)
     event_record(integration_events.MESSAGE_CREATED, sent.payload)
     return sent
+
+
+def system_message_post(*, project_id: int, kind: str, data: dict, content: str) -> Message:
+    """Tell the project's conversation what happened to the project or one of its meetings: a message of
+    type ``system`` with no sender, ``{"kind": kind, **data}`` for clients that act on it and ``content``, a
+    sentence for those that show it (the kinds: ``events.SYSTEM_KINDS``, docs/realtime.md).
+
+    Written in the caller's transaction under the conversation's row lock, at the next seq like any send,
+    and announced as ``message:new`` after commit. Callers lock their project or meeting row before calling:
+    every writer that holds both takes the conversation's lock second, so none waits in the other order."""
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(project_id=project_id)
+        sent = _message_append(
+            conversation=conversation,
+            user=None,
+            content=content,
+            type=Message.Type.SYSTEM,
+            system={"kind": kind, **data},
+        )
+    publish_on_commit([events.conversation_group(conversation.pk)], events.MESSAGE_NEW, sent.payload)
+    return sent.message
 
 
 def _read_marker_move(*, user, conversation_id: int, message: Message | None, event: str) -> Participant:
@@ -285,11 +311,13 @@ def participant_remove(*, conversation_id: int, user_id: int, by) -> None:
         raise NotAllowed("Only support staff remove participants.")
     with transaction.atomic():
         # The conversation row lock orders the removal against sends, the project row lock against
-        # meeting creation (which reads the members it invites under it); both statements take them.
-        locked = Conversation.objects.select_for_update().select_related("project").filter(pk=conversation_id)
-        conversation = locked.first()
-        if conversation is None:
+        # meeting creation (which reads the members it invites under it). The project's first, then the
+        # conversation's, in two statements: the order of meeting creation, project_set_status and
+        # system_message_post, which lock the project (or a meeting) and then the conversation.
+        conversations = Conversation.objects.filter(pk=conversation_id)
+        if conversations.select_related("project").select_for_update(of=("project",)).first() is None:
             raise NotFound("No such conversation.", field="conversationId")
+        conversation = conversations.select_for_update().get()
         removed, _ = Participant.objects.filter(conversation_id=conversation_id, user_id=user_id).delete()
         if not removed:
             raise NotFound("This user is not in the conversation.", field="userId")

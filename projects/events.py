@@ -3,6 +3,7 @@ for a project too: ``projects.serializers.ProjectSerializer`` documents it)."""
 
 from accounts.events import user_brief_payload
 from kernel.json_values import decimal_string, iso_datetime
+from messaging import events as messaging_events
 from projects.models import Project
 
 # Server to client, to the client's and the provider's personal groups: the project as
@@ -10,6 +11,17 @@ from projects.models import Project
 PROJECT_COMPLETED = "project:completed"
 PROJECT_CANCELLED = "project:cancelled"
 CLOSED: dict[str, str] = {Project.Status.COMPLETED: PROJECT_COMPLETED, Project.Status.CANCELLED: PROJECT_CANCELLED}
+# The system message each closing leaves in the project's conversation: its kind and sentence.
+SYSTEM_MESSAGES: dict[str, tuple[str, str]] = {
+    Project.Status.COMPLETED: (
+        messaging_events.SYSTEM_PROJECT_COMPLETED,
+        "The project was completed; this conversation is now read-only.",
+    ),
+    Project.Status.CANCELLED: (
+        messaging_events.SYSTEM_PROJECT_CANCELLED,
+        "The project was cancelled; this conversation is now read-only.",
+    ),
+}
 
 
 def project_payload(project: Project) -> dict:

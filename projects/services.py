@@ -24,7 +24,7 @@ from kernel.errors import (
     RequestNotOpen,
     TermsChanged,
 )
-from messaging.services import conversation_create_for_project
+from messaging.services import conversation_create_for_project, system_message_post
 from projects import events, selectors
 from projects.models import Project, Proposal, ServiceRequest
 from realtime.events import user_group
@@ -150,7 +150,8 @@ def project_create_for_accepted_proposal(*, proposal: Proposal) -> Project | Non
 @transaction.atomic
 def project_set_status(*, project_id: int, status: str) -> Project:
     """Complete or cancel an active project; its conversation is read-only and it holds no new meetings from
-    then on (both check the project's status), and its members hear it after commit."""
+    then on (both check the project's status). Its conversation says so in a system message, and its
+    members hear it after commit."""
     project = Project.objects.select_for_update().get(pk=project_id)
     if project.status != Project.Status.ACTIVE:
         raise ProjectNotActive(f"The project is already {project.status}.")
@@ -158,6 +159,9 @@ def project_set_status(*, project_id: int, status: str) -> Project:
         raise Invalid("A project can only be completed or cancelled.", field="status")
     project.status = status
     project.save(update_fields=["status"])
+    # The project's row lock is held: the conversation's comes second, as everywhere.
+    kind, sentence = events.SYSTEM_MESSAGES[status]
+    system_message_post(project_id=project.pk, kind=kind, data={"projectId": project.pk}, content=sentence)
     project = selectors.project_get(project_id=project.pk)
     event_record(integration_events.PROJECT_STATUS_CHANGED, events.project_payload(project))
     publish_on_commit(

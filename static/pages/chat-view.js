@@ -1,5 +1,5 @@
 // What the project page shows of its conversation: the message list in id order with unconfirmed
-// sends below it, read ticks, the typing line, the composer's errors and the read-only state.
+// sends below it, system messages as centred lines, read ticks, the typing line, the composer's errors and the read-only state.
 // Message content is only ever put into the page as text (textContent), never as HTML.
 
 import { button, element } from "./dom.js";
@@ -58,23 +58,32 @@ export class ChatView {
   }
 
   renderMessage(message, item, isRead) {
-    const mine = message.sender.id === this.me.id;
     item.replaceChildren();
-    item.className = `message ${mine ? "mine" : "theirs"}`;
     item.dataset.id = message.id;
     item.dataset.seq = message.seq;
+    if (message.type === "system") {
+      // The server's line about the project or a meeting: centred, with no sender and no read ticks.
+      item.className = "message system";
+      item.append(element("p", "", message.content), this.renderTime(message));
+      return;
+    }
+    const mine = message.sender.id === this.me.id;
+    item.className = `message ${mine ? "mine" : "theirs"}`;
     if (message.clientMessageId) item.dataset.clientId = message.clientMessageId;
     const meta = element("div", "meta");
-    meta.append(element("span", "sender", mine ? "You" : message.sender.username));
-    const time = element("time", "", new Date(message.createdAt).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
-    time.dateTime = message.createdAt;
-    time.title = new Date(message.createdAt).toLocaleString();
-    meta.append(time);
+    meta.append(element("span", "sender", mine ? "You" : message.sender.username), this.renderTime(message));
     item.append(meta, this.renderBody(message));
     if (mine) {
       item.append(element("span", "receipt"));
       this.setReceipt(item, isRead(message.seq));
     }
+  }
+
+  renderTime(message) {
+    const time = element("time", "", new Date(message.createdAt).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
+    time.dateTime = message.createdAt;
+    time.title = new Date(message.createdAt).toLocaleString();
+    return time;
   }
 
   renderBody(message) {

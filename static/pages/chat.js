@@ -86,9 +86,10 @@ export class Chat {
     if (message.conversationId !== this.conversationId) return;
     const atBottom = this.view.isNearBottom();
     if (!this.show(message)) return;
-    if (message.sender.id !== this.me.id) this.typists.forget(message.sender.id);
+    const mine = this.isMine(message);
+    if (message.sender && !mine) this.typists.forget(message.sender.id);
     if (this.hasHistory && this.store.hasGap) this.catchUp(); // before it, the newest page fills any gap
-    if (atBottom || message.sender.id === this.me.id) this.view.scrollToBottom();
+    if (atBottom || mine) this.view.scrollToBottom();
     this.markReadSoon();
   }
 
@@ -164,8 +165,13 @@ export class Chat {
     return true;
   }
 
+  // A system message has no sender: it is nobody's.
+  isMine(message) {
+    return message.sender?.id === this.me.id;
+  }
+
   showStored(message) {
-    if (message.sender.id === this.me.id) {
+    if (this.isMine(message)) {
       this.myReadSeq = Math.max(this.myReadSeq, message.seq); // the server moves it too
       if (message.clientMessageId) this.outbox.confirm(message.clientMessageId);
     }

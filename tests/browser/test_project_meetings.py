@@ -54,3 +54,23 @@ def test_a_call_rings_while_the_conversation_history_cannot_load(client_user, pr
     ring = invitee.page.locator("#ring")
     expect(ring.get_by_role("heading")).to_have_text("alice is calling")
     expect(invitee.page.locator("#meetings > li.meeting")).to_have_attribute("data-status", "ACTIVE")
+
+
+def test_ending_a_meeting_shows_a_centred_system_line_on_the_other_users_page(client_user, provider, project, visit):
+    host = visit(client_user)
+    invitee = visit(provider)
+    for visitor in (host, invitee):
+        visitor.open_live(f"/projects/{project.pk}")
+    host.page.get_by_role("button", name="Start a call now").click()
+    host_meeting = host.page.locator("#meetings > li.meeting")
+    expect(host_meeting).to_have_attribute("data-status", "ACTIVE")
+
+    host_meeting.get_by_role("button", name="End meeting").click()
+
+    lines = invitee.page.locator("#messages > li.message.system")
+    expect(lines).to_have_count(2)
+    expect(lines.nth(0)).to_contain_text(re.compile(r"^alice started the meeting “.+”\."))
+    expect(lines.nth(1)).to_contain_text(re.compile(r"^The meeting “.+” ended after less than a minute\."))
+    expect(lines.nth(1)).to_have_css("align-self", "center")
+    expect(lines.locator(".sender, .receipt")).to_have_count(0)
+    invitee.screenshot("meeting-ended-system-line")

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import User
-from messaging.models import Conversation
+from messaging.models import Conversation, Message
 from projects import services as project_services
 from tests.conftest import make_project, make_user
 
@@ -63,6 +63,22 @@ def test_messages_are_searchable_by_sender(admin_client, two_conversations):
     response = admin_client.get(reverse("admin:messaging_message_changelist"), {"q": "alice"})
 
     assert [message.content for message in response.context["cl"].result_list] == ["price list attached"]
+
+
+def test_messages_filter_by_type_and_a_system_message_shows_system_as_its_sender(
+    admin_client, client_user, conversation, send
+):
+    send(client_user, conversation, "before the close")
+    project_services.project_set_status(project_id=conversation.project_id, status="completed")
+    closing = conversation.messages.get(type=Message.Type.SYSTEM)
+
+    response = admin_client.get(reverse("admin:messaging_message_changelist"), {"type__exact": "system"})
+    page = admin_client.get(reverse("admin:messaging_message_change", args=[closing.pk]))
+
+    assert _listed(response) == {closing.pk}
+    assert '<td class="field-sender_or_system">system</td>' in response.content.decode()
+    assert page.status_code == 200
+    assert "project.completed" in page.content.decode()
 
 
 def test_the_admin_refuses_a_non_staff_user(client, client_user, conversation):

@@ -50,6 +50,16 @@ def test_dashboard_lists_my_projects_and_conversations_with_unread_counts(client
     assert "Kick-off on Monday?" in html
 
 
+def test_dashboard_previews_a_system_message_as_its_sentence_and_counts_it_as_nothing_unread(
+    client, provider, live_meeting
+):
+    client.force_login(provider)
+    html = client.get(reverse("dashboard")).content.decode()
+    assert "alice started the meeting “Kick-off”." in html
+    assert "unread" not in html
+    assert '<span class="muted">:</span>' not in html
+
+
 def test_dashboard_shows_nobody_elses_projects(client, outsider, project):
     client.force_login(outsider)
     response = client.get(reverse("dashboard"))
