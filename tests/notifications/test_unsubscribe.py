@@ -5,9 +5,11 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core import signing
 from django.test import Client
 from django.utils import timezone
 
+from config.log_redaction import redact
 from notifications import services
 from notifications.emails import unsubscribe_headers
 from notifications.models import NotificationPreference
@@ -86,8 +88,6 @@ def test_a_token_just_inside_its_age_still_works(client, provider):
 
 
 def test_a_token_signed_for_another_purpose_is_refused(client, provider):
-    from django.core import signing
-
     other = signing.TimestampSigner(salt="notifications.unsubscribe").sign_object({"u": provider.pk, "p": "other"})
 
     assert client.post(f"/unsubscribe/{other}").status_code == 400
@@ -106,3 +106,12 @@ def test_the_headers_take_the_host_from_a_request(rf, provider):
     request = rf.get("/", secure=True, HTTP_HOST="testserver")
 
     assert unsubscribe_headers(provider, request)["List-Unsubscribe"].startswith("<https://testserver/unsubscribe/")
+
+
+def test_access_logs_do_not_keep_the_token(provider):
+    token = unsubscribe_token_make(user_id=provider.pk)
+
+    line = redact(f'127.0.0.1 - "POST /unsubscribe/{token} HTTP/1.1" 200')
+
+    assert token not in line
+    assert line == '127.0.0.1 - "POST /unsubscribe/[redacted] HTTP/1.1" 200'
