@@ -1,6 +1,6 @@
 """Keeps credentials out of every log line the process writes: tickets, tokens and Socket.IO session ids
 (whoever holds one can poll that session) in query strings, ``Authorization`` and session cookie values,
-and anything shaped like a JWT.
+anything shaped like a JWT, and the token of an email's unsubscribe link.
 
 It is a log-record factory installed by ``LOGGING_CONFIG``, so it covers every logger in the process, the
 servers' own included, not only the handlers configured here: uvicorn logs a socket's URL with its query
@@ -22,6 +22,8 @@ _PATTERNS = [
     (re.compile(r"(?i)\b(authorization:\s*(?:bearer\s+|basic\s+|token\s+)?)[^\s\"',]+"), rf"\g<1>{REDACTED}"),
     (re.compile(r"(?i)\b((?:sessionid|csrftoken)=)[^;\s\"']+"), rf"\g<1>{REDACTED}"),
     (re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]*"), REDACTED),
+    # An email's unsubscribe link (notifications): whoever holds it can turn that user's emails off.
+    (re.compile(r"(/unsubscribe/)[^\s\"'?/]+"), rf"\g<1>{REDACTED}"),
 ]
 
 

@@ -12,7 +12,16 @@ from urllib.parse import urlsplit
 import dj_database_url
 
 from config.dev_secrets import dev_secret
-from config.env import ImproperlyConfiguredEnv, env_bool, env_durations, env_float, env_int, env_list, env_str
+from config.env import (
+    ImproperlyConfiguredEnv,
+    email_server_from_env,
+    env_bool,
+    env_durations,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -76,6 +85,7 @@ INSTALLED_APPS = [
     "integrations",
     "realtime",
     "pages",
+    "notifications",
 ]
 
 # Django's own middleware as the subclasses in kernel/async_middleware.py: the same hooks, run on the event
@@ -342,6 +352,29 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 AUTH_BODY_MAX_BYTES = env_int("AUTH_BODY_MAX_BYTES", 4 * 1024)
 REQUEST_BODY_MAX_BYTES = env_int("REQUEST_BODY_MAX_BYTES", 64 * 1024)
 TYPING_FORWARD_INTERVAL_SECONDS = 2.0
+
+# Email (notifications): EMAIL_URL (smtp://, smtp+tls://, smtps://, console://) or Django's usual EMAIL_HOST...;
+# with neither, the console backend prints each email on the server's standard output (config.env).
+_EMAIL = email_server_from_env()
+EMAIL_BACKEND = _EMAIL.backend
+EMAIL_HOST = _EMAIL.host
+EMAIL_PORT = _EMAIL.port
+EMAIL_HOST_USER = _EMAIL.user
+EMAIL_HOST_PASSWORD = _EMAIL.password
+EMAIL_USE_TLS = _EMAIL.use_tls
+EMAIL_USE_SSL = _EMAIL.use_ssl
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Collaboration <noreply@localhost>")
+# The site's address as people reach it, for the absolute links an email carries (no request to build them from).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+if urlsplit(SITE_URL).scheme not in ("http", "https") or not urlsplit(SITE_URL).netloc:
+    raise ImproperlyConfiguredEnv(
+        f"SITE_URL must be an http(s) address like https://chat.example.com, got {SITE_URL!r}"
+    )
+# How long an email's unsubscribe link works (notifications.services): long enough for an old email in a mailbox.
+UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS = env_int("UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS", 60)
+# A meeting has no planned length: its calendar entry lasts this long from its start (notifications.calendar).
+MEETING_CALENDAR_MINUTES = env_int("MEETING_CALENDAR_MINUTES", 60)
 
 AGORA_APP_ID = env_str("AGORA_APP_ID")
 AGORA_APP_CERTIFICATE = env_str("AGORA_APP_CERTIFICATE")

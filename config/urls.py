@@ -51,9 +51,11 @@ urlpatterns = [
     path("api/", include("messaging.urls")),
     path("api/", include("meetings.urls")),
     path("api/", include("integrations.urls")),
+    path("api/", include("notifications.urls")),
     path(
         "api-auth/login/", LoginView.as_view(template_name="rest_framework/login.html", authentication_form=LoginForm)
     ),
     path("api-auth/", include("rest_framework.urls")),
     path("", include("pages.urls")),
+    path("", include("notifications.page_urls")),
 ]

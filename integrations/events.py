@@ -11,6 +11,7 @@ MEETING_CREATED = "meeting.created"
 MEETING_STARTED = "meeting.started"
 MEETING_ENDED = "meeting.ended"
 MEETING_CANCELLED = "meeting.cancelled"
+MEETING_RESCHEDULED = "meeting.rescheduled"
 MEETING_ACCEPTED = "meeting.accepted"
 MEETING_DECLINED = "meeting.declined"
 PARTICIPANT_REMOVED = "participant.removed"
@@ -26,6 +27,7 @@ DOMAIN_EVENT_TYPES = (
     MEETING_STARTED,
     MEETING_ENDED,
     MEETING_CANCELLED,
+    MEETING_RESCHEDULED,
     MEETING_ACCEPTED,
     MEETING_DECLINED,
     PARTICIPANT_REMOVED,

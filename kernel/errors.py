@@ -189,6 +189,15 @@ class AgoraNotConfigured(Unavailable):
     code = "agora_not_configured"
 
 
+# Notifications.
+
+
+class UnsubscribeLinkInvalid(Invalid):
+    """An email's unsubscribe token that was altered, made for something else, or is past its age."""
+
+    code = "unsubscribe_link_invalid"
+
+
 # The server and the socket transport.
 
 

@@ -12,6 +12,7 @@ from meetings import selectors, services
 from meetings.serializers import (
     MeetingCreateInputSerializer,
     MeetingListFilterSerializer,
+    MeetingRescheduleInputSerializer,
     MeetingSerializer,
     MeetingTokenSerializer,
 )
@@ -74,6 +75,19 @@ class MeetingViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["patch"])
     def cancel(self, request, pk=None):
         return Response(MeetingSerializer(services.meeting_cancel(user=request.user, meeting_id=pk)).data)
+
+    @extend_schema(
+        request=MeetingRescheduleInputSerializer,
+        responses={200: MeetingSerializer, **errors(ProviderSuspended, Conflict)},
+    )
+    @action(detail=True, methods=["patch"])
+    def reschedule(self, request, pk=None):
+        payload = MeetingRescheduleInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        meeting = services.meeting_reschedule(
+            user=request.user, meeting_id=pk, scheduled_for=payload.validated_data["scheduledFor"]
+        )
+        return Response(MeetingSerializer(meeting).data)
 
     @extend_schema(request=None, responses={200: MeetingSerializer, **errors(ProviderSuspended, Conflict)})
     @action(detail=True, methods=["patch"])

@@ -11,6 +11,7 @@ MEETING_INVITE = "meeting:invite"
 MEETING_STARTED = "meeting:started"
 MEETING_ENDED = "meeting:ended"
 MEETING_CANCELLED = "meeting:cancelled"
+MEETING_RESCHEDULED = "meeting:rescheduled"
 # Both ways: an invitee answers with these, and the other participants hear the answer.
 MEETING_ACCEPT = "meeting:accept"
 MEETING_DECLINE = "meeting:decline"

@@ -43,6 +43,9 @@ class Meeting(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     duration_seconds = models.IntegerField(null=True, blank=True)
+    # The calendar entry's revision (iCalendar SEQUENCE, notifications.calendar): raised by each reschedule and
+    # by the cancellation, so calendars replace the entry they hold under the meeting's UID.
+    sequence = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -82,6 +82,10 @@ class MeetingCreateInputSerializer(serializers.Serializer):
     instant = serializers.BooleanField(required=False, default=False)
 
 
+class MeetingRescheduleInputSerializer(serializers.Serializer):
+    scheduledFor = serializers.DateTimeField()
+
+
 class MeetingListFilterSerializer(serializers.Serializer):
     status = MeetingStatusField(required=False)
     projectId = IdField(required=False)

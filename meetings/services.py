@@ -131,11 +131,33 @@ def meeting_cancel(*, user, meeting_id: int) -> Meeting:
     _require_host(meeting, user, "cancel")
     _require_status(meeting, Status.PENDING, "cancelled")
     meeting.status = Status.CANCELLED
-    meeting.save(update_fields=["status"])
+    meeting.sequence += 1
+    meeting.save(update_fields=["status", "sequence"])
     return _tell_conversation(
         _announce(meeting, events.MEETING_CANCELLED, integration_events.MEETING_CANCELLED),
         messaging_events.SYSTEM_MEETING_CANCELLED,
     )
+
+
+@transaction.atomic
+def meeting_reschedule(*, user, meeting_id: int, scheduled_for: datetime) -> Meeting:
+    """Move a pending meeting to another time; its calendar entry's sequence rises with it.
+
+    The answers stand: an invitee who accepted or declined keeps that answer for the new time.
+    """
+    meeting = _participation(user=user, meeting_id=meeting_id, lock=True).meeting
+    require_not_suspended(user)
+    _require_host(meeting, user, "reschedule")
+    _require_status(meeting, Status.PENDING, "rescheduled")
+    _require_project_active(meeting.project)
+    if scheduled_for <= timezone.now():
+        raise Invalid("scheduledFor must be in the future.", field="scheduledFor")
+    if scheduled_for == meeting.scheduled_for:
+        return selectors.meeting_get(meeting_id=meeting.pk)
+    meeting.scheduled_for = scheduled_for
+    meeting.sequence += 1
+    meeting.save(update_fields=["scheduled_for", "sequence"])
+    return _announce(meeting, events.MEETING_RESCHEDULED, integration_events.MEETING_RESCHEDULED)
 
 
 def meeting_accept(*, user, meeting_id: int) -> MeetingParticipant:

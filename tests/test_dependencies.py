@@ -8,9 +8,20 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("accounts", "projects", "messaging", "meetings", "integrations", "realtime", "pages", "config", "kernel")
+APPS = (
+    "accounts",
+    "projects",
+    "messaging",
+    "meetings",
+    "integrations",
+    "notifications",
+    "realtime",
+    "pages",
+    "config",
+    "kernel",
+)
 # The apps proper: what the kernel serves and config composes.
-DOMAIN_APPS = ("accounts", "projects", "messaging", "meetings", "integrations", "realtime", "pages")
+DOMAIN_APPS = ("accounts", "projects", "messaging", "meetings", "integrations", "notifications", "realtime", "pages")
 
 # What an app offers the others: its writes, its reads, its event names and payloads, and its models for their
 # types and choices (never to query: see test_no_app_queries_another_apps_models).

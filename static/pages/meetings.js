@@ -120,7 +120,8 @@ export class MeetingsPanel {
     this.list = document.getElementById("meetings");
     this.empty = document.getElementById("no-meetings");
     this.error = document.getElementById("meetings-error");
-    for (const event of [EVENT.MEETING_INVITE, EVENT.MEETING_STARTED, EVENT.MEETING_ENDED, EVENT.MEETING_CANCELLED]) {
+    const meetingEvents = [EVENT.MEETING_INVITE, EVENT.MEETING_RESCHEDULED, EVENT.MEETING_STARTED, EVENT.MEETING_ENDED, EVENT.MEETING_CANCELLED];
+    for (const event of meetingEvents) {
       socket.on(event, (meeting) => this.upsert(meeting));
     }
     for (const event of [EVENT.MEETING_ACCEPT, EVENT.MEETING_DECLINE]) socket.on(event, (answer) => this.onAnswer(answer));

@@ -17,6 +17,7 @@ export const EVENT = Object.freeze({
   MEETING_STARTED: "meeting:started",
   MEETING_ENDED: "meeting:ended",
   MEETING_CANCELLED: "meeting:cancelled",
+  MEETING_RESCHEDULED: "meeting:rescheduled",
   MEETING_ACCEPT: "meeting:accept",
   MEETING_DECLINE: "meeting:decline",
 });

@@ -1,12 +1,16 @@
 """Each domain change records its integration event in the outbox, in its own transaction, with the REST
 shape of what changed; conversation events carry ``seq``."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from integrations import events as integration_events
 from integrations.models import Event
 from integrations.services import event_record
+from kernel.json_values import iso_datetime
 from meetings import services as meeting_services
 from messaging import services as messaging_services
 from projects import services as project_services
@@ -83,6 +87,14 @@ def test_meeting_cancelled(meeting, client_user):
     assert data["status"] == "CANCELLED"
 
 
+def test_meeting_rescheduled_with_its_new_time(meeting, client_user):
+    later = timezone.now() + timedelta(days=3)
+    meeting_services.meeting_reschedule(user=client_user, meeting_id=meeting.pk, scheduled_for=later)
+
+    (data,) = recorded("meeting.rescheduled")
+    assert (data["id"], data["scheduledFor"]) == (meeting.pk, iso_datetime(later))
+
+
 def test_meeting_accepted(meeting, provider):
     meeting_services.meeting_accept(user=provider, meeting_id=meeting.pk)
 
@@ -119,7 +131,7 @@ def test_every_domain_type_has_its_test_here():
         if not any(name.startswith("test_" + type.replace(".", "_")) for name in tests)
     ]
 
-    assert len(integration_events.DOMAIN_EVENT_TYPES) == 11
+    assert len(integration_events.DOMAIN_EVENT_TYPES) == 12  # the issue's eleven and meeting.rescheduled
     assert not untested
 
 

@@ -54,7 +54,7 @@ def meeting_state(meeting: Meeting) -> tuple:
     """Everything a transition could change, read fresh from the database."""
     row = (
         Meeting.objects.filter(pk=meeting.pk)
-        .values("status", "started_at", "ended_at", "duration_seconds", "channel_name")
+        .values("status", "scheduled_for", "sequence", "started_at", "ended_at", "duration_seconds", "channel_name")
         .get()
     )
     answers = list(

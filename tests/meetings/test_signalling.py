@@ -12,6 +12,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.db import connections
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from rest_framework_simplejwt.tokens import AccessToken
 
 from config.asgi import application
@@ -181,6 +182,16 @@ async def test_cancelling_tells_every_participant(api, client_user, meeting, ali
     assert await _rest(api, client_user, "patch", f"/api/meetings/{meeting.pk}/cancel") == 200
     for socket in (alice, bob):
         assert (await _hear(socket, "meeting:cancelled"))["status"] == "CANCELLED"
+    await _silent(charlie)
+
+
+async def test_rescheduling_tells_every_participant_the_new_time(api, client_user, meeting, alice, bob, charlie):
+    later = timezone.now() + timedelta(days=3)
+    url = f"/api/meetings/{meeting.pk}/reschedule"
+    assert await _rest(api, client_user, "patch", url, {"scheduledFor": later.isoformat()}) == 200
+    for socket in (alice, bob):
+        rescheduled = await _hear(socket, "meeting:rescheduled")
+        assert (rescheduled["status"], parse_datetime(rescheduled["scheduledFor"])) == ("PENDING", later)
     await _silent(charlie)
 
 

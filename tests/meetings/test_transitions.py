@@ -1,4 +1,4 @@
-"""PATCH /api/meetings/{id}/start, /end, /cancel, /accept, /decline: each transition and each refusal.
+"""PATCH /api/meetings/{id}/start, /end, /cancel, /reschedule, /accept, /decline: each transition and each refusal.
 
 A refused transition answers 403 (wrong role), 404 (outsider) or 409 (wrong state) and changes nothing.
 """
@@ -110,6 +110,11 @@ def test_the_host_cancels_a_pending_meeting(api, client_user, meeting):
     assert Meeting.objects.get(pk=meeting.pk).status == Meeting.Status.CANCELLED
 
 
+def test_cancelling_raises_the_calendar_sequence(api, client_user, meeting):
+    _patch(api, client_user, meeting, "cancel")
+    assert Meeting.objects.get(pk=meeting.pk).sequence == 1
+
+
 def test_an_active_meeting_cannot_be_cancelled(api, client_user, active_meeting):
     _refused(api, client_user, active_meeting, "cancel", 409, "meeting_active")
 
@@ -120,6 +125,60 @@ def test_a_cancelled_meeting_cannot_be_cancelled_again(api, client_user, cancell
 
 def test_an_invitee_cannot_cancel_a_meeting(api, provider, meeting):
     _refused(api, provider, meeting, "cancel", 403, "not_host")
+
+
+# reschedule
+
+
+def _reschedule(api, user, meeting, when):
+    return api.as_user(user).patch(f"/api/meetings/{meeting.pk}/reschedule", {"scheduledFor": when}, format="json")
+
+
+def test_the_host_reschedules_a_pending_meeting_and_its_sequence_rises(api, client_user, meeting):
+    later = timezone.now() + timedelta(days=2)
+    response = _reschedule(api, client_user, meeting, later.isoformat())
+    assert response.status_code == 200
+    assert parse_datetime(response.json()["scheduledFor"]) == later
+    assert Meeting.objects.get(pk=meeting.pk).sequence == 1
+    _reschedule(api, client_user, meeting, (later + timedelta(hours=1)).isoformat())
+    assert Meeting.objects.get(pk=meeting.pk).sequence == 2
+
+
+def test_rescheduling_to_the_same_time_changes_nothing(api, client_user, meeting):
+    later = (timezone.now() + timedelta(days=2)).isoformat()
+    _reschedule(api, client_user, meeting, later)
+    before = meeting_state(meeting)
+    assert _reschedule(api, client_user, meeting, later).status_code == 200
+    assert meeting_state(meeting) == before
+
+
+def test_rescheduling_keeps_the_answers(api, client_user, provider, meeting):
+    _patch(api, provider, meeting, "accept")
+    _reschedule(api, client_user, meeting, (timezone.now() + timedelta(days=2)).isoformat())
+    assert invitation_of(meeting, provider).status == "accepted"
+
+
+@pytest.mark.parametrize("when", ["", "tomorrow", (timezone.now() - timedelta(minutes=1)).isoformat()])
+def test_a_reschedule_to_no_or_a_past_time_is_refused_on_the_field(api, client_user, meeting, when):
+    before = meeting_state(meeting)
+    response = _reschedule(api, client_user, meeting, when)
+    assert response.status_code == 400
+    assert "scheduledFor" in response.json()["fields"]
+    assert meeting_state(meeting) == before
+
+
+def test_an_invitee_cannot_reschedule_a_meeting(api, provider, meeting):
+    before = meeting_state(meeting)
+    response = _reschedule(api, provider, meeting, (timezone.now() + timedelta(days=2)).isoformat())
+    assert (response.status_code, response.json()["code"]) == (403, "not_host")
+    assert meeting_state(meeting) == before
+
+
+def test_an_active_meeting_cannot_be_rescheduled(api, client_user, active_meeting):
+    before = meeting_state(active_meeting)
+    response = _reschedule(api, client_user, active_meeting, (timezone.now() + timedelta(days=2)).isoformat())
+    assert (response.status_code, response.json()["code"]) == (409, "meeting_active")
+    assert meeting_state(active_meeting) == before
 
 
 # accept / decline

@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.models import User
+from notifications.tokens import unsubscribe_token_make
 from realtime.consumers import CLOSE_UNAUTHENTICATED
 from realtime.handlers import registered_events
 from tests.conftest import PASSWORD
@@ -122,6 +123,14 @@ def new_proposal(world: World, user: User | None) -> dict:
     return {"price": "700.00", "scope": "new-scope", "deadline": deadline}
 
 
+def notification_settings_form(world: World, user: User | None) -> dict:
+    return {"email": "off", "daily_digest_time": "08:00", "time_zone": "UTC"}
+
+
+def client_unsubscribe_token(world: World) -> dict:
+    return {"token": unsubscribe_token_make(user_id=world.ours.members[0].pk)}
+
+
 ALL = 5 * (200,)
 SIGNED_IN = (401, 200, 200, 200, 200)
 MEMBERS = (401, 404, 200, 200, 404)
@@ -217,6 +226,14 @@ ENDPOINTS = [
     row("PATCH", "/api/meetings/{pk}/end", HOST_MOVES, args=lambda world: {"pk": world.ours.active_meeting.pk}),
     row("PATCH", "/api/meetings/{pk}/cancel", HOST_MOVES, args=lambda world: {"pk": world.ours.pending_meeting.pk}),
     row(
+        "PATCH",
+        "/api/meetings/{pk}/reschedule",
+        HOST_MOVES,
+        args=lambda world: {"pk": world.ours.pending_meeting.pk},
+        payload=lambda world, user: {"scheduledFor": (timezone.now() + timedelta(days=3)).isoformat()},
+    ),
+    row("GET", "/api/meetings/{pk}/ics", MEMBERS, args=lambda world: {"pk": world.ours.pending_meeting.pk}),
+    row(
         "PATCH", "/api/meetings/{pk}/accept", INVITEE_ANSWERS, args=lambda world: {"pk": world.ours.pending_meeting.pk}
     ),
     row(
@@ -251,6 +268,9 @@ ENDPOINTS = [
         (401, 403, 403, 403, 202),
         args=lambda world: {"pk": world.webhook_endpoint.pk},
     ),
+    # Notification preferences: the caller's own.
+    row("GET", "/api/notifications/preferences", SIGNED_IN),
+    row("PATCH", "/api/notifications/preferences", SIGNED_IN, payload=lambda world, user: {"email": "daily"}),
     # Sign-in forms, the browsable API's and the product's: open to all; a PUT is an empty form.
     row("GET", "/api-auth/login/", ALL),
     row("POST", "/api-auth/login/", (200, 302, 302, 302, 302), payload=own_credentials),
@@ -269,6 +289,11 @@ ENDPOINTS = [
         PAGE_FOR_MEMBERS,
         args=lambda world: {"meeting_id": world.ours.active_meeting.pk},
     ),
+    row("GET", "/settings/notifications", (302, 200, 200, 200, 200)),
+    row("POST", "/settings/notifications", 5 * (302,), payload=notification_settings_form),
+    # An email's unsubscribe link: no login, the signed token says whose emails go off.
+    row("GET", "/unsubscribe/{token}", ALL, args=client_unsubscribe_token),
+    row("POST", "/unsubscribe/{token}", ALL, args=client_unsubscribe_token),
 ]
 
 

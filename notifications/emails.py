@@ -1,0 +1,80 @@
+"""The emails the site sends, composed here and sent elsewhere (by the background worker, once it carries
+email): each is an ``EmailMultiAlternatives`` with a text body, an HTML body whose every user-written value
+is escaped by the template, and the one-click unsubscribe headers of RFC 8058."""
+
+from email.mime.text import MIMEText
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from meetings.models import Meeting
+from notifications.meeting_calendar import METHOD_CANCEL, meeting_calendar, meeting_calendar_method
+from notifications.tokens import unsubscribe_token_make
+
+
+def unsubscribe_url(user, request_or_base_url: HttpRequest | str = "") -> str:
+    """The absolute URL of ``user``'s one-click unsubscribe link: from the request when there is one,
+    else from ``request_or_base_url`` or SITE_URL (an email composed by the worker has no request)."""
+    path = reverse("notifications-unsubscribe", args=[unsubscribe_token_make(user_id=user.pk)])
+    if isinstance(request_or_base_url, HttpRequest):
+        return request_or_base_url.build_absolute_uri(path)
+    return (request_or_base_url or settings.SITE_URL).rstrip("/") + path
+
+
+def unsubscribe_headers(user, request_or_base_url: HttpRequest | str = "") -> dict[str, str]:
+    """``List-Unsubscribe`` with the link and ``List-Unsubscribe-Post`` (RFC 8058): mail clients then offer
+    an unsubscribe button that POSTs to the link, which turns the user's emails off without a login."""
+    return {
+        "List-Unsubscribe": f"<{unsubscribe_url(user, request_or_base_url)}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
+def meeting_invitation_email(*, meeting: Meeting, recipient, site_url: str = "") -> EmailMultiAlternatives:
+    """The invitation to ``meeting`` for ``recipient`` (one of its participants), or its update after a
+    reschedule, or its cancellation, with the meeting's calendar file attached under the matching METHOD.
+
+    ``meeting`` comes from ``meetings.selectors.meeting_get`` (host, project, participants loaded).
+    """
+    site_url = (site_url or settings.SITE_URL).rstrip("/")
+    method = meeting_calendar_method(meeting)
+    start = meeting.scheduled_for or meeting.started_at or meeting.created_at
+    if method == METHOD_CANCEL:
+        subject = f"Cancelled: {meeting.title}"
+    elif meeting.sequence > 0:
+        subject = f"Updated invitation: {meeting.title}"
+    else:
+        subject = f"Invitation: {meeting.title}"
+    context = {
+        "meeting": meeting,
+        "recipient": recipient,
+        "cancelled": method == METHOD_CANCEL,
+        "updated": method != METHOD_CANCEL and meeting.sequence > 0,
+        "start": start,
+        "call_url": site_url + reverse("meeting-call", args=[meeting.pk]),
+        "project_url": site_url + reverse("project-detail", args=[meeting.project_id]),
+        "settings_url": site_url + reverse("notification-settings"),
+        "unsubscribe_url": unsubscribe_url(recipient, site_url),
+    }
+    email = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("notifications/email/meeting_invitation.txt", context),
+        to=[recipient.email],
+        headers=unsubscribe_headers(recipient, site_url),
+    )
+    email.attach_alternative(render_to_string("notifications/email/meeting_invitation.html", context), "text/html")
+    email.attach(_calendar_part(meeting_calendar(meeting, viewer=recipient, site_url=site_url), method=method))
+    return email
+
+
+def _calendar_part(ics: bytes, *, method: str) -> MIMEText:
+    """The .ics attachment; ``method`` in its content type is what calendar clients read (RFC 6047)."""
+    part = MIMEText(ics.decode(), "calendar", "utf-8")
+    part.set_param("method", method)
+    part.add_header(
+        "Content-Disposition", "attachment", filename="invite.ics" if method != METHOD_CANCEL else "cancel.ics"
+    )
+    return part
