@@ -193,7 +193,7 @@ class AgoraNotConfigured(Unavailable):
 
 
 class Overloaded(Unavailable):
-    """More sends in flight than the process admits (realtime.admission)."""
+    """More sends in flight than the process admits, or its sockets' pushes lag too far (realtime.admission)."""
 
     code = "overloaded"
 
