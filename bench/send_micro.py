@@ -3,8 +3,8 @@
 ``POST /api/messages`` with a JSON text message and a Bearer JWT, one at a time, through Django's stock
 ``ASGIHandler`` and through the handler ``config.asgi`` serves Django with (``kernel.asgi_handler``); the
 two take turns round by round, so a change in the machine's load reaches both alike. The database is
-``DATABASE_URL``'s server (a database of its own, ``send_micro``, made, migrated and dropped) or SQLite in
-memory without it; the channel layer and the rate limiter are Redis with ``REDIS_URL``. Prints, per send,
+``DATABASE_URL``'s server (a database of its own, ``send_micro``, made, migrated and dropped) or a SQLite
+file of its own without it; the channel layer and the rate limiter are Redis with ``REDIS_URL``. Prints, per send,
 the median over the rounds of: wall time, process CPU time (all threads) and threads started.
 """
 
@@ -19,9 +19,11 @@ django.setup()
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import statistics  # noqa: E402
+import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 from django.conf import settings  # noqa: E402
 from django.core.handlers.asgi import ASGIHandler  # noqa: E402
@@ -89,9 +91,13 @@ def measure(handlers: dict[str, object], requests: int) -> dict[str, dict]:
 
 @contextmanager
 def own_database():
-    """A database of the run's own on ``DATABASE_URL``'s server (SQLite: in memory), migrated, then dropped."""
-    if connection.vendor == "postgresql":
-        connection.settings_dict["TEST"]["NAME"] = "send_micro"
+    """A database of the run's own on ``DATABASE_URL``'s server (SQLite: a file), migrated, then dropped.
+
+    Not SQLite's in-memory test database: Django never closes a connection to one, so a request thread would
+    keep its connection between requests, which no deployment does."""
+    connection.settings_dict["TEST"]["NAME"] = (
+        "send_micro" if connection.vendor == "postgresql" else str(Path(tempfile.gettempdir()) / "send_micro.sqlite3")
+    )
     name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
         yield
