@@ -55,7 +55,8 @@ async def trivial_api_view(request):
 urlpatterns = [path("api/messages", trivial_api_view, name="message-list")]
 
 
-def _scope(method: str, token: str) -> dict:
+def asgi_scope(method: str, token: str) -> dict:
+    """An HTTP scope for ``/api/messages`` as a server hands it over: a Bearer JWT, a JSON body."""
     return {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -76,7 +77,8 @@ def _scope(method: str, token: str) -> dict:
     }
 
 
-async def _one_request(handler: ASGIHandler, scope: dict, body: bytes) -> int:
+async def asgi_request(handler, scope: dict, body: bytes) -> int:
+    """One request through an ASGI application, as a server would run it; its status."""
     never = asyncio.get_running_loop().create_future()
     messages = iter([{"type": "http.request", "body": body, "more_body": False}])
     status = 0
@@ -96,7 +98,7 @@ async def _one_request(handler: ASGIHandler, scope: dict, body: bytes) -> int:
 async def _round(handler: ASGIHandler, scope: dict, body: bytes, requests: int) -> tuple[float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(requests):
-        assert await _one_request(handler, scope, body) == 200
+        assert await asgi_request(handler, scope, body) == 200
     return (time.perf_counter() - wall) * 1000 / requests, (time.process_time() - cpu) * 1000 / requests
 
 
@@ -111,7 +113,7 @@ def _hops_per_request(handler: ASGIHandler, scope: dict, body: bytes) -> int:
 
     SyncToAsync.__call__ = counted_hop  # type: ignore[method-assign]
     try:
-        asyncio.run(_one_request(handler, scope, body))
+        asyncio.run(asgi_request(handler, scope, body))
     finally:
         SyncToAsync.__call__ = hop  # type: ignore[method-assign]
     return hops
@@ -122,7 +124,7 @@ def measure(stacks: dict[str, list[str]], method: str, requests: int) -> dict[st
     reaches them all alike."""
     token = AccessToken()
     token["user_id"] = 1
-    scope, body = _scope(method, str(token)), b'{"content": "hi"}' if method == "POST" else b""
+    scope, body = asgi_scope(method, str(token)), b'{"content": "hi"}' if method == "POST" else b""
     # DEBUG off, as in production: with it on the handler also logs each sync adaptation.
     with override_settings(ROOT_URLCONF=__name__, DEBUG=False):
         handlers = {}

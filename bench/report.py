@@ -63,7 +63,14 @@ def sweep_summary(sweep: dict, *, reference_rate: float) -> dict:
         "atKnee": _step_figures(knee_step),
         "atHalfKnee": _step_figures(half),
         "lost": sum(s["lost"] for s in steps + ([half] if half else [])),
+        # Pushes the channel layer dropped (None where the server does not count them: the relay).
+        "dropped": _total(s.get("dropped") for s in steps + ([half] if half else [])),
     }
+
+
+def _total(counts) -> int | None:
+    known = [count for count in counts if count is not None]
+    return sum(known) if known else None
 
 
 def relay_ratios(sweep: dict, relay: dict) -> dict:
@@ -487,7 +494,10 @@ def _delivery(results: dict) -> str:
                     latency["p99"],
                     latency["max"],
                     step["lost"],
+                    step.get("dropped"),
                     step["errors"],
+                    step.get("refusedInFlight"),
+                    step.get("refusedDeliveryLag"),
                     step["skipped"],
                     step["socketsClosed"],
                     step["serverCpuMsPerMessage"],
@@ -507,7 +517,10 @@ def _delivery(results: dict) -> str:
             "p99 ms",
             "max ms",
             "lost",
+            "dropped",
             "errors",
+            "of them 503 in flight",
+            "503 delivery lag",
             "not sent",
             "sockets died",
             "server CPU ms/msg",
@@ -575,6 +588,7 @@ def _knees(sweeps: list[dict]) -> str:
             "half the knee offered/s",
             "p50 / p99 ms there",
             "lost",
+            "dropped",
         ],
         [
             [
@@ -587,6 +601,7 @@ def _knees(sweeps: list[dict]) -> str:
                 _figure(sweep["summary"]["atHalfKnee"], "offeredPerSecond"),
                 _latency_pair(sweep["summary"]["atHalfKnee"]),
                 sweep["summary"]["lost"],
+                sweep["summary"].get("dropped"),
             ]
             for sweep in sweeps
         ],

@@ -8,6 +8,7 @@ import json
 import math
 import os
 import time
+import urllib.request
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -152,10 +153,35 @@ def knee_search(profile: Profile, step) -> list[dict]:
     return steps
 
 
+# What the product's GET /api/health counts, by the step's name for it: pushes the channel layer dropped, and
+# sends refused 503 by each admission bound (realtime.admission).
+HEALTH_COUNTS = {
+    "dropped": ("publish", "dropped"),
+    "refusedInFlight": ("sends", "rejected"),
+    "refusedDeliveryLag": ("delivery", "rejected"),
+}
+
+
+def _health_counts(servers: list[ServerProcess]) -> dict[str, int | None]:
+    """``HEALTH_COUNTS`` summed over the servers; None for the relay (no health endpoint) and for a count an
+    ablation's older revision does not keep."""
+    if any(server.app != "ours" for server in servers):
+        return dict.fromkeys(HEALTH_COUNTS)
+    bodies = []
+    for server in servers:
+        with urllib.request.urlopen(f"{server.url}/api/health", timeout=30) as response:
+            bodies.append(json.load(response))
+    return {
+        name: sum(body[part][count] for body in bodies) if all(count in body.get(part, {}) for body in bodies) else None
+        for name, (part, count) in HEALTH_COUNTS.items()
+    }
+
+
 def _delivery_step(
     bench: Bench, servers: list[ServerProcess], workers: int, *, rate: float, seconds: float, role: str
 ) -> dict:
     profile = bench.profile
+    counts_before = _health_counts(servers)
     cpu_before = sum(server.cpu_seconds() for server in servers)
     start_at = time.time() + 0.15
     bench.load.submit_each(
@@ -180,6 +206,10 @@ def _delivery_step(
     cores = CpuReading.now(measured).cores_since(window_start)
     parts = bench.load.collect(workers)
     server_cpu = sum(server.cpu_seconds() for server in servers) - cpu_before
+    counts = {
+        name: None if before is None or after is None else after - before
+        for (name, before), after in zip(counts_before.items(), _health_counts(servers).values(), strict=True)
+    }
 
     statuses = Counter()
     for part in parts:
@@ -216,6 +246,7 @@ def _delivery_step(
         "offeredPerSecond": rate,
         "seconds": seconds,
         **total,
+        **counts,
         "errors": errors,
         "statuses": dict(statuses),
         "spanSeconds": round(span, 3),

@@ -1,13 +1,18 @@
 """ASGI entry point: HTTP to Django through body limits, ``/ws/`` and ``/socket.io/`` through origin checks and
-authentication."""
+authentication. Django's handler reuses its request threads (``kernel.asgi_handler``)."""
 
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from django.core.asgi import get_asgi_application
+import django
 
-django_http = get_asgi_application()
+# What django.core.asgi.get_asgi_application does, with the handler that does not start a thread per request.
+django.setup(set_prefix=False)
+
+from kernel.asgi_handler import ReusedThreadASGIHandler  # noqa: E402
+
+django_http = ReusedThreadASGIHandler()
 
 from config.daphne_requests import adapt_daphne_requests  # noqa: E402
 

@@ -333,6 +333,14 @@ SEND_MAX_IN_FLIGHT = env_int("SEND_MAX_IN_FLIGHT", 16)
 if SEND_MAX_IN_FLIGHT < 1:
     raise ImproperlyConfiguredEnv("SEND_MAX_IN_FLIGHT must be at least 1.")
 
+# How far behind (ms from publish to the socket's handler) this process's pushes may be before sends are
+# refused 503 + Retry-After: a send cheaper than its deliveries must not outrun them until the channel layer
+# drops pushes (realtime.admission; docs/performance.md, "Overload"). Keep sends/s × it far below
+# CHANNEL_LAYER_CAPACITY.
+DELIVERY_MAX_LAG_MS = env_int("DELIVERY_MAX_LAG_MS", 500)
+if DELIVERY_MAX_LAG_MS < 1:
+    raise ImproperlyConfiguredEnv("DELIVERY_MAX_LAG_MS must be at least 1.")
+
 MESSAGE_MAX_LENGTH = env_int("MESSAGE_MAX_LENGTH", 5000)
 # Free text a user submits beyond messages; longer is answered 400 on the field (nothing unbounded is stored).
 SERVICE_REQUEST_DESCRIPTION_MAX_LENGTH = env_int("SERVICE_REQUEST_DESCRIPTION_MAX_LENGTH", 10000)

@@ -202,7 +202,7 @@ class UnsubscribeLinkInvalid(Invalid):
 
 
 class Overloaded(Unavailable):
-    """More sends in flight than the process admits (realtime.admission)."""
+    """More sends in flight than the process admits, or its sockets' pushes lag too far (realtime.admission)."""
 
     code = "overloaded"
 

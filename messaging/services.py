@@ -46,15 +46,16 @@ def conversation_lock_for_member(*, user, conversation_id: int) -> Conversation:
 
     A caller that waited for the lock behind a removal read the membership before the removal committed:
     it must ask again in a statement started after the lock was granted."""
-    conversation = (
-        Conversation.objects.select_for_update(of=("self",))
-        .select_related("project")
-        .filter(pk=conversation_id, participants__user=user)
-        .first()
-    )
-    if conversation is None:
-        raise NotFound("No such conversation.", field="conversationId")
-    return conversation
+    try:
+        # get(), not first(): at most one row matches (one participant row per user), and first() would have the
+        # locking statement sort by pk (ORDER BY ... LIMIT 1) for nothing; get() drops the ordering.
+        return (
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("project")
+            .get(pk=conversation_id, participants__user=user)
+        )
+    except Conversation.DoesNotExist:
+        raise NotFound("No such conversation.", field="conversationId") from None
 
 
 def _locked_conversation_for_member(*, user, conversation_id: int) -> Conversation:

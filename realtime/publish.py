@@ -6,6 +6,7 @@ the rows are already committed and clients recover them by cursor (``join`` with
 
 import logging
 import threading
+import time
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -50,7 +51,15 @@ publish_counters = _Counters()
 
 
 def group_message(event: str, data: dict, *, exclude_user_id: int | None = None) -> dict:
-    return {"type": EVENT_MESSAGE_TYPE, "event": event, "data": data, "exclude_user_id": exclude_user_id}
+    """The layer message of a push. ``published_at`` (wall time, so that another process or host can read
+    it) lets the receiving socket report how long the push took to reach it (``realtime.admission``)."""
+    return {
+        "type": EVENT_MESSAGE_TYPE,
+        "event": event,
+        "data": data,
+        "exclude_user_id": exclude_user_id,
+        "published_at": time.time(),
+    }
 
 
 async def publish(groups: list[str], event: str, data: dict, *, exclude_user_id: int | None = None) -> None:

@@ -27,6 +27,7 @@ from channels.exceptions import StopConsumer
 from django.conf import settings
 
 from kernel.errors import DomainError, ServerError, UnknownEvent
+from realtime.admission import delivery_lag
 from realtime.events import user_group
 from realtime.handlers import handler_for
 from realtime.socket_slots import CLOSE_TOO_MANY_SOCKETS, close_reason, socket_slot_give_back, socket_slot_take
@@ -267,6 +268,8 @@ class SocketSession:
         await self.send_reply(event, reply, ref)
 
     async def realtime_event(self, message):
+        if "published_at" in message:  # absent only from a push published by a process of an older release
+            delivery_lag.observe(message["published_at"])
         if not self.authenticated or message.get("exclude_user_id") == self.user.pk:
             return
         if not await apply_socket_effect(self, message["event"], message["data"]):

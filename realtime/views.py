@@ -1,5 +1,6 @@
-"""Operator-facing health: the database answers, how publishing to the channel layer fares, and how
-close this process is to its bound of sends in flight. Every figure is this process's, since it started."""
+"""Operator-facing health: the database answers, how publishing to the channel layer fares, how close
+this process is to its bound of sends in flight, and how far behind its sockets' pushes are.
+Every figure is this process's, since it started."""
 
 from django.db import connection
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -7,7 +8,7 @@ from rest_framework import permissions, serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
-from realtime.admission import send_admission
+from realtime.admission import delivery_lag, send_admission
 from realtime.publish import publish_counters
 
 
@@ -35,6 +36,17 @@ from realtime.publish import publish_counters
                     "rejected": serializers.IntegerField(help_text="Sends answered 503 for being past the limit."),
                 },
             ),
+            "delivery": inline_serializer(
+                "DeliveryLag",
+                {
+                    "lagMs": serializers.FloatField(
+                        help_text="Age of the latest push this process's sockets received, from its publish "
+                        "(0 after a second without one)."
+                    ),
+                    "limitMs": serializers.IntegerField(help_text="DELIVERY_MAX_LAG_MS."),
+                    "rejected": serializers.IntegerField(help_text="Sends answered 503 while pushes lagged past it."),
+                },
+            ),
         },
     )
 )
@@ -43,4 +55,11 @@ from realtime.publish import publish_counters
 def health(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
-    return Response({"database": "ok", "publish": publish_counters.snapshot(), "sends": send_admission.snapshot()})
+    return Response(
+        {
+            "database": "ok",
+            "publish": publish_counters.snapshot(),
+            "sends": send_admission.snapshot(),
+            "delivery": delivery_lag.snapshot(),
+        }
+    )

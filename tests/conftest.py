@@ -2,6 +2,7 @@
 and a project accepted between the first two (with its conversation)."""
 
 import os
+import sys
 import threading
 import time
 import uuid
@@ -78,6 +79,16 @@ def fresh_channel_layer():
     test's receive ("bound to a different event loop")."""
     yield
     channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
+def asgi_request_threads_closed():
+    """The threads config.asgi's Django handler keeps for its next requests (kernel.asgi_handler) end with the
+    test that used them, with their database connections: none may hold one when the test database is dropped."""
+    yield
+    asgi = sys.modules.get("config.asgi")
+    if asgi is not None:
+        asgi.django_http.close_idle_threads()
 
 
 def requires_postgres():

@@ -79,6 +79,15 @@ def test_summary_counts_messages_lost_past_the_knee():
     assert _ours(lost_past_knee=3)["summary"]["lost"] == 3
 
 
+def test_summary_sums_the_drops_the_servers_counted_and_has_none_where_they_count_none():
+    ours = _ours()
+    for step, dropped in zip(ours["steps"], (0, 0, 5, 1), strict=True):
+        step["dropped"] = dropped
+
+    assert sweep_summary(ours, reference_rate=25.0)["dropped"] == 6
+    assert _relay()["summary"]["dropped"] is None
+
+
 def test_relay_ratios_compare_knee_cpu_and_p50_with_the_relay_of_the_same_process_count():
     ours, ours_two, relay, relay_two = _ours(1), _ours(2), _relay(1), _relay(2)
     relay_two["summary"]["knee"] = 200.0

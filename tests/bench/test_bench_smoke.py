@@ -96,6 +96,9 @@ def test_smoke_run_sweeps_delivery_for_both_servers_both_apps_one_and_two_proces
         for step in sweep["steps"]:
             assert step["latencyMs"].keys() == LATENCY_KEYS
             assert {"offeredPerSecond", "deliveredPerSecond", "lost", "errors", "healthy"} <= step.keys()
+            # The product's health counts: drops and the 503s of each bound; the relay has none.
+            counts = [step[name] for name in ("dropped", "refusedInFlight", "refusedDeliveryLag")]
+            assert all(isinstance(count, int) for count in counts) if sweep["app"] == "ours" else counts == [None] * 3
 
 
 @pytest.mark.slow
@@ -103,7 +106,7 @@ def test_smoke_run_reads_issue_15s_figures_off_every_sweep_with_the_machines_loa
     report, printed = smoke_report
     for sweep in report["delivery"]:
         summary = sweep["summary"]
-        assert summary.keys() == {"knee", "referenceRate", "atReference", "atKnee", "atHalfKnee", "lost"}
+        assert summary.keys() == {"knee", "referenceRate", "atReference", "atKnee", "atHalfKnee", "lost", "dropped"}
         # The smoke profile's search starts at its reference rate, so that step always exists.
         assert summary["atReference"]["offeredPerSecond"] == summary["referenceRate"] == 10.0
         assert summary["atReference"]["cores"].keys() == CORE_GROUPS

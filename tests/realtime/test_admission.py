@@ -1,5 +1,6 @@
-"""POST /api/messages past SEND_MAX_IN_FLIGHT: 503 with Retry-After, nothing written, the slot freed after;
-GET /api/health shows sends in flight, the limit and the rejections."""
+"""POST /api/messages past SEND_MAX_IN_FLIGHT, or while the sockets' pushes lag past DELIVERY_MAX_LAG_MS: 503
+with Retry-After, nothing written, the slot freed after; GET /api/health shows sends in flight, the limit,
+the lag and the rejections."""
 
 import asyncio
 import time
@@ -7,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pytest
+from channels.layers import get_channel_layer
 from channels.testing import HttpCommunicator
 from django.core.handlers.asgi import ASGIHandler
 from django.db import connections, transaction
@@ -17,9 +19,13 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from messaging.models import Conversation, Message
-from realtime.admission import send_admission
+from realtime import admission
+from realtime.admission import delivery_lag, send_admission
+from realtime.events import user_group
+from realtime.publish import group_message
 from tests.conftest import requires_postgres
 from tests.messaging.conftest import fresh_throttle_counts  # noqa: F401
+from tests.realtime.sockets import connect_as, next_frame
 
 pytestmark = pytest.mark.django_db
 
@@ -179,3 +185,104 @@ async def test_under_asgi_sends_past_the_limit_are_refused_while_the_admitted_on
     assert all((b"Retry-After", b"1") in response["headers"] for response in refused)
     assert [response["status"] for response in answered] == [201, 201]
     assert send_admission.snapshot()["inFlight"] == 0
+
+
+# Delivery lag ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pushes_lagging(settings):
+    """This process's sockets just received a push published 800 ms ago, past a limit of 500 ms."""
+    settings.DELIVERY_MAX_LAG_MS = 500
+    delivery_lag.observe(time.time() - 0.8)
+    yield
+    delivery_lag.observe(time.time())
+
+
+def test_a_push_reports_its_age_from_its_publish():
+    delivery_lag.observe(group_message("message:new", {})["published_at"] - 0.3)
+
+    assert 300 <= delivery_lag.lag_ms() < 1000
+
+
+def test_an_observed_lag_clears_after_a_quiet_second(monkeypatch):
+    delivery_lag.observe(time.time() - 0.8)
+    observed = time.monotonic()
+
+    monkeypatch.setattr(admission.time, "monotonic", lambda: observed + admission.LAG_MEMORY_SECONDS)
+
+    assert delivery_lag.lag_ms() == 0.0
+
+
+def test_a_later_fresh_push_clears_the_lag(pushes_lagging):
+    delivery_lag.observe(time.time())
+
+    assert delivery_lag.lag_ms() < 500
+
+
+def test_a_send_while_pushes_lag_is_answered_503_with_retry_after(api, client_user, conversation, pushes_lagging):
+    response = _post(api, client_user, conversation)
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+    assert response.json() == {
+        "code": "overloaded",
+        "detail": "Deliveries to sockets are more than 500 ms behind; retry in 1 s.",
+        "retryAfter": 1,
+    }
+
+
+def test_a_send_refused_for_lag_costs_no_query_and_holds_no_slot(
+    client_user, conversation, pushes_lagging, django_assert_num_queries
+):
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(client_user)}")
+
+    with django_assert_num_queries(0):
+        response = api.post("/api/messages", {"conversationId": conversation.pk, "content": "hi"}, format="json")
+
+    assert response.status_code == 503
+    assert send_admission.snapshot()["inFlight"] == 0
+    assert not Message.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_socket_receiving_a_push_reports_its_age(client_user):
+    socket = await connect_as(client_user)
+    message = group_message("conversation:new", {"id": 7})
+    message["published_at"] -= 0.7
+
+    await get_channel_layer().group_send(user_group(client_user.pk), message)
+    frame = await next_frame(socket)
+    await socket.disconnect()
+
+    assert frame["data"] == {"id": 7}
+    assert delivery_lag.lag_ms() >= 700
+    delivery_lag.observe(time.time())
+
+
+def test_health_shows_the_delivery_lag_its_limit_and_rejections(api, client_user, conversation, pushes_lagging):
+    rejected_before = delivery_lag.snapshot()["rejected"]
+    _post(api, client_user, conversation)
+
+    delivery = api.get("/api/health").json()["delivery"]
+
+    assert delivery["limitMs"] == 500
+    assert delivery["lagMs"] >= 800
+    assert delivery["rejected"] == rejected_before + 1
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_under_asgi_a_send_while_pushes_lag_is_refused(settings):
+    settings.ROOT_URLCONF = __name__
+    settings.DELIVERY_MAX_LAG_MS = 100
+    sends_may_finish.set()
+    handler = ASGIHandler()
+    delivery_lag.observe(time.time() - 0.2)
+    refused = await _post_through_asgi(handler)
+    delivery_lag.observe(time.time())
+
+    admitted = await _post_through_asgi(handler)
+
+    assert (refused["status"], admitted["status"]) == (503, 201)
+    assert (b"Retry-After", b"1") in refused["headers"]
