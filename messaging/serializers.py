@@ -62,15 +62,19 @@ class ReadMarkerFieldsSerializer(serializers.ModelSerializer):
 
 
 class ParticipantSerializer(ReadMarkerFieldsSerializer):
-    """A participant with their read marker and presence (docs/realtime.md, "Presence"). Who is online comes
-    from the context's ``online_user_ids``, looked up once for every participant of the answer."""
+    """A participant with their read marker and presence (docs/realtime.md, "Presence")."""
 
     user = UserBriefSerializer()
-    online = serializers.SerializerMethodField(help_text="At least one socket of the user's is open (or just closed).")
+    # From the context's ``online_user_ids``: looked up once for every participant of the answer.
+    online = serializers.SerializerMethodField(
+        help_text="True while a socket of the user's is open on any server, and for the grace period after the "
+        "last one closed (PRESENCE_OFFLINE_GRACE_SECONDS)."
+    )
     lastSeenAt = serializers.DateTimeField(
         source="user.last_seen_at",
         allow_null=True,
-        help_text="When the user was last seen online, to the minute; null if never.",
+        help_text="When the user came online or went offline, up to a minute behind (written at most once a "
+        "minute); null if never seen.",
     )
 
     class Meta(ReadMarkerFieldsSerializer.Meta):
