@@ -106,6 +106,8 @@ class ProjectBriefSerializer(serializers.Serializer):
 
 
 class ConversationListSerializer(serializers.ListSerializer):
+    """A page of conversations; who of their participants is online is looked up once for the page."""
+
     def to_representation(self, data):
         participations = list(data)
         self._context["online_user_ids"] = _online_among(participations)
@@ -122,9 +124,6 @@ def _online_among(participations) -> set[int]:
 class ConversationSerializer(serializers.Serializer):
     """A conversation as one participant sees it; built from that participant's row."""
 
-    class Meta:
-        list_serializer_class = ConversationListSerializer
-
     id = serializers.IntegerField(source="conversation.id")
     project = ProjectBriefSerializer(source="conversation.project")
     participants = serializers.SerializerMethodField()
@@ -134,6 +133,9 @@ class ConversationSerializer(serializers.Serializer):
     lastActivityAt = serializers.DateTimeField(source="conversation.last_activity_at")
     createdAt = serializers.DateTimeField(source="conversation.created_at")
     readOnly = serializers.SerializerMethodField()
+
+    class Meta:
+        list_serializer_class = ConversationListSerializer
 
     @extend_schema_field(ParticipantSerializer(many=True))
     def get_participants(self, participation: Participant) -> list[dict]:

@@ -13,13 +13,17 @@ Without Redis (``make run``) the one process keeps the same two maps in memory, 
 outlive it.
 """
 
+import logging
 import time
 from collections.abc import Iterable
 
 from django.conf import settings
 from redis.asyncio import Redis as AsyncRedis
+from redis.exceptions import RedisError
 
 from kernel.redis_client import LuaScript, cache_key, shared_redis, shared_redis_async
+
+logger = logging.getLogger(__name__)
 
 _COMMON = """
 local function now()
@@ -240,11 +244,17 @@ def presence_store() -> RedisPresence | MemoryPresence:
 
 
 def users_online(user_ids: Iterable[int]) -> set[int]:
-    """Which of these users are online, in one round trip (from synchronous code: a REST view)."""
+    """Which of these users are online, in one round trip (from synchronous code: a REST view). While Redis is
+    unreachable nobody is: the answer that needs it still comes."""
     user_ids = list(user_ids)
     client = shared_redis()
     if client is None:
         return memory_presence.online_among(user_ids)
     if not user_ids:
         return set()
-    return {int(user_id) for user_id in _ONLINE(client, keys=[_index_key()], args=user_ids)}
+    try:
+        online = _ONLINE(client, keys=[_index_key()], args=user_ids)
+    except RedisError:
+        logger.warning("presence unreachable; %s users shown offline", len(user_ids))
+        return set()
+    return {int(user_id) for user_id in online}
