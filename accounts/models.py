@@ -61,6 +61,9 @@ class User(AbstractUser):
         help_text="Raised by a password change or a logout everywhere: tokens, tickets and sessions of an "
         "earlier generation are refused.",
     )
+    # When the user was last seen on a socket (presence.services): written when they come online or go
+    # offline, at most once a minute, so it is up to a minute behind for a visit shorter than that.
+    last_seen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

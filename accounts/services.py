@@ -27,6 +27,19 @@ from realtime.publish import publish_on_commit
 logger = logging.getLogger(__name__)
 
 
+def user_last_seen_record(*, user_id: int, at: datetime) -> datetime | None:
+    """Record that the user was seen ``at``, unless that was recorded less than
+    ``PRESENCE_LAST_SEEN_INTERVAL_SECONDS`` before; the user's ``last_seen_at`` after it.
+
+    The condition is in the UPDATE itself, so processes announcing the same user at once write it once.
+    """
+    interval = timedelta(seconds=settings.PRESENCE_LAST_SEEN_INTERVAL_SECONDS)
+    stale = Q(last_seen_at__isnull=True) | Q(last_seen_at__lte=at - interval)
+    if User.objects.filter(stale, pk=user_id).update(last_seen_at=at):
+        return at
+    return User.objects.filter(pk=user_id).values_list("last_seen_at", flat=True).first()
+
+
 def user_register(*, username: str, email: str, password: str, role: str) -> User:
     if role not in User.Role.values:
         raise Invalid(f"Role must be one of {', '.join(User.Role.values)}.", field="role")

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "meetings",
     "integrations",
     "realtime",
+    "presence",
     "pages",
     "notifications",
 ]
@@ -325,6 +326,18 @@ SOCKET_RATES = {
     "default": env_str("SOCKET_RATE_DEFAULT", "20/10s"),
     "typing": env_str("SOCKET_RATE_TYPING", "30/10s"),
 }
+
+# Presence (docs/realtime.md, "Presence"): a socket's entry lasts PRESENCE_TTL_SECONDS past its process's last
+# renewal, so a killed process's users go offline within it; a user's last socket closing announces them
+# offline only if none reopens within PRESENCE_OFFLINE_GRACE_SECONDS (a page reload does not flap); their
+# lastSeenAt is written at most once per PRESENCE_LAST_SEEN_INTERVAL_SECONDS.
+PRESENCE_TTL_SECONDS = env_int("PRESENCE_TTL_SECONDS", 60)
+PRESENCE_OFFLINE_GRACE_SECONDS = env_int("PRESENCE_OFFLINE_GRACE_SECONDS", 5)
+if PRESENCE_TTL_SECONDS < 3 or PRESENCE_OFFLINE_GRACE_SECONDS < 0:
+    raise ImproperlyConfiguredEnv(
+        "PRESENCE_TTL_SECONDS must be at least 3 and PRESENCE_OFFLINE_GRACE_SECONDS at least 0."
+    )
+PRESENCE_LAST_SEEN_INTERVAL_SECONDS = 60
 
 # Sends in flight per process, from admission to publish; past it POST /api/messages answers 503 with
 # Retry-After. Below DB_POOL_MAX so sends never wait on the pool and leave connections for reads and

@@ -70,6 +70,12 @@ def project_conversation_id() -> Subquery:
     return Subquery(Conversation.objects.filter(project_id=OuterRef("pk")).order_by().values("pk")[:1])
 
 
+def conversation_peer_ids(*, user_id: int) -> list[int]:
+    """The users who share a conversation with ``user_id``: whom their presence concerns."""
+    peers = Participant.objects.filter(conversation__participants__user_id=user_id).exclude(user_id=user_id)
+    return list(peers.order_by().values_list("user_id", flat=True).distinct())
+
+
 def conversation_is_member(*, user_id: int, conversation_id: int) -> bool:
     return Participant.objects.filter(user_id=user_id, conversation_id=conversation_id).exists()
 

@@ -9,6 +9,7 @@ from accounts.serializers import UserBriefSerializer
 from kernel.schema import BuiltPayload
 from messaging import events
 from messaging.models import Message, Participant
+from presence.store import users_online
 
 
 class MessageFileSerializer(serializers.Serializer):
@@ -87,11 +88,27 @@ class ReadMarkerFieldsSerializer(serializers.ModelSerializer):
 
 
 class ParticipantSerializer(ReadMarkerFieldsSerializer):
+    """A participant with their read marker and presence (docs/realtime.md, "Presence")."""
+
     user = UserBriefSerializer()
+    # From the context's ``online_user_ids``: looked up once for every participant of the answer.
+    online = serializers.SerializerMethodField(
+        help_text="True while a socket of the user's is open on any server, and for the grace period after the "
+        "last one closed (PRESENCE_OFFLINE_GRACE_SECONDS)."
+    )
+    lastSeenAt = serializers.DateTimeField(
+        source="user.last_seen_at",
+        allow_null=True,
+        help_text="When the user came online or went offline, up to a minute behind (written at most once a "
+        "minute); null if never seen.",
+    )
 
     class Meta(ReadMarkerFieldsSerializer.Meta):
-        fields = ["user", *ReadMarkerFieldsSerializer.Meta.fields]
+        fields = ["user", *ReadMarkerFieldsSerializer.Meta.fields, "online", "lastSeenAt"]
         read_only_fields = fields
+
+    def get_online(self, participant: Participant) -> bool:
+        return participant.user_id in self.context["online_user_ids"]
 
 
 class ReadMarkerSerializer(BuiltPayload, ReadMarkerFieldsSerializer):
@@ -114,6 +131,22 @@ class ProjectBriefSerializer(serializers.Serializer):
     status = serializers.CharField()
 
 
+class ConversationListSerializer(serializers.ListSerializer):
+    """A page of conversations; who of their participants is online is looked up once for the page."""
+
+    def to_representation(self, data):
+        participations = list(data)
+        self._context["online_user_ids"] = _online_among(participations)
+        return super().to_representation(participations)
+
+
+def _online_among(participations) -> set[int]:
+    """Who of the participants of these conversations is online: one presence round trip for a page."""
+    return users_online(
+        {member.user_id for participation in participations for member in participation.conversation.participants.all()}
+    )
+
+
 class ConversationSerializer(serializers.Serializer):
     """A conversation as one participant sees it; built from that participant's row."""
 
@@ -127,10 +160,17 @@ class ConversationSerializer(serializers.Serializer):
     createdAt = serializers.DateTimeField(source="conversation.created_at")
     readOnly = serializers.SerializerMethodField()
 
+    class Meta:
+        list_serializer_class = ConversationListSerializer
+
     @extend_schema_field(ParticipantSerializer(many=True))
     def get_participants(self, participation: Participant) -> list[dict]:
         # many=True makes a list serializer, whose data is a list; the stubs type the call as the single one.
-        return ParticipantSerializer(participation.conversation.participants.all(), many=True).data  # type: ignore[return-value]
+        online = self.context.get("online_user_ids")
+        if online is None:  # one conversation, not a page of them
+            online = _online_among([participation])
+        participants = participation.conversation.participants.all()
+        return ParticipantSerializer(participants, many=True, context={"online_user_ids": online}).data  # type: ignore[return-value]
 
     def get_unreadCount(self, participation: Participant) -> int:  # noqa: N802 - camelCase contract
         # System messages past the marker count as nothing unread (annotated by participant_list_for_user).

@@ -21,6 +21,7 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from kernel.redis_client import shared_redis
 from messaging import services as messaging_services
+from presence.tracker import forget_sockets
 from projects import services as project_services
 from tests.live import cache_on_own_redis, live_servers, own_redis  # noqa: F401  (fixtures shared by every test directory)
 from tests.server_settings import TEST_PASSWORD_HASHERS
@@ -78,6 +79,13 @@ def fresh_channel_layer():
     test's receive ("bound to a different event loop")."""
     yield
     channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
+def fresh_presence():
+    """Presence is per user id, in memory or under this run's cache prefix (cleared above); ids repeat across
+    rolled-back tests, and a socket a test left open must not keep a later test's user online."""
+    forget_sockets()
 
 
 def requires_postgres():

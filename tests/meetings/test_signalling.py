@@ -19,6 +19,7 @@ from config.asgi import application
 from meetings import services
 from meetings.models import Meeting
 from tests.meetings.conftest import invitation_of
+from tests.realtime.sockets import assert_no_frame, next_frame
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,7 +38,7 @@ async def _connect(user) -> WebsocketCommunicator:
     # connect() returns once the socket is accepted; the reply to a first frame proves the consumer
     # has also joined the user's personal group, so nothing published afterwards can slip past it.
     await socket.send_json_to({"event": "meeting:joined", "data": {}})
-    assert (await socket.receive_json_from())["data"]["code"] == "invalid"
+    assert (await next_frame(socket))["data"]["code"] == "invalid"
     return socket
 
 
@@ -71,14 +72,13 @@ async def charlie(outsider):
 
 
 async def _hear(socket, event: str) -> dict:
-    frame = await socket.receive_json_from(timeout=2)
+    frame = await next_frame(socket)
     assert frame["event"] == event, frame
     return frame["data"]
 
 
 async def _silent(*sockets) -> None:
-    heard = await asyncio.gather(*(socket.receive_nothing(timeout=QUIET_SECONDS) for socket in sockets))
-    assert all(heard)
+    await asyncio.gather(*(assert_no_frame(socket, timeout=QUIET_SECONDS) for socket in sockets))
 
 
 async def _rest(api, user, method: str, path: str, body: dict | None = None) -> int:
@@ -89,7 +89,7 @@ async def _rest(api, user, method: str, path: str, body: dict | None = None) -> 
 
 async def _send(socket, event: str, meeting_id, ref: str = "r1") -> dict:
     await socket.send_json_to({"event": event, "data": {"meetingId": meeting_id}, "ref": ref})
-    frame = await socket.receive_json_from(timeout=2)
+    frame = await next_frame(socket)
     assert frame["ref"] == ref
     return frame
 

@@ -40,8 +40,30 @@ async def connect_as(user) -> WebsocketCommunicator:
     return communicator
 
 
+# A socket hears a peer's presence:update whenever the peer's first socket opens or last one closes: tests of
+# other events read past them (tests/realtime/test_presence.py reads them).
+PRESENCE_UPDATE = "presence:update"
+
+
 async def next_frame(communicator: WebsocketCommunicator) -> dict:
-    return await communicator.receive_json_from(timeout=FRAME_TIMEOUT)
+    """The next frame other than a peer's ``presence:update``."""
+    while True:
+        frame = await communicator.receive_json_from(timeout=FRAME_TIMEOUT)
+        if frame.get("event") != PRESENCE_UPDATE:
+            return frame
+
+
+async def next_output(communicator: WebsocketCommunicator) -> dict:
+    """The next ASGI message the socket sent, other than a peer's ``presence:update`` frame."""
+    while True:
+        output = await communicator.receive_output(timeout=FRAME_TIMEOUT)
+        if not is_presence_update(output):
+            return output
+
+
+def is_presence_update(output: dict) -> bool:
+    text = output.get("text")
+    return output["type"] == "websocket.send" and text is not None and PRESENCE_UPDATE in text[:40]
 
 
 async def request(communicator: WebsocketCommunicator, event: str, data: dict, ref: str = "r1") -> dict:
@@ -57,7 +79,7 @@ async def join(communicator: WebsocketCommunicator, conversation_id: int, **extr
 
 
 async def assert_closed_with(communicator: WebsocketCommunicator, code: int) -> None:
-    output = await communicator.receive_output(timeout=FRAME_TIMEOUT)
+    output = await next_output(communicator)
     assert output == {"type": "websocket.close", "code": code}
     # A real client answers the close; until it does the consumer still listens on the channel layer.
     await communicator.disconnect()
@@ -65,10 +87,13 @@ async def assert_closed_with(communicator: WebsocketCommunicator, code: int) -> 
 
 async def assert_closed_too_slow(communicator: WebsocketCommunicator) -> None:
     """The socket was closed with 4408 and the reason that tells the client to catch up."""
-    output = await communicator.receive_output(timeout=FRAME_TIMEOUT)
+    output = await next_output(communicator)
     assert output == {"type": "websocket.close", "code": CLOSE_TOO_SLOW, "reason": CLOSE_TOO_SLOW_REASON}
     await communicator.disconnect()
 
 
 async def assert_no_frame(communicator: WebsocketCommunicator, timeout: float = 0.3) -> None:
-    assert await communicator.receive_nothing(timeout=timeout), "expected no frame"
+    """Nothing but peers' ``presence:update`` frames arrives within ``timeout``."""
+    while not await communicator.receive_nothing(timeout=timeout):
+        output = await communicator.receive_output()
+        assert is_presence_update(output), f"expected no frame, got {output}"
