@@ -8,6 +8,7 @@ import threading
 import pytest
 from asgiref.sync import sync_to_async
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connections
 
 from integrations.worker import work_once
 from meetings import services as meeting_services
@@ -292,8 +293,11 @@ def test_two_workers_at_once_send_one_email(api, client_user, provider, conversa
 
     def worker():
         start.wait()
-        while work_once():
-            pass
+        try:
+            while work_once():
+                pass
+        finally:
+            connections.close_all()
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
     for thread in threads:
