@@ -14,6 +14,7 @@ from django.urls import reverse
 from meetings.models import Meeting
 from messaging.models import Message, Participant
 from notifications.meeting_calendar import METHOD_CANCEL, meeting_calendar, meeting_calendar_method
+from notifications.models import DEFAULT_TIME_ZONE
 from notifications.tokens import unsubscribe_token_make
 
 
@@ -82,10 +83,14 @@ def _calendar_part(ics: bytes, *, method: str) -> MIMEText:
     return part
 
 
-def _email(*, recipient, subject: str, template: str, context: dict, site_url: str) -> EmailMultiAlternatives:
-    """``template``'s .txt and .html rendered with ``context`` (and the footer's links) for ``recipient``."""
+def _email(
+    *, recipient, subject: str, template: str, context: dict, site_url: str, time_zone: str
+) -> EmailMultiAlternatives:
+    """``template``'s .txt and .html rendered with ``context`` (and the footer's links) for ``recipient``, times
+    in their ``time_zone``."""
     context = {
         **context,
+        "time_zone": time_zone,
         "recipient": recipient,
         "settings_url": site_url + reverse("notification-settings"),
         "unsubscribe_url": unsubscribe_url(recipient, site_url),
@@ -104,7 +109,9 @@ def _project_url(site_url: str, project_id: int) -> str:
     return site_url + reverse("project-detail", args=[project_id])
 
 
-def offline_email(*, participant: Participant, messages: list[Message], site_url: str = "") -> EmailMultiAlternatives:
+def offline_email(
+    *, participant: Participant, messages: list[Message], time_zone: str = DEFAULT_TIME_ZONE, site_url: str = ""
+) -> EmailMultiAlternatives:
     """What ``participant`` missed in their conversation: each message's sender, time, excerpt or file name,
     and the link to the project's page. ``participant`` comes with its user and conversation's project."""
     site_url = (site_url or settings.SITE_URL).rstrip("/")
@@ -116,10 +123,17 @@ def offline_email(*, participant: Participant, messages: list[Message], site_url
         template="notifications/email/offline",
         context={"project": project, "messages": messages, "project_url": _project_url(site_url, project.pk)},
         site_url=site_url,
+        time_zone=time_zone,
     )
 
 
-def digest_email(*, user, conversations: list[tuple[Participant, list[Message]]], site_url: str = ""):
+def digest_email(
+    *,
+    user,
+    conversations: list[tuple[Participant, list[Message]]],
+    time_zone: str = DEFAULT_TIME_ZONE,
+    site_url: str = "",
+) -> EmailMultiAlternatives:
     """The daily digest: each unread conversation's project, link and the messages missed in it."""
     site_url = (site_url or settings.SITE_URL).rstrip("/")
     sections = [
@@ -137,10 +151,13 @@ def digest_email(*, user, conversations: list[tuple[Participant, list[Message]]]
         template="notifications/email/digest",
         context={"sections": sections},
         site_url=site_url,
+        time_zone=time_zone,
     )
 
 
-def meeting_reminder_email(*, meeting: Meeting, recipient, site_url: str = "") -> EmailMultiAlternatives:
+def meeting_reminder_email(
+    *, meeting: Meeting, recipient, time_zone: str = DEFAULT_TIME_ZONE, site_url: str = ""
+) -> EmailMultiAlternatives:
     """The reminder that ``meeting`` starts soon, with the link to its call."""
     site_url = (site_url or settings.SITE_URL).rstrip("/")
     return _email(
@@ -153,4 +170,5 @@ def meeting_reminder_email(*, meeting: Meeting, recipient, site_url: str = "") -
             "project_url": _project_url(site_url, meeting.project_id),
         },
         site_url=site_url,
+        time_zone=time_zone,
     )

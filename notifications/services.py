@@ -129,6 +129,8 @@ def _offline_notices_schedule(sent: list[Event]) -> None:
         if any(seq > read_seq and sender != user_id for seq, sender in sent_in[conversation_id])
     }
     user_ids = {user_id for _, user_id in missed}
+    if not user_ids:
+        return
     online = users_online(user_ids)
     preferences = selectors.preferences_of(user_ids=user_ids - online)
     now = timezone.now()
@@ -309,13 +311,13 @@ def notifications_retry(*, notification_ids: list[int]) -> int:
     )
 
 
-def _email_refusal(user) -> str:
+def _email_refusal(user, preference: NotificationPreference) -> str:
     """Why ``user`` gets no email at all, or ``""``."""
     if not user.email:
         return "no email address"
     if not user.is_active:
         return "account deactivated"
-    if selectors.preference_get(user=user).email == EmailFrequency.OFF:
+    if preference.email == EmailFrequency.OFF:
         return "email off"
     return ""
 
@@ -332,10 +334,11 @@ def _offline_compose(notification: Notification, *, first_attempt: bool) -> Comp
     )
     if participant is None:
         return Composed(email=None, outcome="removed from the conversation")
-    refusal = _email_refusal(user)
+    preference = selectors.preference_get(user=user)
+    refusal = _email_refusal(user, preference)
     if refusal:
         return Composed(email=None, outcome=refusal)
-    if selectors.preference_get(user=user).email != EmailFrequency.BATCHED:
+    if preference.email != EmailFrequency.BATCHED:
         return Composed(email=None, outcome="email not batched")
     if users_online([user.pk]):
         return Composed(email=None, outcome="online")
@@ -347,7 +350,7 @@ def _offline_compose(notification: Notification, *, first_attempt: bool) -> Comp
     if not messages:
         return Composed(email=None, outcome="read meanwhile", through_seq=horizon)
     return Composed(
-        email=emails.offline_email(participant=participant, messages=messages),
+        email=emails.offline_email(participant=participant, messages=messages, time_zone=preference.time_zone),
         outcome=f"{len(messages)} messages",
         through_seq=horizon,
     )
@@ -355,10 +358,11 @@ def _offline_compose(notification: Notification, *, first_attempt: bool) -> Comp
 
 def _digest_compose(notification: Notification, *, first_attempt: bool) -> Composed:
     user = notification.user
-    refusal = _email_refusal(user)
+    preference = selectors.preference_get(user=user)
+    refusal = _email_refusal(user, preference)
     if refusal:
         return Composed(email=None, outcome=refusal)
-    if selectors.preference_get(user=user).email != EmailFrequency.DAILY:
+    if preference.email != EmailFrequency.DAILY:
         return Composed(email=None, outcome="email not daily")
     conversations = [
         (participant, missed)
@@ -368,7 +372,8 @@ def _digest_compose(notification: Notification, *, first_attempt: bool) -> Compo
     if not conversations:
         return Composed(email=None, outcome="nothing unread")
     return Composed(
-        email=emails.digest_email(user=user, conversations=conversations), outcome=f"{len(conversations)} conversations"
+        email=emails.digest_email(user=user, conversations=conversations, time_zone=preference.time_zone),
+        outcome=f"{len(conversations)} conversations",
     )
 
 
@@ -381,7 +386,8 @@ def _invitation_compose(notification: Notification, *, first_attempt: bool) -> C
         return Composed(email=None, outcome="meeting already started")
     if notification.user_id not in project_selectors.project_member_ids(project=meeting.project):
         return Composed(email=None, outcome="no longer a project member")
-    refusal = _email_refusal(notification.user)
+    preference = selectors.preference_get(user=notification.user)
+    refusal = _email_refusal(notification.user, preference)
     if refusal:
         return Composed(email=None, outcome=refusal)
     email = emails.meeting_invitation_email(meeting=meeting, recipient=notification.user)
@@ -409,11 +415,14 @@ def _reminder_compose(notification: Notification, *, first_attempt: bool) -> Com
         )
     if users_online([notification.user_id]):
         return Composed(email=None, outcome="socket event; online, no email", sent=True)
-    refusal = _email_refusal(notification.user)
+    preference = selectors.preference_get(user=notification.user)
+    refusal = _email_refusal(notification.user, preference)
     if refusal:
         return Composed(email=None, outcome=f"socket event; {refusal}", sent=True)
     return Composed(
-        email=emails.meeting_reminder_email(meeting=meeting, recipient=notification.user),
+        email=emails.meeting_reminder_email(
+            meeting=meeting, recipient=notification.user, time_zone=preference.time_zone
+        ),
         outcome="socket event and email",
     )
 

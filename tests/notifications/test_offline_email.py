@@ -324,6 +324,7 @@ def test_a_daily_digest_goes_at_the_users_time_in_their_zone(api, client_user, p
     [message] = inbox.messages()
     assert message["Subject"] == "Your daily digest: 3 unread messages"
     assert "Website" in text_body(message) and "The mock-ups are ready" in text_body(message)
+    assert "alice, Tue 1 Dec, 07:00" in text_body(message)  # sent at 06:00 UTC, shown in Berlin time
 
 
 def test_a_daily_digest_goes_once_a_day(api, client_user, provider, conversation, inbox, clock):
