@@ -1,5 +1,5 @@
 # The README's commands. `make run` serves on SQLite + the in-memory channel layer with demo data, with the
-# webhook worker (`manage.py run_worker`, docs/integration.md) beside the server;
+# background worker (`manage.py run_worker`: webhooks and emails, docs/integration.md) beside the server;
 # `make test` runs the suite (set DATABASE_URL / REDIS_URL to run it on PostgreSQL and Redis);
 # `make serve` is the production server: WORKERS uvicorn processes on one port (README, "Production");
 # `make lint` checks formatting, lint rules and types (pyproject.toml). `make install` installs only what the product

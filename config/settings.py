@@ -437,9 +437,26 @@ if not 0 <= WEBHOOK_RETRY_JITTER < 1 or WEBHOOK_CLAIM_LEASE_SECONDS <= WEBHOOK_T
     raise ImproperlyConfiguredEnv(
         "WEBHOOK_RETRY_JITTER must be in [0, 1) and WEBHOOK_CLAIM_LEASE_SECONDS above WEBHOOK_TIMEOUT_SECONDS."
     )
-# Deliveries one worker process makes at once (threads), and how long it sleeps when nothing is due.
+# Jobs one worker process carries out at once (threads), and how long it sleeps when nothing is due; the
+# kinds of job it runs, and what else reads the outbox's events as they are fanned out.
 WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 8)
 WORKER_POLL_SECONDS = env_float("WORKER_POLL_SECONDS", 1.0)
+WORKER_JOB_KINDS = ["integrations.worker.WEBHOOK_DELIVERIES", "notifications.jobs.EMAILS"]
+OUTBOX_EVENT_CONSUMERS = ["notifications.services.notifications_schedule_for_events"]
+
+# Emails the worker sends (docs/notifications.md): a participant who is offline when a message arrives gets one
+# email for the conversation NOTIFY_DELAY seconds later, with what they have not read by then; participants of a
+# scheduled meeting are reminded MEETING_REMINDER_MINUTES before it. A failed SMTP attempt is tried again after
+# the next delay of NOTIFY_RETRY_SCHEDULE, then the email is failed; a claim lapses after NOTIFY_CLAIM_LEASE_SECONDS.
+NOTIFY_DELAY = env_int("NOTIFY_DELAY", 120)
+MEETING_REMINDER_MINUTES = env_int("MEETING_REMINDER_MINUTES", 10)
+NOTIFY_RETRY_SCHEDULE = env_durations("NOTIFY_RETRY_SCHEDULE", ["30s", "2m", "10m", "1h"])
+NOTIFY_CLAIM_LEASE_SECONDS = env_float("NOTIFY_CLAIM_LEASE_SECONDS", 120.0)
+if NOTIFY_DELAY < 0 or MEETING_REMINDER_MINUTES < 1 or NOTIFY_CLAIM_LEASE_SECONDS <= 2 * EMAIL_TIMEOUT:
+    raise ImproperlyConfiguredEnv(
+        "NOTIFY_DELAY must be at least 0, MEETING_REMINDER_MINUTES at least 1 and NOTIFY_CLAIM_LEASE_SECONDS "
+        "above twice EMAIL_TIMEOUT."
+    )
 
 # Every record of the process, servers' included, has tickets, tokens and session ids redacted.
 LOGGING_CONFIG = "config.log_redaction.configure_logging"

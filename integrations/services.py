@@ -3,7 +3,6 @@
 
 import base64
 import json
-import random
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -11,10 +10,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
-from integrations import events, outbound
+from integrations import claims, events, outbound
 from integrations.models import Delivery, Endpoint, Event
 from kernel.errors import Invalid, NotFound
 
@@ -89,7 +88,8 @@ def endpoint_test(*, endpoint_id: int) -> Delivery:
 
 def events_fan_out(*, batch: int = 500) -> int:
     """Make the deliveries of up to ``batch`` events not yet fanned out, one per active endpoint that
-    takes the event's type and was registered before the event; return how many events were handled.
+    takes the event's type and was registered before the event, and hand the events to the outbox's other
+    consumers (OUTBOX_EVENT_CONSUMERS); return how many events were handled.
 
     Workers skip each other's locked events (PostgreSQL), and the unique (event, endpoint) pair makes a
     delivery once even so."""
@@ -110,8 +110,17 @@ def events_fan_out(*, batch: int = 500) -> int:
             ],
             ignore_conflicts=True,
         )
+        for consumer in _event_consumers():
+            consumer(pending)
         Event.objects.filter(pk__in=[event.pk for event in pending]).update(fanned_out=True)
     return len(pending)
+
+
+def _event_consumers() -> list:
+    """OUTBOX_EVENT_CONSUMERS, imported: functions handed each batch of events in the fan-out's transaction
+    (``notifications.services.notifications_schedule_for_events``), so a change pays nothing more for them
+    and each event reaches them once."""
+    return [import_string(path) for path in settings.OUTBOX_EVENT_CONSUMERS]
 
 
 @dataclass(frozen=True)
@@ -128,24 +137,16 @@ class Claim:
 
 
 def deliveries_claim(*, limit: int) -> list[Claim]:
-    """Claim up to ``limit`` of the oldest due deliveries no other worker holds: a fresh token and a lease,
-    committed at once, so the POSTs happen outside any transaction. A claim whose lease lapsed (its worker
-    died) is taken over."""
-    now = timezone.now()
-    with transaction.atomic():
-        deliveries = list(
-            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("event", "endpoint")
-            .filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now, endpoint__active=True)
-            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
-            .order_by("next_attempt_at", "id")[:limit]
-        )
-        if not deliveries:
-            return []
-        token = uuid.uuid4()
-        Delivery.objects.filter(pk__in=[delivery.pk for delivery in deliveries]).update(
-            claim_token=token, claimed_until=now + timedelta(seconds=settings.WEBHOOK_CLAIM_LEASE_SECONDS)
-        )
+    """Claim up to ``limit`` of the oldest due deliveries no other worker holds (``claims.rows_claim``): the
+    POSTs happen outside any transaction. A claim whose lease lapsed (its worker died) is taken over."""
+    token, deliveries = claims.rows_claim(
+        Delivery.objects.select_related("event", "endpoint").filter(
+            status=Delivery.Status.PENDING, next_attempt_at__lte=timezone.now(), endpoint__active=True
+        ),
+        limit=limit,
+        lease_seconds=settings.WEBHOOK_CLAIM_LEASE_SECONDS,
+        order_by=("next_attempt_at", "id"),
+    )
     return [
         Claim(
             delivery_id=delivery.pk,
@@ -162,11 +163,7 @@ def deliveries_claim(*, limit: int) -> list[Claim]:
 
 def retry_delay(attempt: int) -> float | None:
     """Seconds to wait after failed attempt number ``attempt`` (1-based), jittered; ``None`` after the last."""
-    schedule = settings.WEBHOOK_RETRY_SCHEDULE
-    if attempt > len(schedule):
-        return None
-    jitter = settings.WEBHOOK_RETRY_JITTER
-    return schedule[attempt - 1] * random.uniform(1 - jitter, 1 + jitter)
+    return claims.retry_delay(attempt, schedule=settings.WEBHOOK_RETRY_SCHEDULE, jitter=settings.WEBHOOK_RETRY_JITTER)
 
 
 def delivery_attempt(claim: Claim) -> bool:
@@ -192,8 +189,6 @@ def delivery_record(claim: Claim, attempt: outbound.Attempt) -> bool:
         "last_attempt_at": now,
         "last_status_code": attempt.status_code,
         "last_error": attempt.error,
-        "claim_token": None,
-        "claimed_until": None,
     }
     delay = retry_delay(attempts)
     if attempt.succeeded:
@@ -202,7 +197,7 @@ def delivery_record(claim: Claim, attempt: outbound.Attempt) -> bool:
         fields["status"] = Delivery.Status.FAILED
     else:
         fields["next_attempt_at"] = now + timedelta(seconds=delay)
-    recorded = Delivery.objects.filter(pk=claim.delivery_id, claim_token=claim.token).update(**fields)
+    recorded = claims.claimed_row_record(Delivery, pk=claim.delivery_id, token=claim.token, **fields)
     if recorded and attempt.status_code == 410:
         # 410 Gone: the receiver says it is gone for good (Standard Webhooks); nothing more goes to it.
         Endpoint.objects.filter(deliveries__pk=claim.delivery_id).update(active=False)

@@ -12,6 +12,9 @@ MEETING_STARTED = "meeting:started"
 MEETING_ENDED = "meeting:ended"
 MEETING_CANCELLED = "meeting:cancelled"
 MEETING_RESCHEDULED = "meeting:rescheduled"
+# MEETING_REMINDER_MINUTES before a scheduled meeting, to each participant who has not declined (sent by the
+# worker, notifications.services).
+MEETING_REMINDER = "meeting:reminder"
 # Both ways: an invitee answers with these, and the other participants hear the answer.
 MEETING_ACCEPT = "meeting:accept"
 MEETING_DECLINE = "meeting:decline"

@@ -77,6 +77,12 @@ class Meeting(models.Model):
             models.Index(
                 fields=["started_at"], condition=Q(status=MeetingStatus.ACTIVE), name="meeting_active_started_at"
             ),
+            # The worker's reminders look only at pending meetings starting soon.
+            models.Index(
+                fields=["scheduled_for"],
+                condition=Q(status=MeetingStatus.PENDING),
+                name="meeting_pending_scheduled_for",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -4,20 +4,18 @@ SMTP server in-process, parsed as it arrived."""
 
 import email
 import email.policy
-import socket
 from datetime import timedelta
 
 import icalendar
 import pytest
 import vobject
-from aiosmtpd.controller import Controller
 from django.core.mail import get_connection
 
 from meetings import selectors as meeting_selectors
 from meetings import services as meeting_services
 from notifications.emails import meeting_invitation_email
 from notifications.selectors import preference_get
-from tests.notifications.conftest import SITE_URL
+from tests.notifications.conftest import SITE_URL, Inbox, smtp_server
 
 pytestmark = pytest.mark.django_db
 
@@ -86,25 +84,9 @@ def test_a_reschedule_sends_an_update_and_a_cancellation_a_cancel(scheduled_meet
     assert sequences == ["1", "2"]
 
 
-class _Inbox:
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_the_invitation_survives_a_real_smtp_round_trip(scheduled_meeting, provider):
-    inbox = _Inbox()
-    server = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    server.start()
+    inbox = Inbox()
+    server = smtp_server(inbox)
     try:
         connection = get_connection(
             "django.core.mail.backends.smtp.EmailBackend", host="127.0.0.1", port=server.port, timeout=5

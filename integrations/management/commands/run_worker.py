@@ -1,4 +1,4 @@
-"""``manage.py run_worker``: deliver webhooks until SIGINT or SIGTERM (integrations.worker)."""
+"""``manage.py run_worker``: deliver webhooks and send emails until SIGINT or SIGTERM (integrations.worker)."""
 
 import signal
 import threading
@@ -10,7 +10,10 @@ from integrations import worker
 
 
 class Command(BaseCommand):
-    help = "Deliver the outbox's events to the registered webhook endpoints (docs/integration.md)."
+    help = (
+        "Deliver the outbox's events to the registered webhook endpoints (docs/integration.md) and send the "
+        "emails (docs/notifications.md)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--concurrency", type=int, default=settings.WORKER_CONCURRENCY)
@@ -19,6 +22,8 @@ class Command(BaseCommand):
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
-        self.stdout.write(f"Webhook worker: {concurrency} threads.")
+        self.stdout.write(
+            f"Worker: {concurrency} threads, jobs: {', '.join(kind.name for kind in worker.job_kinds())}."
+        )
         self.stdout.flush()
         worker.run(concurrency=concurrency, stop=stop)
