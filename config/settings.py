@@ -355,6 +355,8 @@ if DELIVERY_MAX_LAG_MS < 1:
     raise ImproperlyConfiguredEnv("DELIVERY_MAX_LAG_MS must be at least 1.")
 
 MESSAGE_MAX_LENGTH = env_int("MESSAGE_MAX_LENGTH", 5000)
+# How long after sending a message its sender may edit or delete it (PATCH/DELETE /api/messages/{id}).
+MESSAGE_EDIT_WINDOW = timedelta(seconds=env_int("MESSAGE_EDIT_WINDOW_SECONDS", 15 * 60))
 # Free text a user submits beyond messages; longer is answered 400 on the field (nothing unbounded is stored).
 SERVICE_REQUEST_DESCRIPTION_MAX_LENGTH = env_int("SERVICE_REQUEST_DESCRIPTION_MAX_LENGTH", 10000)
 PROPOSAL_SCOPE_MAX_LENGTH = env_int("PROPOSAL_SCOPE_MAX_LENGTH", 10000)

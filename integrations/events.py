@@ -6,6 +6,8 @@ from kernel.json_values import iso_datetime
 PROJECT_CREATED = "project.created"
 PROJECT_STATUS_CHANGED = "project.status_changed"
 MESSAGE_CREATED = "message.created"
+MESSAGE_UPDATED = "message.updated"
+MESSAGE_DELETED = "message.deleted"
 CONVERSATION_READ = "conversation.read"
 MEETING_CREATED = "meeting.created"
 MEETING_STARTED = "meeting.started"
@@ -22,6 +24,8 @@ DOMAIN_EVENT_TYPES = (
     PROJECT_CREATED,
     PROJECT_STATUS_CHANGED,
     MESSAGE_CREATED,
+    MESSAGE_UPDATED,
+    MESSAGE_DELETED,
     CONVERSATION_READ,
     MEETING_CREATED,
     MEETING_STARTED,

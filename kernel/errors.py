@@ -146,6 +146,28 @@ class FileMissing(NotFound):
     code = "file_missing"
 
 
+class NotSender(NotAllowed):
+    """Only a message's sender edits or deletes it."""
+
+    code = "not_sender"
+
+
+class MessageNotEditable(Conflict):
+    """A file or system message: only a text message's content is edited."""
+
+    code = "message_not_editable"
+
+
+class MessageDeleted(Conflict):
+    code = "message_deleted"
+
+
+class EditWindowPassed(Conflict):
+    """Past ``MESSAGE_EDIT_WINDOW`` from its sending, a message stays as it is."""
+
+    code = "edit_window_passed"
+
+
 # Meetings: who may do what, and the meeting's state when it does not allow it (one code per state).
 
 

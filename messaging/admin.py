@@ -1,11 +1,12 @@
-"""Support staff read conversations, their participants and messages; the one write is removing a
+"""Support staff read conversations, their participants and messages (with every earlier version of an edited
+or deleted message, which participants never see); the one write is removing a
 participant, which goes through ``services.participant_remove`` so that their sockets are told.
 A conversation turns read-only when its project is closed (the project's admin actions)."""
 
 from django.contrib import admin
 
 from messaging import services
-from messaging.models import Conversation, Message, Participant
+from messaging.models import Conversation, Message, MessageRevision, Participant
 
 
 class ParticipantInline(admin.TabularInline):
@@ -88,9 +89,29 @@ class ParticipantAdmin(admin.ModelAdmin):
             self.delete_model(request, participant)
 
 
+class MessageRevisionInline(admin.TabularInline):
+    """The versions the sender's edits and delete replaced, oldest first: read-only history for support."""
+
+    model = MessageRevision
+    extra = 0
+    fields = readonly_fields = ("change", "content", "file", "file_name", "replaced_at", "replaced_by")
+    can_delete = False
+    max_num = 0
+
+
 @admin.register(Message)
 class MessageAdmin(SenderOrSystem, admin.ModelAdmin):
-    list_display = ["id", "conversation", "seq", "sender_or_system", "type", "short_content", "created_at"]
+    list_display = [
+        "id",
+        "conversation",
+        "seq",
+        "sender_or_system",
+        "type",
+        "short_content",
+        "created_at",
+        "edited_at",
+        "deleted_at",
+    ]
     list_filter = ["type", "conversation__project__status"]
     search_fields = ["content", "sender__username", "file_name"]
     readonly_fields = [
@@ -106,8 +127,11 @@ class MessageAdmin(SenderOrSystem, admin.ModelAdmin):
         "file_content_type",
         "client_message_id",
         "created_at",
+        "edited_at",
+        "deleted_at",
     ]
     list_select_related = ["sender", "conversation"]
+    inlines = [MessageRevisionInline]
 
     @admin.display(description="Content")
     def short_content(self, message):

@@ -9,7 +9,7 @@ from rest_framework import parsers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from kernel.errors import Conflict, FileMissing, Invalid, NotFound, ProviderSuspended, Unavailable
+from kernel.errors import Conflict, FileMissing, Invalid, NotAllowed, NotFound, ProviderSuspended, Unavailable
 from kernel.ids import ID_MAX, ID_MIN, is_id
 from kernel.parsers import JSONParser
 from kernel.ratelimit import ScopedRateThrottle
@@ -18,6 +18,7 @@ from messaging import selectors, services
 from messaging.serializers import (
     ConversationSerializer,
     MessageCreateInputSerializer,
+    MessageEditInputSerializer,
     MessageSerializer,
     MessagesPageSerializer,
     ReadMarkerSerializer,
@@ -88,6 +89,30 @@ class MessageViewSet(viewsets.GenericViewSet):
             upload=data["file"],
         )
         return Response(sent.payload, status=status.HTTP_201_CREATED if sent.created else status.HTTP_200_OK)
+
+    @extend_schema(
+        request=MessageEditInputSerializer,
+        responses={200: MessageSerializer, **errors(Invalid, NotAllowed, NotFound, Conflict)},
+        parameters=[_path_id("id", "The message's id.")],
+        description="The sender replaces a text message's content, within MESSAGE_EDIT_WINDOW of sending it and "
+        "while the project is active; the conversation is pushed `message:updated`.",
+    )
+    def partial_update(self, request, pk=None):
+        payload = MessageEditInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        message = services.message_edit(user=request.user, message_id=pk, content=payload.validated_data["content"])
+        return Response(MessageSerializer(message).data)
+
+    @extend_schema(
+        request=None,
+        responses={204: None, **errors(NotAllowed, NotFound, Conflict)},
+        parameters=[_path_id("id", "The message's id.")],
+        description="The sender deletes a message, within MESSAGE_EDIT_WINDOW of sending it and while the project "
+        "is active: it stays in history as a tombstone at its seq; the conversation is pushed `message:deleted`.",
+    )
+    def destroy(self, request, pk=None):
+        services.message_delete(user=request.user, message_id=pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
         parameters=[

@@ -10,6 +10,9 @@ from messaging.models import Message, Participant
 JOIN = "join"
 LEAVE = "leave"
 MESSAGE_NEW = "message:new"
+# A message's sender edited or deleted it: its current version, as history shows it (docs/realtime.md).
+MESSAGE_UPDATED = "message:updated"
+MESSAGE_DELETED = "message:deleted"
 MESSAGE_READ = "message:read"
 CONVERSATION_READ = "conversation:read"
 CONVERSATION_TYPING = "conversation:typing"
@@ -36,8 +39,10 @@ def conversation_group(conversation_id: int) -> str:
 
 
 def message_payload(message: Message) -> dict:
-    """A message as ``message:new``, the join replay and the REST API all carry it. A system message has no
-    ``sender``, its event in ``system`` and a sentence about it in ``content`` (docs/realtime.md)."""
+    """A message as ``message:new``, ``message:updated``, ``message:deleted``, the join replay and the REST API
+    all carry it: its current version. A system message has no ``sender``, its event in ``system`` and a
+    sentence about it in ``content``; a deleted message is a tombstone with ``deletedAt``, an empty
+    ``content`` and no ``file`` (docs/realtime.md)."""
     return {
         "id": message.pk,
         "conversationId": message.conversation_id,
@@ -49,11 +54,13 @@ def message_payload(message: Message) -> dict:
         "system": message.system,
         "clientMessageId": str(message.client_message_id) if message.client_message_id is not None else None,
         "createdAt": iso_datetime(message.created_at),
+        "editedAt": iso_datetime(message.edited_at),
+        "deletedAt": iso_datetime(message.deleted_at),
     }
 
 
 def message_file_payload(message: Message) -> dict | None:
-    if message.type != Message.Type.FILE:
+    if message.type != Message.Type.FILE or message.deleted_at is not None:
         return None
     return {
         "name": message.file_name,

@@ -1,7 +1,8 @@
-"""A project's conversation, its participants with their read markers, and its messages.
+"""A project's conversation, its participants with their read markers, its messages and their earlier versions.
 
 Messages get a per-conversation ``seq`` under the conversation's row lock, so ids and seqs
-rise together inside a conversation and a client can see a gap in what it was pushed.
+rise together inside a conversation and a client can see a gap in what it was pushed. A message is never
+removed: its sender's delete leaves a tombstone at its seq, and each version it replaced is a ``MessageRevision``.
 """
 
 import uuid
@@ -79,6 +80,10 @@ class Message(models.Model):
     # A system message's event, as its clients read it: ``{"kind": "meeting.ended", "meetingId": 7, ...}``.
     system = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set by the sender's edit and delete (``services.message_edit``, ``services.message_delete``); a deleted
+    # message is a tombstone that keeps its seq, type and sender, with no content and no file.
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -96,7 +101,13 @@ class Message(models.Model):
                 name="message_has_body",
                 condition=(models.Q(type="text") & ~models.Q(content=""))
                 | (models.Q(type="file") & ~models.Q(file=""))
-                | (models.Q(type="system") & ~models.Q(content="") & models.Q(system__isnull=False)),
+                | (models.Q(type="system") & ~models.Q(content="") & models.Q(system__isnull=False))
+                | (models.Q(deleted_at__isnull=False) & models.Q(content="") & models.Q(file="")),
+            ),
+            # A tombstone carries nothing of what was deleted: search and history can never show it.
+            models.CheckConstraint(
+                name="message_deleted_is_empty",
+                condition=models.Q(deleted_at__isnull=True) | (models.Q(content="") & models.Q(file="")),
             ),
             models.CheckConstraint(
                 name="message_system_iff_no_sender",
@@ -107,3 +118,27 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"Message #{self.pk} in {self.conversation_id}"
+
+
+class MessageRevision(models.Model):
+    """A version of a message that its sender's edit or delete replaced: what it said (and the file it
+    carried), when and by whom it was replaced. Support staff read them in the admin; participants never."""
+
+    class Change(models.TextChoices):
+        EDITED = "edited", "Edited"
+        DELETED = "deleted", "Deleted"
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="revisions")
+    content = models.TextField(blank=True)
+    # The stored file stays where the message had it: the revision is its one remaining reference.
+    file = models.FileField(upload_to=message_file_path, blank=True)
+    file_name = models.CharField(max_length=255, blank=True)
+    change = models.CharField(max_length=8, choices=Change.choices)
+    replaced_at = models.DateTimeField()
+    replaced_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"Revision #{self.pk} of message #{self.message_id}"

@@ -42,6 +42,15 @@ class MessageSerializer(BuiltPayload, serializers.ModelSerializer):
     system = MessageSystemSerializer(allow_null=True, help_text="A system message's event; null otherwise.")
     clientMessageId = serializers.UUIDField(source="client_message_id", allow_null=True)
     createdAt = serializers.DateTimeField(source="created_at")
+    editedAt = serializers.DateTimeField(
+        source="edited_at", allow_null=True, help_text="When its sender last edited it; null if never."
+    )
+    deletedAt = serializers.DateTimeField(
+        source="deleted_at",
+        allow_null=True,
+        help_text="When its sender deleted it: the message is then a tombstone at its seq, with an empty content "
+        "and no file. Null otherwise.",
+    )
 
     class Meta:
         model = Message
@@ -56,6 +65,8 @@ class MessageSerializer(BuiltPayload, serializers.ModelSerializer):
             "system",
             "clientMessageId",
             "createdAt",
+            "editedAt",
+            "deletedAt",
         ]
         read_only_fields = fields
 
@@ -190,6 +201,11 @@ class MessageCreateInputSerializer(serializers.Serializer):
     )
     clientMessageId = serializers.UUIDField(required=False, allow_null=True, default=None)
     file = serializers.FileField(required=False, allow_null=True, default=None)
+
+
+class MessageEditInputSerializer(serializers.Serializer):
+    # Blank passes here and is refused by the send's own rules (services._validate_body), which edits share.
+    content = serializers.CharField(allow_blank=True, max_length=settings.MESSAGE_MAX_LENGTH, trim_whitespace=False)
 
 
 class MessagesPageSerializer(serializers.Serializer):

@@ -13,10 +13,20 @@ from django.utils import timezone
 from accounts.suspension import require_not_suspended
 from integrations import events as integration_events
 from integrations.services import event_record
-from kernel.errors import ConversationReadOnly, DomainError, Invalid, NotAllowed, NotFound
+from kernel.errors import (
+    ConversationReadOnly,
+    DomainError,
+    EditWindowPassed,
+    Invalid,
+    MessageDeleted,
+    MessageNotEditable,
+    NotAllowed,
+    NotFound,
+    NotSender,
+)
 from kernel.invisible_text import shows_nothing
 from messaging import events
-from messaging.models import Conversation, Message, Participant
+from messaging.models import Conversation, Message, MessageRevision, Participant
 from projects import selectors as project_selectors
 from realtime.events import user_group
 from realtime.publish import publish_on_commit
@@ -241,6 +251,88 @@ def _message_append(
     sent = SentMessage.of(message, created=True)
     event_record(integration_events.MESSAGE_CREATED, sent.payload)
     return sent
+
+
+def message_edit(*, user, message_id: int, content: str) -> Message:
+    """The sender replaces a text message's content within ``MESSAGE_EDIT_WINDOW`` of sending it; the
+    version it replaces is kept as a revision. ``message:updated`` goes out after commit."""
+    with transaction.atomic():
+        message = _own_message_locked(user=user, message_id=message_id)
+        if message.type != Message.Type.TEXT:
+            raise MessageNotEditable("Only a text message can be edited.")
+        _validate_body(type=Message.Type.TEXT, content=content, upload=None)
+        now = timezone.now()
+        _revision_keep(message, change=MessageRevision.Change.EDITED, at=now, by=user)
+        message.content = content
+        message.edited_at = now
+        message.save(update_fields=["content", "edited_at"])
+        payload = events.message_payload(message)
+        event_record(integration_events.MESSAGE_UPDATED, payload)
+    publish_on_commit([events.conversation_group(message.conversation_id)], events.MESSAGE_UPDATED, payload)
+    return message
+
+
+def message_delete(*, user, message_id: int) -> Message:
+    """The sender withdraws a message within ``MESSAGE_EDIT_WINDOW`` of sending it: it stays at its seq as
+    a tombstone (no content, no file, ``deleted_at`` set), so history shows no gap; what it said and the file
+    it carried are kept as a revision. ``message:deleted`` goes out after commit."""
+    with transaction.atomic():
+        message = _own_message_locked(user=user, message_id=message_id)
+        now = timezone.now()
+        _revision_keep(message, change=MessageRevision.Change.DELETED, at=now, by=user)
+        message.content = ""
+        # Detached, not removed from storage: the revision still names it for support staff.
+        message.file = ""  # type: ignore[assignment]  # the empty name, as a message without a file has
+        message.file_name = ""
+        message.file_size = None
+        message.file_content_type = ""
+        message.deleted_at = now
+        message.save(update_fields=["content", "file", "file_name", "file_size", "file_content_type", "deleted_at"])
+        payload = events.message_payload(message)
+        event_record(integration_events.MESSAGE_DELETED, payload)
+    publish_on_commit([events.conversation_group(message.conversation_id)], events.MESSAGE_DELETED, payload)
+    return message
+
+
+def _own_message_locked(*, user, message_id: int) -> Message:
+    """The message ``message_id`` read under its conversation's row lock (the one sends take, so an edit,
+    a delete and a removal of its sender are serialized with them), if ``user`` may still change it:
+    a member's (404 otherwise: a foreign message does not exist), their own (403), not deleted, within
+    the edit window and while the project is active (409)."""
+    conversation_id = (
+        Message.objects.filter(pk=message_id, conversation__participants__user=user)
+        .values_list("conversation_id", flat=True)
+        .first()
+    )
+    if conversation_id is None:
+        raise NotFound("No such message.")
+    conversation = _locked_conversation_for_member(user=user, conversation_id=conversation_id)
+    # Read after the lock was granted: a concurrent edit or delete of it has committed or not begun.
+    message = Message.objects.select_related("sender").get(pk=message_id)
+    if message.sender_id != user.pk:
+        raise NotSender("Only its sender can change a message.")
+    require_not_suspended(user)
+    if message.deleted_at is not None:
+        raise MessageDeleted("This message was deleted.")
+    project_selectors.project_require_active(
+        project=conversation.project, consequence="its conversation is read-only", refusal=ConversationReadOnly
+    )
+    if timezone.now() > message.created_at + settings.MESSAGE_EDIT_WINDOW:
+        minutes = int(settings.MESSAGE_EDIT_WINDOW.total_seconds() // 60)
+        raise EditWindowPassed(f"A message can be changed only within {minutes} minutes of sending it.")
+    return message
+
+
+def _revision_keep(message: Message, *, change: str, at, by) -> MessageRevision:
+    return MessageRevision.objects.create(
+        message=message,
+        content=message.content,
+        file=message.file.name if message.file else "",
+        file_name=message.file_name,
+        change=change,
+        replaced_at=at,
+        replaced_by=by,
+    )
 
 
 def system_message_post(*, project_id: int, kind: str, data: dict, content: str) -> Message:

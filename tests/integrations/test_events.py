@@ -43,6 +43,24 @@ def test_message_created(client_user, conversation):
     assert sent.payload["seq"] == 1
 
 
+def test_message_updated_with_the_new_version(client_user, conversation):
+    sent = messaging_services.message_send(user=client_user, conversation_id=conversation.pk, content="helo")
+    edited = messaging_services.message_edit(user=client_user, message_id=sent.message.pk, content="hello")
+
+    (data,) = recorded("message.updated")
+    assert (data["id"], data["seq"], data["content"]) == (sent.message.pk, 1, "hello")
+    assert data["editedAt"] == iso_datetime(edited.edited_at)
+
+
+def test_message_deleted_as_its_tombstone(client_user, conversation):
+    sent = messaging_services.message_send(user=client_user, conversation_id=conversation.pk, content="oops")
+    messaging_services.message_delete(user=client_user, message_id=sent.message.pk)
+
+    (data,) = recorded("message.deleted")
+    assert (data["id"], data["seq"], data["content"], data["file"]) == (sent.message.pk, 1, "", None)
+    assert data["deletedAt"] is not None
+
+
 def test_conversation_read(client_user, provider, conversation):
     sent = messaging_services.message_send(user=client_user, conversation_id=conversation.pk, content="hi")
     messaging_services.conversation_mark_read(user=provider, conversation_id=conversation.pk)
@@ -131,7 +149,8 @@ def test_every_domain_type_has_its_test_here():
         if not any(name.startswith("test_" + type.replace(".", "_")) for name in tests)
     ]
 
-    assert len(integration_events.DOMAIN_EVENT_TYPES) == 12  # the issue's eleven and meeting.rescheduled
+    # The issue's eleven, meeting.rescheduled, and message.updated and message.deleted (issue 18).
+    assert len(integration_events.DOMAIN_EVENT_TYPES) == 14
     assert not untested
 
 

@@ -136,6 +136,7 @@ SIGNED_IN = (401, 200, 200, 200, 200)
 MEMBERS = (401, 404, 200, 200, 404)
 PAGE_FOR_MEMBERS = (302, 404, 200, 200, 404)
 HOST_MOVES = (401, 404, 200, 403, 404)
+SENDER_CHANGES = (401, 404, 200, 403, 404)
 INVITEE_ANSWERS = (401, 404, 403, 200, 404)
 STAFF_ONLY = (401, 403, 403, 403, 200)
 
@@ -212,6 +213,17 @@ ENDPOINTS = [
         args=lambda world: {"conversation_id": world.ours.conversation.pk},
     ),
     row("GET", "/api/messages/{pk}/file", MEMBERS, args=lambda world: {"pk": world.ours.file_message.pk}),
+    # The client sent the text message: only they change it; the provider is refused, others do not see it.
+    row(
+        "PATCH",
+        "/api/messages/{pk}",
+        SENDER_CHANGES,
+        args=lambda world: {"pk": world.ours.text_message.pk},
+        payload=lambda world, user: {"content": "edited-content"},
+    ),
+    row(
+        "DELETE", "/api/messages/{pk}", (401, 404, 204, 403, 404), args=lambda world: {"pk": world.ours.text_message.pk}
+    ),
     # Meetings: members only; the host (the client) moves a meeting, the invitee (the provider) answers.
     row(
         "POST",
