@@ -11,6 +11,7 @@ the view checks it again (and the session's CSRF token), at the cost of one more
 """
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,6 +23,8 @@ from kernel.errors import BodyTooLarge, wire_error
 
 AUTH_PATH_PREFIX = "/api/auth/"
 MESSAGE_SEND_PATH = "/api/messages"
+# An edit carries a message's content too (PATCH /api/messages/{id}).
+MESSAGE_EDIT_PATH = re.compile(r"/api/messages/[0-9]+")
 # A message's content may arrive JSON-escaped as surrogate pairs (\ud83d\ude00: 12 bytes a character);
 # the other fields of a send and a multipart body's part headers and boundaries fit in the allowance.
 MESSAGE_CONTENT_BYTES_PER_CHARACTER = 12
@@ -36,14 +39,16 @@ class BodyLimit:
 
 
 def body_limit(*, method: str, path: str, content_type: str) -> BodyLimit:
-    """The limit on a request's body: a few KiB for the auth endpoints, what a message needs for a send,
-    a file and its message for an upload, ``REQUEST_BODY_MAX_BYTES`` for every other body (the JSON API,
+    """The limit on a request's body: a few KiB for the auth endpoints, what a message needs for a send or
+    an edit, a file and its message for an upload, ``REQUEST_BODY_MAX_BYTES`` for every other body (the JSON API,
     the admin's and the pages' forms)."""
     if path.startswith(AUTH_PATH_PREFIX):
         return BodyLimit(settings.AUTH_BODY_MAX_BYTES)
     if method == "POST" and path == MESSAGE_SEND_PATH:
         if content_type.lower().startswith("multipart/form-data"):
             return BodyLimit(settings.UPLOAD_MAX_BYTES + message_body_max_bytes(), authenticated_only=True)
+        return BodyLimit(message_body_max_bytes())
+    if method == "PATCH" and MESSAGE_EDIT_PATH.fullmatch(path):
         return BodyLimit(message_body_max_bytes())
     return BodyLimit(settings.REQUEST_BODY_MAX_BYTES)
 

@@ -282,7 +282,7 @@ def message_delete(*, user, message_id: int) -> Message:
         _revision_keep(message, change=MessageRevision.Change.DELETED, at=now, by=user)
         message.content = ""
         # Detached, not removed from storage: the revision still names it for support staff.
-        message.file = ""  # type: ignore[assignment]  # the empty name, as a message without a file has
+        message.file = ""  # the empty name, as a message without a file has
         message.file_name = ""
         message.file_size = None
         message.file_content_type = ""

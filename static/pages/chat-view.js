@@ -1,5 +1,6 @@
 // What the project page shows of its conversation: the message list in id order with unconfirmed
-// sends below it, system messages as centred lines, read ticks, the typing line, the composer's errors and the read-only state.
+// sends below it, system messages as centred lines, edited and deleted messages marked, read ticks, the typing line, the
+// composer's errors and the read-only state.
 // Message content is only ever put into the page as text (textContent), never as HTML.
 
 import { button, element } from "./dom.js";
@@ -68,10 +69,15 @@ export class ChatView {
       return;
     }
     const mine = message.sender.id === this.me.id;
-    item.className = `message ${mine ? "mine" : "theirs"}`;
+    item.className = `message ${mine ? "mine" : "theirs"}${message.deletedAt ? " deleted" : ""}`;
     if (message.clientMessageId) item.dataset.clientId = message.clientMessageId;
     const meta = element("div", "meta");
     meta.append(element("span", "sender", mine ? "You" : message.sender.username), this.renderTime(message));
+    if (message.editedAt && !message.deletedAt) {
+      const edited = element("span", "edited muted small", "edited");
+      edited.title = new Date(message.editedAt).toLocaleString();
+      meta.append(edited);
+    }
     item.append(meta, this.renderBody(message));
     if (mine) {
       item.append(element("span", "receipt"));
@@ -88,7 +94,9 @@ export class ChatView {
 
   renderBody(message) {
     const body = element("div", "body");
-    if (message.type === "file" && message.file) {
+    if (message.deletedAt) {
+      body.append(element("p", "muted", "Message deleted"));
+    } else if (message.type === "file" && message.file) {
       const link = element("a", "file-link", message.file.name);
       link.href = message.file.url;
       link.setAttribute("download", "");

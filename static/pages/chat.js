@@ -1,5 +1,6 @@
 // A project's conversation: history by cursor, live messages over the socket, typing, read ticks,
-// idempotent sends with retry, file messages, and catch-up by seq after a gap or a reconnect.
+// idempotent sends with retry, file messages, catch-up by seq after a gap or a reconnect, and the
+// senders' edits and deletes (pushed, and re-read with the newest page after a reconnect).
 // The parts live in their own modules: message-store.js (dedupe and gaps), outbox.js (sends),
 // typing.js, chat-view.js (the DOM); this one connects them to the API and the socket.
 
@@ -42,6 +43,7 @@ export class Chat {
     this.hasEarlier = false;
     this.loadingEarlier = false;
     this.catchingUp = false;
+    this.wasOpen = false;
     this.othersReadSeq = new Map(); // userId -> lastReadSeq
     this.myReadSeq = 0;
     this.marking = false;
@@ -65,6 +67,10 @@ export class Chat {
     this.socket.onOpen(() => {
       this.typists.clear();
       if (this.hasHistory) this.join();
+      // A reconnection may have missed edits and deletes of messages already shown: the replay brings only
+      // newer ones, so re-read the newest page, which holds every message still within the edit window.
+      if (this.hasHistory && this.wasOpen) this.refreshNewest();
+      this.wasOpen = true;
       this.outbox.retryWaiting();
     });
     // A refused join (its rate limit, Redis away for a moment) would leave the page "Live" but deaf:
@@ -73,6 +79,8 @@ export class Chat {
       if (frame.ref === JOIN_REF) this.socket.reconnectAfter(error.retryAfter ? error.retryAfter * 1000 : undefined);
     });
     this.socket.on(EVENT.MESSAGE_NEW, (message) => this.receive(message));
+    this.socket.on(EVENT.MESSAGE_UPDATED, (message) => this.revise(message));
+    this.socket.on(EVENT.MESSAGE_DELETED, (message) => this.revise(message));
     this.socket.on(EVENT.TYPING, (data) => this.onTyping(data));
     this.socket.on(EVENT.MESSAGE_READ, (marker) => this.onReadMarker(marker));
     this.socket.on(EVENT.CONVERSATION_READ, (marker) => this.onReadMarker(marker));
@@ -93,6 +101,23 @@ export class Chat {
     this.markReadSoon();
   }
 
+  // A later version of a message (edited, or its tombstone): shown in place of the one held. One not held
+  // yet past the contiguous seqs is a message whose message:new this page missed: received as new.
+  revise(message) {
+    if (message.conversationId !== this.conversationId) return;
+    if (this.store.replace(message)) this.view.showMessage(message, (seq) => this.isReadByOthers(seq));
+    else if (!this.store.has(message.id) && message.seq > this.store.contiguousSeq) this.receive(message);
+  }
+
+  async refreshNewest() {
+    try {
+      const page = await api(this.urls.history);
+      page.results.forEach((message) => this.revise(message));
+    } catch (error) {
+      // The next push of each change still arrives; a reload shows the rest.
+    }
+  }
+
   async catchUp() {
     if (this.catchingUp) return;
     this.catchingUp = true;
@@ -107,6 +132,7 @@ export class Chat {
       setTimeout(() => this.catchUp(), HISTORY_RETRY_MS);
     } finally {
       this.catchingUp = false;
+    this.wasOpen = false;
     }
   }
 

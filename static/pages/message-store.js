@@ -2,6 +2,7 @@
 // and history pages overlap), and how far they are complete. Every seq up to contiguousSeq is held
 // (or is older history to scroll back to); a message beyond contiguousSeq + 1 shows a gap, which
 // the page fills by cursor after anchorId (docs/realtime.md, "Catching up and gap detection").
+// A held message is replaced by a later version of it (an edit, or its tombstone after a delete).
 
 export class MessageStore {
   constructor() {
@@ -29,6 +30,20 @@ export class MessageStore {
     return true;
   }
 
+  has(id) {
+    return this.byId.has(id);
+  }
+
+  // Replaces the held message of this id by a later version of it; returns whether it did. A delete is
+  // final and an edit replaces an earlier edit, so pushes and re-read pages may arrive in any order.
+  replace(message) {
+    const held = this.byId.get(message.id);
+    if (!held || held.deletedAt) return false;
+    if (!message.deletedAt && versionTime(message) <= versionTime(held)) return false;
+    this.byId.set(message.id, message);
+    return true;
+  }
+
   get hasGap() {
     return this.newestSeq > this.contiguousSeq;
   }
@@ -38,3 +53,5 @@ export class MessageStore {
     return this.contiguousSeq === 0 ? 0 : this.idBySeq.get(this.contiguousSeq) ?? 0;
   }
 }
+
+const versionTime = (message) => (message.editedAt ? Date.parse(message.editedAt) : 0);

@@ -11,6 +11,8 @@ export const EVENT = Object.freeze({
   // server → client
   ERROR: "error",
   MESSAGE_NEW: "message:new",
+  MESSAGE_UPDATED: "message:updated",
+  MESSAGE_DELETED: "message:deleted",
   MESSAGE_READ: "message:read",
   CONVERSATION_READ: "conversation:read",
   MEETING_INVITE: "meeting:invite",

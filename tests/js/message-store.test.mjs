@@ -68,3 +68,38 @@ test("older pages move the oldest id back for scrolling further", () => {
   assert.equal(store.oldestId, message(8).id);
   assert.equal(store.anchorId(), message(11).id);
 });
+
+// An edit's or a delete's version of message(seq): the same id and seq.
+const edited = (seq, content, at) => ({ ...message(seq), content, editedAt: at, deletedAt: null });
+const deleted = (seq) => ({ ...message(seq), content: "", deletedAt: "2026-12-01T10:09:00Z" });
+
+test("an edit replaces the held message, at its id and seq", () => {
+  const store = new MessageStore();
+  [1, 2].forEach((seq) => store.add(message(seq)));
+  assert.equal(store.replace(edited(1, "fixed", "2026-12-01T10:05:00Z")), true);
+  assert.equal(store.byId.get(message(1).id).content, "fixed");
+  assert.equal(store.contiguousSeq, 2);
+  assert.equal(store.hasGap, false);
+});
+
+test("an earlier or the same version does not replace a later edit", () => {
+  const store = new MessageStore();
+  store.add(edited(1, "second", "2026-12-01T10:06:00Z"));
+  assert.equal(store.replace(edited(1, "first", "2026-12-01T10:05:00Z")), false);
+  assert.equal(store.replace(edited(1, "second", "2026-12-01T10:06:00Z")), false);
+  assert.equal(store.byId.get(message(1).id).content, "second");
+});
+
+test("a tombstone replaces the message and nothing replaces the tombstone", () => {
+  const store = new MessageStore();
+  store.add(message(1));
+  assert.equal(store.replace(deleted(1)), true);
+  assert.equal(store.replace(edited(1, "back", "2026-12-01T10:10:00Z")), false);
+  assert.equal(store.byId.get(message(1).id).deletedAt, "2026-12-01T10:09:00Z");
+});
+
+test("a version of a message not held is not stored by replace", () => {
+  const store = new MessageStore();
+  assert.equal(store.replace(edited(1, "fixed", "2026-12-01T10:05:00Z")), false);
+  assert.equal(store.has(message(1).id), false);
+});

@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from config.body_limits import body_limit, message_body_max_bytes
 from messaging import services
 from messaging.models import Message, MessageRevision
 from projects import services as project_services
@@ -178,6 +179,13 @@ def test_an_edit_over_the_length_limit_is_refused_400_on_content(api, client_use
 
     assert response.status_code == 400
     assert "content" in response.json()["fields"]
+
+
+def test_an_edit_body_may_be_as_large_as_a_sends():
+    """The longest content, each character an escaped surrogate pair, is over REQUEST_BODY_MAX_BYTES."""
+    limit = body_limit(method="PATCH", path="/api/messages/7", content_type="application/json")
+
+    assert limit.max_bytes == message_body_max_bytes()
 
 
 def test_the_sender_deletes_a_message_leaving_a_tombstone_at_its_seq(api, client_user, provider, conversation, send):
