@@ -39,9 +39,13 @@ export class ChatView {
 
   // ---- confirmed messages -------------------------------------------------------------------
 
-  // Shows a confirmed message; `isRead(seq)` tells whether someone else has read up to it.
+  // Shows a confirmed message, or its later version in its place; `isRead(seq)` tells whether someone else
+  // has read up to it.
   showMessage(message, isRead) {
-    const item = this.unconfirmed.get(message.clientMessageId) ?? document.createElement("li");
+    const item =
+      this.unconfirmed.get(message.clientMessageId) ??
+      this.el.list.querySelector(`li[data-id="${message.id}"]`) ??
+      document.createElement("li");
     this.unconfirmed.delete(message.clientMessageId);
     this.renderMessage(message, item, isRead);
     this.place(item, message.id);

@@ -155,3 +155,38 @@ def test_a_file_sent_from_the_page_arrives_as_a_download_link(both_on_project):
     assert download.value.suggested_filename == "brief.txt"
     assert Path(download.value.path()).read_bytes() == b"Five pages, one CMS."
     provider_page.screenshot("file-link-provider")
+
+
+def _change_message(visitor, method: str, message_id: str, body: dict | None = None) -> int:
+    """The sender's PATCH or DELETE of a message, from their page's session (with its CSRF token)."""
+    return visitor.page.evaluate(
+        """async ([method, url, body]) => {
+            const token = document.cookie.match(/(?:^|;\\s*)csrftoken=([^;]+)/)[1];
+            const headers = { "Content-Type": "application/json", "X-CSRFToken": token };
+            const response = await fetch(url, { method, headers, body: body && JSON.stringify(body) });
+            return response.status;
+        }""",
+        [method, f"/api/messages/{message_id}", body],
+    )
+
+
+def test_an_edit_and_a_delete_are_shown_live_on_both_pages(both_on_project):
+    client_page, provider_page = both_on_project
+    _send(client_page, "see you at 10")
+    _send(client_page, "wrong room")
+    sent = client_page.page.locator("#messages > li.mine:not(.unconfirmed)")
+    expect(sent).to_have_count(2)
+    expect(provider_page.page.locator("#messages > li")).to_have_count(2)
+    first, second = sent.nth(0).get_attribute("data-id"), sent.nth(1).get_attribute("data-id")
+
+    assert _change_message(client_page, "PATCH", first, {"content": "see you at 10:30"}) == 200
+    assert _change_message(client_page, "DELETE", second) == 204
+
+    for visitor in both_on_project:
+        messages = visitor.page.locator("#messages > li")
+        expect(messages.locator(".body")).to_have_text(["see you at 10:30", "Message deleted"])
+        expect(messages.nth(0).locator(".edited")).to_have_text("edited")
+        expect(messages.nth(1)).to_have_class(
+            "message theirs deleted" if visitor is provider_page else "message mine deleted"
+        )
+    provider_page.screenshot("edited-and-deleted-provider")
