@@ -59,11 +59,11 @@ def test_a_private_target_is_allowed_with_webhook_allow_private(api, staff, sett
 
 def test_an_unknown_event_type_is_refused_on_events(api, staff):
     response = api.as_user(staff).post(
-        "/api/webhooks/endpoints", {"url": PUBLIC_URL, "events": ["message.deleted"]}, format="json"
+        "/api/webhooks/endpoints", {"url": PUBLIC_URL, "events": ["message.reacted"]}, format="json"
     )
 
     assert response.status_code == 400
-    assert "message.deleted" in response.json()["fields"]["events"][0]
+    assert "message.reacted" in response.json()["fields"]["events"][0]
 
 
 def test_staff_change_an_endpoints_events_and_deactivate_it(api, staff):
