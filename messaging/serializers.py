@@ -78,10 +78,13 @@ class MessageSerializer(BuiltPayload, serializers.ModelSerializer):
 class MessageBriefSerializer(serializers.ModelSerializer):
     senderId = serializers.IntegerField(source="sender_id", allow_null=True, help_text="Null for a system message.")
     createdAt = serializers.DateTimeField(source="created_at")
+    deletedAt = serializers.DateTimeField(
+        source="deleted_at", allow_null=True, help_text="Set when its sender deleted it (its content is then empty)."
+    )
 
     class Meta:
         model = Message
-        fields = ["id", "seq", "senderId", "type", "content", "createdAt"]
+        fields = ["id", "seq", "senderId", "type", "content", "createdAt", "deletedAt"]
         read_only_fields = fields
 
 

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from meetings import services as meeting_services
-from messaging.services import message_send
+from messaging.services import message_delete, message_send
 from projects.services import project_set_status
 
 pytestmark = pytest.mark.django_db
@@ -58,6 +58,17 @@ def test_dashboard_previews_a_system_message_as_its_sentence_and_counts_it_as_no
     assert "alice started the meeting “Kick-off”." in html
     assert "unread" not in html
     assert '<span class="muted">:</span>' not in html
+
+
+def test_dashboard_previews_a_deleted_last_message_as_deleted(client, provider, client_user, project):
+    sent = message_send(user=client_user, conversation_id=project.conversation.pk, content="wrong room")
+    message_delete(user=client_user, message_id=sent.message.pk)
+    client.force_login(provider)
+
+    html = client.get(reverse("dashboard")).content.decode()
+
+    assert "<em>deleted a message</em>" in html
+    assert "wrong room" not in html
 
 
 def test_dashboard_shows_nobody_elses_projects(client, outsider, project):
