@@ -60,6 +60,7 @@ def project_detail(request, project_id: int):
         "conversation": ConversationSerializer(participation).data,
         "meetings": MeetingSerializer(meetings, many=True).data,
         "messageMaxLength": settings.MESSAGE_MAX_LENGTH,
+        "messageEditWindowSeconds": int(settings.MESSAGE_EDIT_WINDOW.total_seconds()),
     }
     return render(
         request,

@@ -15,11 +15,15 @@ export function formatBytes(size) {
 }
 
 export class ChatView {
-  // onRetry(entry) and onDismiss(entry) are the actions offered on a send that did not go through.
-  constructor({ me, onRetry, onDismiss }) {
+  // onRetry(entry) and onDismiss(entry) are the actions offered on a send that did not go through;
+  // onEdit(message, content) and onDelete(message) those on a message of one's own while canChange(message).
+  constructor({ me, onRetry, onDismiss, canChange = () => false, onEdit, onDelete }) {
     this.me = me;
     this.onRetry = onRetry;
     this.onDismiss = onDismiss;
+    this.canChange = canChange;
+    this.onEdit = onEdit;
+    this.onDelete = onDelete;
     this.el = {
       scroller: document.getElementById("message-scroller"),
       list: document.getElementById("messages"),
@@ -82,7 +86,9 @@ export class ChatView {
       edited.title = new Date(message.editedAt).toLocaleString();
       meta.append(edited);
     }
-    item.append(meta, this.renderBody(message));
+    const body = this.renderBody(message);
+    item.append(meta, body);
+    if (this.canChange(message)) meta.append(this.renderChanges(message, body));
     if (mine) {
       item.append(element("span", "receipt"));
       this.setReceipt(item, isRead(message.seq));
@@ -110,6 +116,41 @@ export class ChatView {
       body.append(element("p", "", message.content));
     }
     return body;
+  }
+
+  // "Edit" (a text message) and "Delete": the edit swaps the body for a small form until saved or cancelled.
+  renderChanges(message, body) {
+    const actions = element("span", "message-actions");
+    if (message.type === "text") {
+      actions.append(button("Edit", "link small", () => body.replaceWith(this.renderEditor(message, body))));
+    }
+    // Asked again in place rather than by a dialog: a second click on "Really delete?" deletes.
+    const remove = button("Delete", "link small", () => {
+      if (remove.dataset.confirming) {
+        this.onDelete(message);
+        return;
+      }
+      remove.textContent = "Really delete?";
+      remove.dataset.confirming = "yes";
+    });
+    actions.append(remove);
+    return actions;
+  }
+
+  renderEditor(message, body) {
+    const form = element("form", "edit-form");
+    const input = element("textarea");
+    input.value = message.content;
+    input.rows = 2;
+    input.setAttribute("aria-label", "Edit message");
+    const cancel = () => form.replaceWith(body);
+    form.append(input, element("button", "secondary small", "Save"), button("Cancel", "link small", cancel));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (input.value.trim() !== "" && input.value !== message.content) this.onEdit(message, input.value);
+      cancel();
+    });
+    return form;
   }
 
   setReceipt(item, read) {

@@ -18,6 +18,7 @@ export class Chat {
     this.me = config.me;
     this.conversationId = config.conversation.id;
     this.maxLength = config.messageMaxLength;
+    this.editWindowMs = config.messageEditWindowSeconds * 1000;
     this.socket = socket;
     this.urls = {
       history: `/api/messages/conversation/${this.conversationId}`,
@@ -29,6 +30,9 @@ export class Chat {
       me: this.me,
       onRetry: (entry) => this.outbox.deliver(entry),
       onDismiss: (entry) => this.outbox.dismiss(entry),
+      canChange: (message) => this.canChange(message),
+      onEdit: (message, content) => this.change(message, { method: "PATCH", json: { content } }),
+      onDelete: (message) => this.change(message, { method: "DELETE" }),
     });
     this.outbox = new Outbox({
       post: (entry) => api(this.urls.send, this.requestFor(entry)),
@@ -206,6 +210,29 @@ export class Chat {
 
   isReadByOthers(seq) {
     return [...this.othersReadSeq.values()].some((readSeq) => readSeq >= seq);
+  }
+
+  // ---- edits and deletes ------------------------------------------------------------------
+
+  // Offered on the user's own messages while the server would take them; it still decides (409 past the window).
+  canChange(message) {
+    return (
+      this.view.canSend &&
+      this.isMine(message) &&
+      !message.deletedAt &&
+      Date.now() - Date.parse(message.createdAt) < this.editWindowMs
+    );
+  }
+
+  // The PATCH answers the new version; a DELETE answers nothing, and its push brings the tombstone.
+  async change(message, request) {
+    this.view.showError("");
+    try {
+      const updated = await api(`/api/messages/${message.id}`, request);
+      if (updated) this.revise(updated);
+    } catch (error) {
+      this.view.showError(`Could not change the message: ${error.message}`);
+    }
   }
 
   // ---- read markers -------------------------------------------------------------------------
