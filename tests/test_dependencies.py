@@ -50,6 +50,8 @@ APP_SEAMS = {
     },
     # The socket framework the apps plug their handlers into, and the one after-commit publisher.
     "realtime": {"publish", "handlers", "consumers", "session"},
+    # The background worker's job framework the other apps' jobs plug into (JobKind), and its leased claims.
+    "integrations": {"worker", "claims"},
 }
 # kernel (errors, ids, ratelimit, routers, schema, parsers...) is the library every app shares, and imports none
 # of them. config is only the composition root: the URLs, the ASGI stack (with the body limits, which ask
