@@ -28,7 +28,7 @@ from messaging import selectors as message_selectors
 from notifications import emails, selectors
 from notifications.models import EmailFrequency, Notification, NotificationPreference
 from notifications.tokens import unsubscribe_token_user_id
-from presence.store import users_online
+from presence.selectors import users_online
 from projects import selectors as project_selectors
 from realtime.events import user_group
 from realtime.publish import publish_now
