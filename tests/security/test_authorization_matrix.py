@@ -212,6 +212,13 @@ ENDPOINTS = [
         args=lambda world: {"conversation_id": world.ours.conversation.pk},
     ),
     row("GET", "/api/messages/{pk}/file", MEMBERS, args=lambda world: {"pk": world.ours.file_message.pk}),
+    # Search reads the caller's own conversations: ours by id is theirs to search, or no one's.
+    row(
+        "GET",
+        "/api/messages/search",
+        MEMBERS,
+        payload=lambda world, user: {"q": "text-content", "conversationId": world.ours.conversation.pk},
+    ),
     # Meetings: members only; the host (the client) moves a meeting, the invitee (the provider) answers.
     row(
         "POST",
