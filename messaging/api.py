@@ -116,7 +116,9 @@ class MessageViewSet(viewsets.GenericViewSet):
         )
         return Response({"results": MessageSerializer(messages, many=True).data, "hasMore": has_more})
 
-    @extend_schema(parameters=[MessageSearchInputSerializer], responses={200: MessageSearchPageSerializer})
+    @extend_schema(
+        parameters=[MessageSearchInputSerializer], responses={200: MessageSearchPageSerializer, **errors(NotFound)}
+    )
     @action(detail=False, url_path="search")
     def search(self, request):
         """The caller's messages matching ``q``, best first: each with a highlighted snippet, HTML that is safe to

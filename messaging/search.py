@@ -26,6 +26,7 @@ from django.db import connection
 
 from kernel.errors import Invalid
 from kernel.ids import is_id
+from messaging.models import Message
 
 # What the database wraps around a match in a snippet: private-use characters, removed from the text first on
 # PostgreSQL, so that only the database's markers are read as highlights (``snippet_html``).
@@ -194,8 +195,6 @@ def _search_like(
 ) -> list[Hit]:
     """Without FTS5: messages holding every word (case-insensitive for ASCII, as SQLite's LIKE), newest first
     (all rank 0), the snippet cut around the first match by ``_snippet_around``."""
-    from messaging.models import Message
-
     words = _WORD.findall(query)
     if not words:
         return []
