@@ -1,11 +1,13 @@
 """Reads of meetings, shaped for the API: a caller sees only the meetings they take part in."""
 
+from datetime import datetime
+
 from django.db.models import Case, DateTimeField, F, IntegerField, Prefetch, Q, QuerySet, When
 from django.db.models.functions import Coalesce
 
 from kernel.errors import NotFound
 from meetings import agora
-from meetings.models import Meeting, MeetingParticipant
+from meetings.models import InvitationStatus, Meeting, MeetingParticipant, MeetingStatus
 from projects.selectors import project_list_for_user
 
 _UPCOMING = [Meeting.Status.ACTIVE, Meeting.Status.PENDING]
@@ -78,3 +80,25 @@ def meeting_get_for_member(*, user, meeting_id: int) -> Meeting:
     if meeting is None:
         raise NotFound("No such meeting.")
     return meeting
+
+
+# What notifications asks of the meetings to send invitations and reminders (docs/notifications.md).
+
+
+def meeting_invitees(*, meeting_ids) -> list[tuple[int, int, int]]:
+    """(meeting id, sequence, user id) of each participant but the host of these meetings, in one query."""
+    return [
+        (meeting_id, sequence, user_id)
+        for meeting_id, sequence, user_id, host_id in Meeting.objects.filter(pk__in=meeting_ids).values_list(
+            "pk", "sequence", "participants__user_id", "host_id"
+        )
+        if user_id != host_id
+    ]
+
+
+def participant_list_starting_between(*, after: datetime, until: datetime) -> QuerySet[MeetingParticipant]:
+    """The participants who have not declined of the pending meetings scheduled after ``after`` and at the
+    latest ``until``: a query the caller may narrow further."""
+    return MeetingParticipant.objects.filter(
+        meeting__status=MeetingStatus.PENDING, meeting__scheduled_for__gt=after, meeting__scheduled_for__lte=until
+    ).exclude(status=InvitationStatus.DECLINED)

@@ -7,6 +7,10 @@ class MessagingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from messaging import receivers, socket_handlers  # noqa: F401 - registers them
+        from messaging import receivers, socket_handlers  # noqa: F401 - socket_handlers registers them
+        from presence.signals import presence_changed
 
-        post_migrate.connect(receivers.search_index_ensure, sender=self, dispatch_uid="messaging_search_index_ensure")
+        presence_changed.connect(receivers.presence_changed, dispatch_uid="messaging.presence_changed_tells_peers")
+        post_migrate.connect(
+            receivers.search_index_ensure, sender=self, dispatch_uid="messaging.search_index_ensure_after_migrate"
+        )

@@ -1,8 +1,12 @@
-"""Signal handlers of the messaging module, one call each."""
+"""Signal handlers: each a one-line call."""
 
 from django.db import connections
 
-from messaging import search
+from messaging import search, services
+
+
+def presence_changed(sender, *, user_id, online, last_seen_at, **kwargs):
+    services.presence_publish_to_peers(user_id=user_id, online=online, last_seen_at=last_seen_at)
 
 
 def search_index_ensure(sender, using: str, **kwargs) -> None:

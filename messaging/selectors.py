@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from kernel.errors import NotFound
@@ -118,6 +118,69 @@ def message_get_file_for_member(*, user, message_id: int) -> Message:
 def conversation_require_member(*, user, conversation_id: int) -> None:
     if not conversation_is_member(user_id=user.pk, conversation_id=conversation_id):
         raise NotFound("No such conversation.")
+
+
+# What notifications asks of the conversations to email those who missed messages (its offline notices and
+# digests, docs/notifications.md).
+
+
+def participant_read_markers(*, conversation_ids) -> list[tuple[int, int, int]]:
+    """(conversation id, user id, last read seq) of every participant of these conversations, in one query."""
+    return list(
+        Participant.objects.filter(conversation_id__in=conversation_ids).values_list(
+            "conversation_id", "user_id", "last_read_seq"
+        )
+    )
+
+
+def participant_find(*, user, conversation_id: int) -> Participant | None:
+    """The user's side of the conversation with the user and the project, or None once they were removed."""
+    return (
+        Participant.objects.select_related("user", "conversation__project")
+        .filter(conversation_id=conversation_id, user=user)
+        .first()
+    )
+
+
+def participant_list_unread(*, user) -> QuerySet[Participant]:
+    """The user's participations in conversations with messages past their marker, latest activity first."""
+    return (
+        Participant.objects.filter(user=user, conversation__last_message_seq__gt=F("last_read_seq"))
+        .select_related("conversation__project")
+        .order_by("-conversation__last_activity_at")
+    )
+
+
+def message_list_unread(*, participant: Participant, after_seq: int, limit: int) -> list[Message]:
+    """The others' messages (no system messages) past both the participant's read marker and ``after_seq``,
+    oldest first: the latest ``limit`` of them, with their senders."""
+    latest = (
+        Message.objects.filter(
+            conversation_id=participant.conversation_id, seq__gt=max(after_seq, participant.last_read_seq)
+        )
+        .exclude(type=Message.Type.SYSTEM)
+        .exclude(sender_id=participant.user_id)
+        .select_related("sender")
+        .order_by("-seq")[:limit]
+    )
+    return list(reversed(latest))
+
+
+def message_unread_exists_after(*, user_id: int, conversation_id: int, after_seq: int) -> bool:
+    """Whether a message of another sender (not a system message) came after ``after_seq``, unread by the user."""
+    return (
+        Message.objects.filter(conversation_id=conversation_id, seq__gt=after_seq)
+        .exclude(type=Message.Type.SYSTEM)
+        .exclude(sender_id=user_id)
+        .filter(
+            Exists(
+                Participant.objects.filter(
+                    conversation_id=conversation_id, user_id=user_id, last_read_seq__lt=OuterRef("seq")
+                )
+            )
+        )
+        .exists()
+    )
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from kernel.ids import IdField
 from kernel.schema import BuiltPayload
 from messaging import events
 from messaging.models import Message, Participant
-from presence.store import users_online
+from presence.selectors import users_online
 
 
 class MessageFileSerializer(serializers.Serializer):

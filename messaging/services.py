@@ -4,6 +4,7 @@ and each real-time event goes out only after it commits."""
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -15,8 +16,9 @@ from integrations import events as integration_events
 from integrations.services import event_record
 from kernel.errors import ConversationReadOnly, DomainError, Invalid, NotAllowed, NotFound
 from kernel.invisible_text import shows_nothing
-from messaging import events
+from messaging import events, selectors
 from messaging.models import Conversation, Message, Participant
+from presence import events as presence_events
 from projects import selectors as project_selectors
 from realtime.events import user_group
 from realtime.publish import publish_on_commit
@@ -329,3 +331,12 @@ def participant_remove(*, conversation_id: int, user_id: int, by) -> None:
     publish_on_commit(
         [user_group(user_id)], events.CONVERSATION_REMOVED, events.conversation_removed_payload(conversation_id)
     )
+
+
+def presence_publish_to_peers(*, user_id: int, online: bool, last_seen_at: datetime | None) -> None:
+    """``presence:update`` to the user group of everyone who shares a conversation with the user, after the
+    commit of the caller's transaction (``presence.services.presence_announce``, through ``presence_changed``)."""
+    peers = selectors.conversation_peer_ids(user_id=user_id)
+    if peers:
+        payload = presence_events.presence_payload(user_id=user_id, online=online, last_seen_at=last_seen_at)
+        publish_on_commit([user_group(peer) for peer in peers], presence_events.PRESENCE_UPDATE, payload)

@@ -1,17 +1,13 @@
-"""Reads of the notifications module: a user's email preference, stored or the defaults, and what the worker
-needs to compose an email: the messages a user missed, their unread conversations, the reminders now due."""
+"""Reads of the notifications module: a user's email preference, stored or the defaults, how far their offline
+emails went, and the reminders now due. The messages a user missed are messaging's to read (its selectors)."""
 
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, F, Max, OuterRef, QuerySet
+from django.db.models import Exists, Max, OuterRef, QuerySet
 
-from meetings.models import InvitationStatus, MeetingParticipant, MeetingStatus
-from messaging.models import Message, Participant
+from meetings import selectors as meeting_selectors
 from notifications.models import Notification, NotificationPreference
-
-# An email lists at most this many messages of a conversation (the latest); the rest are on the site.
-MESSAGES_PER_EMAIL = 50
 
 
 def preference_get(*, user) -> NotificationPreference:
@@ -37,47 +33,6 @@ def offline_notice_emailed_through(*, user_id: int, conversation_id: int) -> int
     return emailed or 0
 
 
-def messages_missed(*, participant: Participant, after_seq: int) -> list[Message]:
-    """The others' messages (no system messages) past both the participant's read marker and ``after_seq``,
-    oldest first: the latest MESSAGES_PER_EMAIL of them, with their senders."""
-    latest = (
-        Message.objects.filter(
-            conversation_id=participant.conversation_id, seq__gt=max(after_seq, participant.last_read_seq)
-        )
-        .exclude(type=Message.Type.SYSTEM)
-        .exclude(sender_id=participant.user_id)
-        .select_related("sender")
-        .order_by("-seq")[:MESSAGES_PER_EMAIL]
-    )
-    return list(reversed(latest))
-
-
-def messages_missed_after(*, user_id: int, conversation_id: int, after_seq: int) -> bool:
-    """Whether a message of another sender came after ``after_seq``, unread by the user."""
-    return (
-        Message.objects.filter(conversation_id=conversation_id, seq__gt=after_seq)
-        .exclude(type=Message.Type.SYSTEM)
-        .exclude(sender_id=user_id)
-        .filter(
-            Exists(
-                Participant.objects.filter(
-                    conversation_id=conversation_id, user_id=user_id, last_read_seq__lt=OuterRef("seq")
-                )
-            )
-        )
-        .exists()
-    )
-
-
-def participations_unread(*, user) -> QuerySet[Participant]:
-    """The user's participations in conversations with messages past their marker, latest activity first."""
-    return (
-        Participant.objects.filter(user=user, conversation__last_message_seq__gt=F("last_read_seq"))
-        .select_related("conversation__project")
-        .order_by("-conversation__last_activity_at")
-    )
-
-
 def reminders_due(*, now: datetime) -> QuerySet:
     """(meeting id, user id, start) of each participant who has not declined a pending meeting starting
     within MEETING_REMINDER_MINUTES and has no reminder for that start yet."""
@@ -89,10 +44,7 @@ def reminders_due(*, now: datetime) -> QuerySet:
         meeting_time=OuterRef("meeting__scheduled_for"),
     )
     return (
-        MeetingParticipant.objects.filter(
-            meeting__status=MeetingStatus.PENDING, meeting__scheduled_for__gt=now, meeting__scheduled_for__lte=horizon
-        )
-        .exclude(status=InvitationStatus.DECLINED)
+        meeting_selectors.participant_list_starting_between(after=now, until=horizon)
         .exclude(Exists(reminded))
         .values_list("meeting_id", "user_id", "meeting__scheduled_for")
     )

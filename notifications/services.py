@@ -24,16 +24,19 @@ from kernel.errors import Invalid, UnsubscribeLinkInvalid
 from meetings import events as meeting_events
 from meetings import selectors as meeting_selectors
 from meetings.models import InvitationStatus, Meeting, MeetingStatus
-from messaging.models import Participant
+from messaging import selectors as message_selectors
 from notifications import emails, selectors
 from notifications.models import EmailFrequency, Notification, NotificationPreference
 from notifications.tokens import unsubscribe_token_user_id
-from presence.store import users_online
+from presence.selectors import users_online
 from projects import selectors as project_selectors
 from realtime.events import user_group
 from realtime.publish import publish_now
 
 logger = logging.getLogger(__name__)
+
+# An email lists at most this many messages of a conversation (the latest); the rest are on the site.
+MESSAGES_PER_EMAIL = 50
 
 
 def time_zone_require_known(name: str) -> str:
@@ -118,11 +121,7 @@ def _offline_notices_schedule(sent: list[Event]) -> None:
         conversation_id = event.data["conversationId"]
         earliest[conversation_id] = min(event.created_at, earliest.get(conversation_id, event.created_at))
         sent_in[conversation_id].append((event.data["seq"], event.data["sender"]["id"]))
-    participants = list(
-        Participant.objects.filter(conversation_id__in=sent_in).values_list(
-            "conversation_id", "user_id", "last_read_seq"
-        )
-    )
+    participants = message_selectors.participant_read_markers(conversation_ids=sent_in)
     missed = {
         (conversation_id, user_id)
         for conversation_id, user_id, read_seq in participants
@@ -182,10 +181,7 @@ def _invitations_schedule(meeting_ids: set[int]) -> None:
             meeting_sequence=sequence,
             next_attempt_at=now,
         )
-        for meeting_id, sequence, user_id, host_id in Meeting.objects.filter(pk__in=meeting_ids).values_list(
-            "pk", "sequence", "participants__user_id", "host_id"
-        )
-        if user_id != host_id
+        for meeting_id, sequence, user_id in meeting_selectors.meeting_invitees(meeting_ids=meeting_ids)
     ]
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
 
@@ -283,7 +279,7 @@ def notification_record(claim: NotificationClaim, composed: Composed, *, error: 
     if recorded and not error and composed.through_seq is not None:
         notification = Notification.objects.get(pk=claim.notification_id)
         assert notification.conversation_id is not None  # an offline notice's, by its check constraint
-        if selectors.messages_missed_after(
+        if message_selectors.message_unread_exists_after(
             user_id=notification.user_id, conversation_id=notification.conversation_id, after_seq=composed.through_seq
         ):
             Notification.objects.bulk_create(
@@ -327,11 +323,7 @@ def _offline_compose(notification: Notification, *, first_attempt: bool) -> Comp
     all, are online now, were removed from the conversation or no longer want it batched."""
     user = notification.user
     assert notification.conversation_id is not None  # an offline notice's, by the check constraint
-    participant = (
-        Participant.objects.select_related("user", "conversation__project")
-        .filter(conversation_id=notification.conversation_id, user=user)
-        .first()
-    )
+    participant = message_selectors.participant_find(user=user, conversation_id=notification.conversation_id)
     if participant is None:
         return Composed(email=None, outcome="removed from the conversation")
     preference = selectors.preference_get(user=user)
@@ -346,7 +338,9 @@ def _offline_compose(notification: Notification, *, first_attempt: bool) -> Comp
     emailed_through = selectors.offline_notice_emailed_through(
         user_id=user.pk, conversation_id=participant.conversation_id
     )
-    messages = selectors.messages_missed(participant=participant, after_seq=emailed_through)
+    messages = message_selectors.message_list_unread(
+        participant=participant, after_seq=emailed_through, limit=MESSAGES_PER_EMAIL
+    )
     if not messages:
         return Composed(email=None, outcome="read meanwhile", through_seq=horizon)
     return Composed(
@@ -366,8 +360,12 @@ def _digest_compose(notification: Notification, *, first_attempt: bool) -> Compo
         return Composed(email=None, outcome="email not daily")
     conversations = [
         (participant, missed)
-        for participant in selectors.participations_unread(user=user)
-        if (missed := selectors.messages_missed(participant=participant, after_seq=0))
+        for participant in message_selectors.participant_list_unread(user=user)
+        if (
+            missed := message_selectors.message_list_unread(
+                participant=participant, after_seq=0, limit=MESSAGES_PER_EMAIL
+            )
+        )
     ]
     if not conversations:
         return Composed(email=None, outcome="nothing unread")

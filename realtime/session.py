@@ -27,10 +27,10 @@ from channels.exceptions import StopConsumer
 from django.conf import settings
 
 from kernel.errors import DomainError, ServerError, UnknownEvent
-from presence.tracker import presence_socket_closed, presence_socket_opened
 from realtime.admission import delivery_lag
 from realtime.events import user_group
 from realtime.handlers import handler_for
+from realtime.signals import socket_closed, socket_opened
 from realtime.socket_slots import CLOSE_TOO_MANY_SOCKETS, close_reason, socket_slot_give_back, socket_slot_take
 
 logger = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ class SocketSession:
         # published once the client knows reaches this session (pushes wait in the channel until connect ends).
         await self.join_group(user_group(self.user.pk))
         await self.admit()
-        await presence_socket_opened(self.user.pk, self.channel_name)
+        await socket_opened.asend_robust(sender=type(self), user_id=self.user.pk, channel_name=self.channel_name)
         if self.auth_expires_at is not None:
             self.auth_expiry_timer = asyncio.create_task(self.expire_with_credential())
 
@@ -111,7 +111,7 @@ class SocketSession:
             await self.leave_group(group)
         self.release_channel()
         await socket_slot_give_back(self.channel_name)
-        await presence_socket_closed(self.channel_name)
+        await socket_closed.asend_robust(sender=type(self), channel_name=self.channel_name)
 
     def release_channel(self) -> None:
         """Have the channel layer drop what is queued for this session's channel and what comes later."""

@@ -16,16 +16,29 @@ APPS = (
     "integrations",
     "notifications",
     "realtime",
+    "presence",
     "pages",
     "config",
     "kernel",
 )
 # The apps proper: what the kernel serves and config composes.
-DOMAIN_APPS = ("accounts", "projects", "messaging", "meetings", "integrations", "notifications", "realtime", "pages")
+DOMAIN_APPS = (
+    "accounts",
+    "projects",
+    "messaging",
+    "meetings",
+    "integrations",
+    "notifications",
+    "realtime",
+    "presence",
+    "pages",
+)
 
-# What an app offers the others: its writes, its reads, its event names and payloads, and its models for their
-# types and choices (never to query: see test_no_app_queries_another_apps_models).
-SEAMS = {"services", "selectors", "events", "models"}
+# What an app offers the others: its writes, its reads, its event names and payloads, its models for their
+# types and choices (never to query: see test_no_app_queries_another_apps_models), and the Django signals it
+# sends: a signals module exists only for other apps to connect to, and is how a dependency is inverted
+# (realtime announces sockets to presence, presence announces changes to messaging, and neither imports them).
+SEAMS = {"services", "selectors", "events", "models", "signals"}
 # Further modules an app offers because that is its job in the house.
 APP_SEAMS = {
     "accounts": {
@@ -37,6 +50,8 @@ APP_SEAMS = {
     },
     # The socket framework the apps plug their handlers into, and the one after-commit publisher.
     "realtime": {"publish", "handlers", "consumers", "session"},
+    # The background worker's job framework the other apps' jobs plug into (JobKind), and its leased claims.
+    "integrations": {"worker", "claims"},
 }
 # kernel (errors, ids, ratelimit, routers, schema, parsers...) is the library every app shares, and imports none
 # of them. config is only the composition root: the URLs, the ASGI stack (with the body limits, which ask

@@ -66,8 +66,9 @@ QUIET_SECONDS = 15.0
 
 @pytest.fixture
 def busy_server(client_user, provider, conversation, live_servers):
-    """Every push goes to 20 sockets, so deliveries cost more than the sends that make them."""
-    env = {"SEND_MAX_IN_FLIGHT": "4", "DELIVERY_MAX_LAG_MS": "200", "THROTTLE_MESSAGE_SEND": "100000/min"}
+    """Every push goes to 20 sockets, so deliveries cost more than the sends that make them. The lag bound is
+    low enough that an idle machine's server lags past it too (at 200 ms it did only under load)."""
+    env = {"SEND_MAX_IN_FLIGHT": "4", "DELIVERY_MAX_LAG_MS": "50", "THROTTLE_MESSAGE_SEND": "100000/min"}
     return live_servers.start(kind="uvicorn", env=env)
 
 
@@ -130,4 +131,4 @@ async def test_sends_past_the_delivery_knee_are_refused_503_and_every_accepted_o
     assert [sorted(ids) for ids in received] == [sorted(accepted)] * len(sockets)
     assert health["publish"]["dropped"] == 0
     assert health["delivery"]["rejected"] + health["sends"]["rejected"] == len(refused)
-    assert health["delivery"]["rejected"] > 0, "20 sockets per push must have lagged past 200 ms"
+    assert health["delivery"]["rejected"] > 0, "20 sockets per push must have lagged past 50 ms"
