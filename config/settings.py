@@ -5,6 +5,7 @@ with ``DEBUG`` off the process refuses to start without real keys and allowed ho
 """
 
 import ipaddress
+import re
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -363,6 +364,16 @@ PROPOSAL_SCOPE_MAX_LENGTH = env_int("PROPOSAL_SCOPE_MAX_LENGTH", 10000)
 PASSWORD_MAX_LENGTH = env_int("PASSWORD_MAX_LENGTH", 1024)
 MESSAGE_PAGE_DEFAULT = env_int("MESSAGE_PAGE_DEFAULT", 50)
 MESSAGE_PAGE_MAX = env_int("MESSAGE_PAGE_MAX", 100)
+# Message search (messaging/search.py, docs/architecture.md "Search"). SEARCH_CONFIG is PostgreSQL's text search
+# configuration: 'english' stems ("meetings" finds "meeting") and drops stop words, for the product's English;
+# 'simple' only lowercases, for mixed-language content. It is baked into the indexed column by the migration:
+# changing it means re-creating that column (the docs give the SQL).
+SEARCH_CONFIG = env_str("SEARCH_CONFIG", "english")
+if not re.fullmatch(r"[a-z_]+", SEARCH_CONFIG):
+    raise ImproperlyConfiguredEnv("SEARCH_CONFIG must name a text search configuration, e.g. english or simple.")
+SEARCH_QUERY_MAX_LENGTH = env_int("SEARCH_QUERY_MAX_LENGTH", 200)
+SEARCH_PAGE_DEFAULT = env_int("SEARCH_PAGE_DEFAULT", 20)
+SEARCH_PAGE_MAX = env_int("SEARCH_PAGE_MAX", 50)
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 UPLOAD_ALLOWED_CONTENT_TYPES = env_list(
     "UPLOAD_ALLOWED_CONTENT_TYPES",

@@ -19,6 +19,9 @@ from messaging.serializers import (
     ConversationSerializer,
     MessageCreateInputSerializer,
     MessageEditInputSerializer,
+    MessageSearchInputSerializer,
+    MessageSearchPageSerializer,
+    MessageSearchResultSerializer,
     MessageSerializer,
     MessagesPageSerializer,
     ReadMarkerSerializer,
@@ -137,6 +140,26 @@ class MessageViewSet(viewsets.GenericViewSet):
             limit=_optional_int(request.query_params.get("limit"), "limit"),
         )
         return Response({"results": MessageSerializer(messages, many=True).data, "hasMore": has_more})
+
+    @extend_schema(
+        parameters=[MessageSearchInputSerializer], responses={200: MessageSearchPageSerializer, **errors(NotFound)}
+    )
+    @action(detail=False, url_path="search")
+    def search(self, request):
+        """The caller's messages matching ``q``, best first: each with a highlighted snippet, HTML that is safe to
+        insert as is (matches in ``<mark>``, everything else escaped). A conversation not theirs is a 404."""
+        # ``?name=`` is no ``name``, as everywhere in the API (kernel.schema).
+        query = MessageSearchInputSerializer(data={key: value for key, value in request.query_params.items() if value})
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        results, next_cursor = selectors.message_search_page(
+            user=request.user,
+            query=data["q"],
+            conversation_id=data.get("conversationId"),
+            cursor=data.get("cursor"),
+            limit=data.get("limit"),
+        )
+        return Response({"results": MessageSearchResultSerializer(results, many=True).data, "next": next_cursor})
 
     @extend_schema(
         request=None, responses=ReadMarkerSerializer, parameters=[_path_id("conversation_id", "The conversation's id.")]

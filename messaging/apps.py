@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class MessagingConfig(AppConfig):
@@ -10,3 +11,6 @@ class MessagingConfig(AppConfig):
         from presence.signals import presence_changed
 
         presence_changed.connect(receivers.presence_changed, dispatch_uid="messaging.presence_changed_tells_peers")
+        post_migrate.connect(
+            receivers.search_index_ensure, sender=self, dispatch_uid="messaging.search_index_ensure_after_migrate"
+        )

@@ -1,10 +1,13 @@
 """Reads of conversations and messages, shaped for the API; the place that owns query counts."""
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from kernel.errors import NotFound
+from messaging import search
 from messaging.models import Conversation, Message, Participant
 
 
@@ -178,3 +181,33 @@ def message_unread_exists_after(*, user_id: int, conversation_id: int, after_seq
         )
         .exists()
     )
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    message: Message
+    snippet: str
+
+
+def message_search_page(
+    *, user, query: str, conversation_id: int | None = None, cursor: str | None = None, limit: int | None = None
+) -> tuple[list[SearchResult], str | None]:
+    """One page of the messages matching ``query`` in the caller's conversations (or in ``conversation_id``,
+    404 unless theirs), best first, with their snippets, and the cursor of the next page (None at the end).
+
+    Two queries: the ranked page with its snippets (``messaging.search``), then its messages with senders."""
+    if conversation_id is not None:
+        conversation_require_member(user=user, conversation_id=conversation_id)
+    limit = min(max(limit or settings.SEARCH_PAGE_DEFAULT, 1), settings.SEARCH_PAGE_MAX)
+    hits = search.search(
+        user_id=user.pk,
+        query=query,
+        conversation_id=conversation_id,
+        after=search.cursor_decode(cursor) if cursor else None,
+        limit=limit + 1,
+    )
+    page = hits[:limit]
+    messages = Message.objects.select_related("sender").in_bulk([hit.message_id for hit in page])
+    # A message deleted between the two queries (its conversation's, by cascade) is left out.
+    results = [SearchResult(messages[hit.message_id], hit.snippet) for hit in page if hit.message_id in messages]
+    return results, search.cursor_encode(page[-1]) if len(hits) > limit else None

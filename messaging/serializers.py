@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import UserBriefSerializer
+from kernel.ids import IdField
 from kernel.schema import BuiltPayload
 from messaging import events
 from messaging.models import Message, Participant
@@ -214,3 +215,46 @@ class MessageEditInputSerializer(serializers.Serializer):
 class MessagesPageSerializer(serializers.Serializer):
     results = MessageSerializer(many=True)
     hasMore = serializers.BooleanField()
+
+
+class MessageSearchInputSerializer(serializers.Serializer):
+    """``GET /api/messages/search``'s query."""
+
+    q = serializers.CharField(
+        max_length=settings.SEARCH_QUERY_MAX_LENGTH,
+        help_text="The words to find. On PostgreSQL web-search syntax: every word must occur, "
+        '"a phrase" in quotes, `or` between alternatives, `-word` to exclude one.',
+    )
+    conversationId = IdField(required=False, help_text="Only this conversation; all of yours without it.")
+    cursor = serializers.CharField(
+        max_length=200, required=False, help_text="The previous page's `next`: the page after it."
+    )
+    limit = serializers.IntegerField(
+        min_value=1, max_value=settings.SEARCH_PAGE_MAX, required=False, help_text="Page size (SEARCH_PAGE_DEFAULT)."
+    )
+
+
+class MessageSearchMessageSerializer(serializers.ModelSerializer):
+    conversationId = serializers.IntegerField(source="conversation_id")
+    sender = UserBriefSerializer(allow_null=True, help_text="Null for a system message.")
+    createdAt = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = Message
+        fields = ["id", "conversationId", "seq", "sender", "type", "createdAt"]
+        read_only_fields = fields
+
+
+class MessageSearchResultSerializer(serializers.Serializer):
+    message = MessageSearchMessageSerializer()
+    snippet = serializers.CharField(
+        help_text="HTML, safe to insert as is: the text around the matches, every match inside "
+        "`<mark>`…`</mark>`, everything else HTML-escaped (no other tag, no attribute)."
+    )
+
+
+class MessageSearchPageSerializer(serializers.Serializer):
+    results = MessageSearchResultSerializer(many=True)
+    next = serializers.CharField(
+        allow_null=True, help_text="The cursor of the next page (pass it as `cursor`); null on the last page."
+    )

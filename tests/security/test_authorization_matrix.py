@@ -224,6 +224,13 @@ ENDPOINTS = [
     row(
         "DELETE", "/api/messages/{pk}", (401, 404, 204, 403, 404), args=lambda world: {"pk": world.ours.text_message.pk}
     ),
+    # Search reads the caller's own conversations: ours by id is theirs to search, or no one's.
+    row(
+        "GET",
+        "/api/messages/search",
+        MEMBERS,
+        payload=lambda world, user: {"q": "text-content", "conversationId": world.ours.conversation.pk},
+    ),
     # Meetings: members only; the host (the client) moves a meeting, the invitee (the provider) answers.
     row(
         "POST",
