@@ -3,12 +3,13 @@ an endpoint registered for it by support staff, and the worker's steps run in th
 ``manage.py run_worker`` processes."""
 
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
+from django.db import connection, connections
 from standardwebhooks.webhooks import Webhook
 
 from bench.webhook_processes import WebhookReceiver, WorkerProcess
@@ -52,6 +53,25 @@ def work_until_idle(limit: int = 1000) -> int:
     while steps < limit and worker.work_once():
         steps += 1
     return steps
+
+
+def work_in_two_threads_at_once() -> None:
+    """Two worker loops started together on their own connections, each working until idle: the race of two
+    workers on one database (PostgreSQL's row claims), without the cost of two processes."""
+    start = threading.Barrier(2)
+
+    def worker():
+        start.wait()
+        try:
+            work_until_idle()
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 @pytest.fixture

@@ -3,21 +3,18 @@ process: the invitation when a meeting is scheduled, its update after a reschedu
 one calendar entry (same UID, rising SEQUENCE); and the reminder MEETING_REMINDER_MINUTES before the start,
 once per participant and start, by socket event (both dialects) and, to those offline, by email."""
 
-import threading
 from datetime import timedelta
 
 import icalendar
 import pytest
 from asgiref.sync import sync_to_async
-from django.db import connections
 from django.utils import timezone
 
-from integrations.worker import work_once
 from meetings import services as meeting_services
 from notifications import services
 from notifications.models import Notification
 from tests.conftest import requires_postgres
-from tests.integrations.conftest import work_until_idle
+from tests.integrations.conftest import work_in_two_threads_at_once, work_until_idle
 from tests.notifications.conftest import text_body
 from tests.realtime.socketio_frames import decode_event, next_packet, sio_connected_as
 from tests.realtime.sockets import connect_as, next_frame
@@ -226,21 +223,7 @@ def test_a_cancelled_meeting_is_not_reminded(client_user, provider, project, clo
 def test_two_workers_at_once_remind_each_participant_once(client_user, provider, project, inbox, clock):
     requires_postgres()
     schedule(client_user, project, in_minutes=REMINDER_MINUTES)
-    start = threading.Barrier(2)
-
-    def worker():
-        start.wait()
-        try:
-            while work_once():
-                pass
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    work_in_two_threads_at_once()
 
     reminders = [m["To"] for m in inbox.messages() if m["Subject"].startswith("Starting soon")]
     assert sorted(reminders) == [client_user.email, provider.email]

@@ -3,20 +3,16 @@ for the conversation NOTIFY_DELAY later, with what they have not read, through a
 process; nothing if they read it meanwhile, are online, were removed, or turned email off; system messages
 never make one; an SMTP failure is retried."""
 
-import threading
-
 import pytest
 from asgiref.sync import sync_to_async
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connections
 
-from integrations.worker import work_once
 from meetings import services as meeting_services
 from messaging import services as messaging_services
 from notifications import services
 from notifications.models import Notification
 from tests.conftest import requires_postgres
-from tests.integrations.conftest import work_until_idle
+from tests.integrations.conftest import work_in_two_threads_at_once, work_until_idle
 from tests.notifications.conftest import SITE_URL, html_body, text_body
 from tests.realtime.sockets import connect_as
 
@@ -289,21 +285,7 @@ def test_two_workers_at_once_send_one_email(api, client_user, provider, conversa
     requires_postgres()
     three_messages(api, client_user, conversation)
     clock.shift(DELAY)
-    start = threading.Barrier(2)
-
-    def worker():
-        start.wait()
-        try:
-            while work_once():
-                pass
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    work_in_two_threads_at_once()
 
     assert len(inbox.envelopes) == 1
     assert list(Notification.objects.values_list("status", flat=True)) == ["sent"]
