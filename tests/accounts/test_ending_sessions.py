@@ -7,7 +7,6 @@ from rest_framework.test import APIClient
 
 from tests.concurrency import together
 from tests.conftest import PASSWORD, requires_postgres
-from tests.messaging.conftest import fast_password_hashing  # noqa: F401
 
 NEW_PASSWORD = "a-different-passphrase-58"
 

@@ -16,7 +16,6 @@ from bench.webhook_processes import WebhookReceiver, WorkerProcess
 from integrations import services, worker
 from integrations.models import Endpoint
 from tests.live import server_env
-from tests.messaging.conftest import fast_password_hashing  # noqa: F401 (autouse fixture)
 
 
 @pytest.fixture

@@ -23,12 +23,6 @@ def agora_configured():
         yield
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # Personas are created with a password in every test; no test here logs in with one.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def meeting(project, client_user) -> Meeting:
     """Scheduled-later style: PENDING, bob invited."""

@@ -16,12 +16,6 @@ from tests.realtime.sockets import connect_as, join
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Personas are made with a password; hashing it slowly buys these tests nothing."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 async def socket_thread_connections_closed():
     """Consumers reach the database from asgiref's shared worker thread, whose connection would
     outlive the test and keep PostgreSQL from dropping the test database at the end of the run."""

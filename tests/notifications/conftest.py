@@ -15,7 +15,6 @@ from django.utils import timezone
 from bench.servers import free_port
 from meetings import selectors as meeting_selectors
 from meetings import services as meeting_services
-from tests.messaging.conftest import fast_password_hashing  # noqa: F401
 
 SITE_URL = "https://chat.example.com"
 

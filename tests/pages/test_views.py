@@ -10,11 +10,6 @@ from projects.services import project_set_status
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def live_meeting(client_user, project):
     return meeting_services.meeting_create(user=client_user, project_id=project.pk, title="Kick-off", instant=True)

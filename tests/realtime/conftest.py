@@ -3,7 +3,7 @@ import asyncio
 import pytest
 
 from realtime.socketio.polling import _owners as polling_owners
-from tests.messaging.conftest import fast_password_hashing, socket_thread_connections_closed  # noqa: F401
+from tests.messaging.conftest import socket_thread_connections_closed  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

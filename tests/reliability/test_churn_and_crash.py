@@ -34,7 +34,6 @@ from tests.live import (
     production_access_token,
     requires_redis,
 )
-from tests.messaging.conftest import fast_password_hashing  # noqa: F401 (autouse fixture)
 from tests.reliability.test_socket_fuzz import UNLIMITED_SOCKET_RATES
 
 pytestmark = pytest.mark.django_db(transaction=True)

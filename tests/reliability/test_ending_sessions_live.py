@@ -16,7 +16,7 @@ from websockets.asyncio.client import connect as websocket_connect
 from realtime.consumers import CLOSE_AUTH_EXPIRED, CLOSE_UNAUTHENTICATED
 from tests.conftest import requires_postgres
 from tests.live import FRAME_SECONDS, bearer, join, open_socket, requires_redis
-from tests.messaging.conftest import fast_password_hashing, socket_thread_connections_closed  # noqa: F401
+from tests.messaging.conftest import socket_thread_connections_closed  # noqa: F401
 from tests.realtime.sockets import signed_in_browser
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -29,7 +29,6 @@ from projects.models import Project, Proposal, ServiceRequest
 from realtime.events import user_group
 from tests.concurrency import together
 from tests.conftest import make_user, requires_postgres
-from tests.messaging.conftest import fast_password_hashing  # noqa: F401 (autouse)
 from tests.realtime.sockets import connect_as, request
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -27,7 +27,6 @@ from messaging import services as message_services
 from realtime.handlers import registered_events
 from tests.conftest import make_project, make_user
 from tests.live import join, next_frame, open_socket
-from tests.messaging.conftest import fast_password_hashing  # noqa: F401 (autouse fixture)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

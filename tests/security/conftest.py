@@ -27,10 +27,9 @@ from projects import services as project_services
 from projects.models import Project, Proposal, ServiceRequest
 from tests.conftest import PASSWORD, make_project, make_user
 from tests.meetings.conftest import agora_configured  # noqa: F401
-from tests.messaging.conftest import fast_password_hashing, fresh_throttle_counts  # noqa: F401
+from tests.messaging.conftest import fresh_throttle_counts  # noqa: F401
 
 PERSONAS = ("anonymous", "outsider", "client", "provider", "staff")
-FAST_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
 # A public address (no name to resolve): the matrix registers and tests endpoints, the worker never posts to them.
 PUBLIC_WEBHOOK_URL = "https://93.184.215.14/hooks"
 
@@ -193,7 +192,7 @@ def shared_world(django_db_setup, django_db_blocker, tmp_path_factory):
     nests in and that is rolled back after the class: Django's setUpTestData, for pytest."""
     with (
         django_db_blocker.unblock(),
-        override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media"), PASSWORD_HASHERS=[FAST_HASHER]),
+        override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media")),
         transaction.atomic(),
     ):
         yield _world_of_the_personas()
@@ -209,7 +208,7 @@ def committed_world(django_db_setup, django_db_blocker, tmp_path_factory):
     """
     with (
         django_db_blocker.unblock(),
-        override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media"), PASSWORD_HASHERS=[FAST_HASHER]),
+        override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media")),
     ):
         try:
             yield _world_of_the_personas()

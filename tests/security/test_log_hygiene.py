@@ -24,11 +24,6 @@ from tests.live import join as live_join
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def fast_password_hashing():
-    """Overrides the suite's MD5 hashing: the server process checks the password with the default hashers."""
-
-
 def _tampered(secret: str) -> str:
     return secret[:-6] + ("A" * 6 if not secret.endswith("A" * 6) else "B" * 6)
 
