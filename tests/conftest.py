@@ -68,6 +68,15 @@ def cache_clear_for_this_run() -> None:
 
 
 @pytest.fixture(autouse=True)
+def settings_overrides_undone():
+    """``override_settings`` swaps one global: two overrides that end out of order (concurrent requests each in
+    its own, say) leave one in place for every later test, which then fail far from the cause. It fails here."""
+    before = settings._wrapped
+    yield
+    assert settings._wrapped is before, "this test left a settings override in place"
+
+
+@pytest.fixture(autouse=True)
 def fresh_throttle_counts():
     """Rate counts are per user id in the cache; ids repeat across rolled-back tests."""
     cache_clear_for_this_run()

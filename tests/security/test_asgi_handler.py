@@ -11,14 +11,15 @@ from channels.testing import HttpCommunicator
 from django.core.signals import request_finished
 from django.db import connection, connections
 from django.http import JsonResponse
-from django.test import override_settings
 from django.urls import path
 
 from bench.send_micro import threads_started
 from kernel.asgi_handler import IdleThreads, ReusedThreadASGIHandler
 from tests.conftest import requires_postgres
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The URLs are set for the whole test, not per request: two concurrent requests' overrides would end out of
+# order and leave one in place for the tests that follow.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls(__name__)]
 
 view_threads: list[int] = []
 both_in_their_views = threading.Barrier(2, timeout=10)
@@ -51,10 +52,9 @@ def handler():
 
 
 async def _get(handler, path_: str) -> int:
-    with override_settings(ROOT_URLCONF=__name__):
-        communicator = HttpCommunicator(handler, "GET", path_, headers=[(b"host", b"127.0.0.1")])
-        response = await communicator.get_response(timeout=15)
-        await communicator.wait()  # the handler's response.close(), and request_finished, come after the body
+    communicator = HttpCommunicator(handler, "GET", path_, headers=[(b"host", b"127.0.0.1")])
+    response = await communicator.get_response(timeout=15)
+    await communicator.wait()  # the handler's response.close(), and request_finished, come after the body
     return response["status"]
 
 

@@ -17,6 +17,8 @@ from rest_framework_simplejwt.tokens import AccessToken
 from bench.middleware_micro import STOCK_MIDDLEWARE
 from kernel.async_middleware import check_deployment_as_the_stock_classes
 
+pytestmark = pytest.mark.urls(__name__)
+
 PRIVATE = "private, no-store"
 # The handler's own, outside the middleware: the request_started receivers (closing stale database
 # connections) and response.close(), which sends request_finished.
@@ -64,12 +66,11 @@ async def _request(
     path_: str, *, method: str = "GET", headers: dict[str, str] | None = None, body: bytes = b""
 ) -> dict:
     """One request through a fresh ASGI handler (so MIDDLEWARE overrides apply), with this module's URLs."""
-    with override_settings(ROOT_URLCONF=__name__):
-        wire_headers = [(b"host", b"127.0.0.1")]
-        wire_headers += [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()]
-        communicator = HttpCommunicator(ASGIHandler(), method, path_, body=body, headers=wire_headers)
-        response = await communicator.get_response()
-        await communicator.wait()  # the handler's response.close() comes after the body
+    wire_headers = [(b"host", b"127.0.0.1")]
+    wire_headers += [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()]
+    communicator = HttpCommunicator(ASGIHandler(), method, path_, body=body, headers=wire_headers)
+    response = await communicator.get_response()
+    await communicator.wait()  # the handler's response.close() comes after the body
     response["headers"] = {name.decode().lower(): value.decode() for name, value in response["headers"]}
     return response
 
