@@ -17,6 +17,9 @@ MEETING_RESCHEDULED = "meeting.rescheduled"
 MEETING_ACCEPTED = "meeting.accepted"
 MEETING_DECLINED = "meeting.declined"
 PARTICIPANT_REMOVED = "participant.removed"
+# A participant reported a message; support staff resolved or dismissed the report (moderation).
+REPORT_CREATED = "report.created"
+REPORT_RESOLVED = "report.resolved"
 # Sent by staff to one endpoint (POST /api/webhooks/endpoints/{id}/test), never fanned out.
 WEBHOOK_TEST = "webhook.test"
 
@@ -35,6 +38,8 @@ DOMAIN_EVENT_TYPES = (
     MEETING_ACCEPTED,
     MEETING_DECLINED,
     PARTICIPANT_REMOVED,
+    REPORT_CREATED,
+    REPORT_RESOLVED,
 )
 # What an endpoint may subscribe to: the domain events, or "*" for all of them.
 SUBSCRIBABLE = (*DOMAIN_EVENT_TYPES, "*")

@@ -211,6 +211,15 @@ class AgoraNotConfigured(Unavailable):
     code = "agora_not_configured"
 
 
+# Moderation.
+
+
+class ReportClosed(Conflict):
+    """A report support staff already resolved or dismissed: the first decision stands."""
+
+    code = "report_closed"
+
+
 # Notifications.
 
 

@@ -115,6 +115,19 @@ def message_get_file_for_member(*, user, message_id: int) -> Message:
     return message
 
 
+def message_get_for_member(*, user, message_id: int) -> Message:
+    """A message of a conversation the caller takes part in now, with its conversation; to anyone else (a
+    removed participant included) it is not there."""
+    message = (
+        Message.objects.filter(pk=message_id, conversation__participants__user=user)
+        .select_related("conversation")
+        .first()
+    )
+    if message is None:
+        raise NotFound("No such message.")
+    return message
+
+
 def conversation_require_member(*, user, conversation_id: int) -> None:
     if not conversation_is_member(user_id=user.pk, conversation_id=conversation_id):
         raise NotFound("No such conversation.")

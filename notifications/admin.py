@@ -40,6 +40,7 @@ class NotificationAdmin(admin.ModelAdmin):
         "meeting",
         "meeting_sequence",
         "meeting_time",
+        "report",
         "outcome",
         "attempts",
         "next_attempt_at",

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from meetings.models import Meeting
 from messaging.models import Message, Participant
+from moderation.models import Report
 from notifications.meeting_calendar import METHOD_CANCEL, meeting_calendar, meeting_calendar_method
 from notifications.models import DEFAULT_TIME_ZONE
 from notifications.tokens import unsubscribe_token_make
@@ -169,6 +170,23 @@ def meeting_reminder_email(
             "call_url": site_url + reverse("meeting-call", args=[meeting.pk]),
             "project_url": _project_url(site_url, meeting.project_id),
         },
+        site_url=site_url,
+        time_zone=time_zone,
+    )
+
+
+def report_resolved_email(
+    *, report: Report, time_zone: str = DEFAULT_TIME_ZONE, site_url: str = ""
+) -> EmailMultiAlternatives:
+    """Support staff's decision on ``report`` for its reporter: resolved or dismissed, their note, and the
+    message reported. ``report`` comes from ``moderation.selectors.report_get``."""
+    site_url = (site_url or settings.SITE_URL).rstrip("/")
+    project = report.message.conversation.project
+    return _email(
+        recipient=report.reporter,
+        subject=f"Your report in “{project.title}” was {report.status}",
+        template="notifications/email/report_resolved",
+        context={"report": report, "project": project, "project_url": _project_url(site_url, project.pk)},
         site_url=site_url,
         time_zone=time_zone,
     )

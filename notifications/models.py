@@ -62,6 +62,7 @@ class Notification(models.Model):
         DIGEST = "digest", "Daily digest"
         INVITATION = "invitation", "Meeting invitation, update or cancellation"
         REMINDER = "reminder", "Meeting reminder"
+        REPORT_RESOLVED = "report_resolved", "Support staff's decision on a user's report"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -82,6 +83,7 @@ class Notification(models.Model):
     meeting = models.ForeignKey("meetings.Meeting", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     meeting_sequence = models.PositiveIntegerField(null=True, blank=True)  # an invitation's Meeting.sequence
     meeting_time = models.DateTimeField(null=True, blank=True)  # a reminder's meeting start
+    report = models.ForeignKey("moderation.Report", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     outcome = models.CharField(max_length=200, blank=True)  # why skipped, or what was sent
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
@@ -113,12 +115,16 @@ class Notification(models.Model):
                 condition=Q(kind="reminder"),
                 name="notification_reminder_once_per_start",
             ),
+            models.UniqueConstraint(
+                fields=["report"], condition=Q(kind="report_resolved"), name="notification_report_resolved_once"
+            ),
             models.CheckConstraint(
                 name="notification_kind_has_its_occasion",
                 condition=Q(kind="offline", conversation__isnull=False)
                 | Q(kind="digest", digest_date__isnull=False)
                 | Q(kind="invitation", meeting__isnull=False, meeting_sequence__isnull=False)
-                | Q(kind="reminder", meeting__isnull=False, meeting_time__isnull=False),
+                | Q(kind="reminder", meeting__isnull=False, meeting_time__isnull=False)
+                | Q(kind="report_resolved", report__isnull=False),
             ),
         ]
         indexes = [

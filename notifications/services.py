@@ -25,6 +25,7 @@ from meetings import events as meeting_events
 from meetings import selectors as meeting_selectors
 from meetings.models import InvitationStatus, Meeting, MeetingStatus
 from messaging import selectors as message_selectors
+from moderation import selectors as moderation_selectors
 from notifications import emails, selectors
 from notifications.models import EmailFrequency, Notification, NotificationPreference
 from notifications.tokens import unsubscribe_token_user_id
@@ -91,7 +92,8 @@ MEETING_EVENTS_WITH_INVITATIONS = (
 
 def notifications_schedule_for_events(events: list[Event]) -> None:
     """The outbox's consumer (OUTBOX_EVENT_CONSUMERS), in the worker's fan-out transaction: each new message
-    schedules its offline notices and digests, each scheduled, moved or cancelled meeting its invitations.
+    schedules its offline notices and digests, each scheduled, moved or cancelled meeting its invitations,
+    each decided report the email that tells its reporter.
 
     Done here rather than in the send: the send stays at its round trips (two statements on PostgreSQL),
     and a batch of up to 500 events costs three queries and one Redis round trip for all of them."""
@@ -109,6 +111,9 @@ def notifications_schedule_for_events(events: list[Event]) -> None:
     }
     if meeting_ids:
         _invitations_schedule(meeting_ids)
+    decided = [event.data for event in events if event.type == integration_events.REPORT_RESOLVED]
+    if decided:
+        _report_notices_schedule(decided)
 
 
 def _offline_notices_schedule(sent: list[Event]) -> None:
@@ -184,6 +189,23 @@ def _invitations_schedule(meeting_ids: set[int]) -> None:
         for meeting_id, sequence, user_id in meeting_selectors.meeting_invitees(meeting_ids=meeting_ids)
     ]
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def _report_notices_schedule(decided: list[dict]) -> None:
+    """The email of staff's decision to each report's reporter, due now: one per report, whoever inserts."""
+    now = timezone.now()
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                kind=Notification.Kind.REPORT_RESOLVED,
+                user_id=data["reporterId"],
+                report_id=data["id"],
+                next_attempt_at=now,
+            )
+            for data in decided
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def reminders_schedule() -> int:
@@ -425,9 +447,23 @@ def _reminder_compose(notification: Notification, *, first_attempt: bool) -> Com
     )
 
 
+def _report_resolved_compose(notification: Notification, *, first_attempt: bool) -> Composed:
+    """Staff's decision on the user's report and their note, sent whether or not the user is online (their
+    sockets had ``report:resolved`` at the decision): it is the record of an answer they asked for."""
+    assert notification.report_id is not None  # by the check constraint
+    report = moderation_selectors.report_get(report_id=notification.report_id)
+    preference = selectors.preference_get(user=notification.user)
+    refusal = _email_refusal(notification.user, preference)
+    if refusal:
+        return Composed(email=None, outcome=refusal)
+    email = emails.report_resolved_email(report=report, time_zone=preference.time_zone)
+    return Composed(email=email, outcome=str(email.subject))
+
+
 _COMPOSERS: dict[str, Callable[..., Composed]] = {
     Notification.Kind.OFFLINE: _offline_compose,
     Notification.Kind.DIGEST: _digest_compose,
     Notification.Kind.INVITATION: _invitation_compose,
     Notification.Kind.REMINDER: _reminder_compose,
+    Notification.Kind.REPORT_RESOLVED: _report_resolved_compose,
 }
