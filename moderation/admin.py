@@ -68,20 +68,11 @@ class ReportAdmin(admin.ModelAdmin):
     action_form = ResolutionActionForm
     actions = ["resolve", "dismiss"]
 
-    def get_queryset(self, request):
-        # The queue: open reports first, the oldest of them on top; decided ones after, newest first.
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                open_first=Case(
-                    When(status=Report.Status.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField()
-                )
-            )
-        )
-
-    def get_ordering(self, request):
-        return ["open_first", "created_at"]
+    # The queue: open reports first, the oldest of them on top; the decided ones after them.
+    ordering = [
+        Case(When(status=Report.Status.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField()),
+        "created_at",
+    ]
 
     @admin.display(description="Sender", ordering="message__sender__username")
     def reported_sender(self, report: Report) -> str:
