@@ -220,7 +220,9 @@ def api():
 def staff_admin(client, staff):
     """Django's test client logged in to the admin as the staff persona, with the model permissions support has."""
     staff.user_permissions.set(
-        Permission.objects.filter(content_type__app_label__in=["accounts", "projects", "messaging", "meetings", "moderation"])
+        Permission.objects.filter(
+            content_type__app_label__in=["accounts", "projects", "messaging", "meetings", "moderation"]
+        )
     )
     client.force_login(staff)
     return client

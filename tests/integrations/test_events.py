@@ -13,6 +13,7 @@ from integrations.services import event_record
 from kernel.json_values import iso_datetime
 from meetings import services as meeting_services
 from messaging import services as messaging_services
+from moderation import services as moderation_services
 from projects import services as project_services
 from projects.models import Project
 from tests.meetings.conftest import meeting  # noqa: F401 (fixture)
@@ -141,6 +142,25 @@ def test_participant_removed(staff, client_user, provider, conversation):
     }
 
 
+def test_report_created(client_user, provider, conversation):
+    sent = messaging_services.message_send(user=provider, conversation_id=conversation.pk, content="pay outside")
+    report = moderation_services.report_create(user=client_user, message_id=sent.message.pk, reason="spam").report
+
+    (data,) = recorded("report.created")
+    assert (data["id"], data["messageId"], data["status"]) == (report.pk, sent.message.pk, "open")
+    assert (data["reporterId"], data["messageSenderId"], data["resolvedBy"]) == (client_user.pk, provider.pk, None)
+
+
+def test_report_resolved(staff, client_user, provider, conversation):
+    sent = messaging_services.message_send(user=provider, conversation_id=conversation.pk, content="pay outside")
+    report = moderation_services.report_create(user=client_user, message_id=sent.message.pk, reason="spam").report
+    moderation_services.report_resolve(report_id=report.pk, by=staff, status="resolved", note="Warned them.")
+
+    (data,) = recorded("report.resolved")
+    assert (data["id"], data["status"], data["resolutionNote"]) == (report.pk, "resolved", "Warned them.")
+    assert (data["reporterId"], data["resolvedBy"]) == (client_user.pk, staff.pk)
+
+
 def test_every_domain_type_has_its_test_here():
     tests = [name for name in globals() if name.startswith("test_")]
     untested = [
@@ -149,8 +169,9 @@ def test_every_domain_type_has_its_test_here():
         if not any(name.startswith("test_" + type.replace(".", "_")) for name in tests)
     ]
 
-    # The issue's eleven, meeting.rescheduled, and message.updated and message.deleted (issue 18).
-    assert len(integration_events.DOMAIN_EVENT_TYPES) == 14
+    # The issue's eleven, meeting.rescheduled, message.updated and message.deleted (issue 18), and
+    # report.created and report.resolved (issue 19).
+    assert len(integration_events.DOMAIN_EVENT_TYPES) == 16
     assert not untested
 
 

@@ -23,6 +23,7 @@ from meetings import services as meeting_services
 from meetings.models import Meeting
 from messaging import services as messaging_services
 from messaging.models import Conversation, Message
+from moderation import services as moderation_services
 from projects import services as project_services
 from projects.models import Project, Proposal, ServiceRequest
 from tests.conftest import PASSWORD, make_project, make_user
@@ -105,6 +106,10 @@ def _side(tag: str, client: User, provider: User) -> Side:
     active_meeting = meeting_services.meeting_create(
         user=client, project_id=project.pk, title=f"{tag}-active-meeting", instant=True
     )
+    # The provider's report of the client's message: the reporter's and staff's in the admin, no one else's.
+    report = moderation_services.report_create(
+        user=provider, message_id=text_message.pk, reason="other", details=f"{tag}-report-details"
+    ).report
     return Side(
         members=(client, provider),
         project=project,
@@ -129,6 +134,7 @@ def _side(tag: str, client: User, provider: User) -> Side:
             active_meeting.title,
             pending_meeting.channel_name,
             active_meeting.channel_name,
+            report.details,
         ],
     )
 

@@ -224,6 +224,14 @@ ENDPOINTS = [
     row(
         "DELETE", "/api/messages/{pk}", (401, 404, 204, 403, 404), args=lambda world: {"pk": world.ours.text_message.pk}
     ),
+    # A participant reports another's message (the provider sent the file message); their own is a 400.
+    row(
+        "POST",
+        "/api/messages/{pk}/report",
+        (401, 404, 201, 400, 404),
+        args=lambda world: {"pk": world.ours.file_message.pk},
+        payload=lambda world, user: {"reason": "spam"},
+    ),
     # Search reads the caller's own conversations: ours by id is theirs to search, or no one's.
     row(
         "GET",
