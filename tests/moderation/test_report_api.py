@@ -4,7 +4,10 @@ outside the conversation the message does not exist."""
 import pytest
 
 from messaging import services as messaging_services
+from moderation import events
 from moderation.models import Report
+from moderation.serializers import ReportSerializer
+from tests.conftest import documented
 from tests.moderation.conftest import report_url
 
 pytestmark = pytest.mark.django_db
@@ -106,3 +109,19 @@ def test_bad_input_is_refused_on_its_field(api, client_user, bobs_message, paylo
 
     assert response.status_code == 400 and list(response.json()["fields"]) == [field]
     assert not Report.objects.exists()
+
+
+def test_the_answer_is_the_payload_the_schema_documents(api, client_user, bobs_message):
+    response = api.as_user(client_user).post(report_url(bobs_message), {"reason": "spam"}, format="json")
+
+    report = Report.objects.select_related("message").get()
+    assert response.json() == events.report_payload(report) == documented(ReportSerializer, report)
+
+
+def test_a_report_costs_a_fixed_number_of_queries(api, client_user, bobs_message, django_assert_num_queries):
+    # The service's transaction (a savepoint inside the test's), the message with its conversation, the earlier
+    # report, the savepoint around the insert, the report and its outbox event, the two releases: the same for
+    # any conversation length.
+    with django_assert_num_queries(8):
+        response = api.as_user(client_user).post(report_url(bobs_message), {"reason": "spam"}, format="json")
+    assert response.status_code == 201
