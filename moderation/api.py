@@ -19,7 +19,7 @@ class MessageReportView(APIView):
         responses={201: ReportSerializer, 200: ReportSerializer, **errors(Invalid, NotFound)},
         parameters=[
             OpenApiParameter(
-                "pk",
+                "id",
                 {"type": "integer", "minimum": ID_MIN, "maximum": ID_MAX},
                 OpenApiParameter.PATH,
                 description="The message's id.",
