@@ -387,6 +387,10 @@ AUTH_BODY_MAX_BYTES = env_int("AUTH_BODY_MAX_BYTES", 4 * 1024)
 REQUEST_BODY_MAX_BYTES = env_int("REQUEST_BODY_MAX_BYTES", 64 * 1024)
 TYPING_FORWARD_INTERVAL_SECONDS = 2.0
 
+# Seals evidence exports (projects/evidence.py). Empty: a key derived from SECRET_KEY, so rotating SECRET_KEY
+# makes earlier exports unverifiable; set a key of its own to keep them verifiable across rotations.
+EVIDENCE_SIGNING_KEY = env_str("EVIDENCE_SIGNING_KEY")
+
 # Email (notifications): EMAIL_URL (smtp://, smtp+tls://, smtps://, console://) or Django's usual EMAIL_HOST...;
 # with neither, the console backend prints each email on the server's standard output (config.env).
 _EMAIL = email_server_from_env()

@@ -2,10 +2,10 @@
 the same service as the API (accepting and rejecting on the client's behalf, closing a project), so its checks
 and events hold here too. The status fields themselves are read-only."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from kernel.admin_actions import apply_service
-from projects import services
+from projects import evidence, services
 from projects.models import LOCKED_PROJECT_FIELDS, Project, Proposal, ServiceRequest
 
 
@@ -121,11 +121,18 @@ class ProjectAdmin(FlowModelAdmin):
         "terms_verified",
         "created_at",
     ]
-    actions = ["complete_projects", "cancel_projects"]
+    actions = ["complete_projects", "cancel_projects", "export_evidence"]
 
     @admin.display(boolean=True, description="Snapshot matches its hash")
     def terms_verified(self, project):
         return project.terms_verify()
+
+    @admin.action(description="Export the evidence of the selected project", permissions=["view"])
+    def export_evidence(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select one project to export its evidence.", level=messages.WARNING)
+            return None
+        return evidence.evidence_download(project=queryset.get())
 
     @admin.action(description="Complete selected projects", permissions=["change"])
     def complete_projects(self, request, queryset):

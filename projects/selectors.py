@@ -77,6 +77,16 @@ def project_get_for_member(*, user: User, project_id: int, lock: bool = False) -
     return project
 
 
+def project_get_for_export(*, user: User, project_id: int) -> Project:
+    """The project whose evidence ``user`` may export: support staff any, a member their own, else 404."""
+    if user.is_staff:
+        project = Project.objects.select_related("client", "provider", "conversation").filter(pk=project_id).first()
+        if project is None:
+            raise NotFound("No such project.", field="projectId")
+        return project
+    return project_get_for_member(user=user, project_id=project_id)
+
+
 def project_require_active(
     *, project: Project, consequence: str, refusal: type[ProjectNotActive] = ProjectNotActive
 ) -> None:
