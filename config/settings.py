@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "presence",
     "pages",
     "notifications",
+    "evidence",
 ]
 
 # Django's own middleware as the subclasses in kernel/async_middleware.py: the same hooks, run on the event

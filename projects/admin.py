@@ -2,10 +2,12 @@
 the same service as the API (accepting and rejecting on the client's behalf, closing a project), so its checks
 and events hold here too. The status fields themselves are read-only."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from kernel.admin_actions import apply_service
-from projects import evidence, services
+from projects import services
 from projects.models import LOCKED_PROJECT_FIELDS, Project, Proposal, ServiceRequest
 
 
@@ -104,6 +106,7 @@ class ProjectAdmin(FlowModelAdmin):
         "status",
         "created_at",
         "terms_verified",
+        "evidence",
     ]
     fields = [
         "public_id",
@@ -119,20 +122,22 @@ class ProjectAdmin(FlowModelAdmin):
         "terms_snapshot",
         "terms_hash",
         "terms_verified",
+        "evidence",
         "created_at",
     ]
-    actions = ["complete_projects", "cancel_projects", "export_evidence"]
+    actions = ["complete_projects", "cancel_projects"]
 
     @admin.display(boolean=True, description="Snapshot matches its hash")
     def terms_verified(self, project):
         return project.terms_verify()
 
-    @admin.action(description="Export the evidence of the selected project", permissions=["view"])
-    def export_evidence(self, request, queryset):
-        if queryset.count() != 1:
-            self.message_user(request, "Select one project to export its evidence.", level=messages.WARNING)
-            return None
-        return evidence.evidence_download(project=queryset.get())
+    @admin.display(description="Evidence export")
+    def evidence(self, project):
+        # The API's export (docs/evidence.md), which a signed-in staff member's session may call.
+        url = reverse("project-evidence-export", kwargs={"pk": project.pk})
+        return format_html(
+            '<a href="{}">Bundle (JSON)</a> · <a href="{}?withFiles=true">With files (ZIP)</a>', url, url
+        )
 
     @admin.action(description="Complete selected projects", permissions=["change"])
     def complete_projects(self, request, queryset):

@@ -1,9 +1,5 @@
 """REST endpoints of the cross-module flow: requests, proposals, acceptance, projects."""
 
-import tempfile
-
-from django.http import FileResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -11,9 +7,8 @@ from rest_framework.response import Response
 
 from kernel.errors import Conflict
 from kernel.schema import errors
-from projects import evidence, selectors, services
+from projects import selectors, services
 from projects.serializers import (
-    EvidenceExportQuerySerializer,
     ProjectSerializer,
     ProposalAcceptInputSerializer,
     ProposalInputSerializer,
@@ -21,8 +16,6 @@ from projects.serializers import (
     ServiceRequestInputSerializer,
     ServiceRequestSerializer,
 )
-
-EXPORT_IN_MEMORY_BYTES = 8 * 1024 * 1024
 
 
 class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -84,29 +77,3 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     def get_queryset(self):
         return selectors.project_list_for_user(user=self.request.user)
-
-    @extend_schema(
-        parameters=[EvidenceExportQuerySerializer],
-        responses={(200, "application/json"): OpenApiTypes.OBJECT, (200, "application/zip"): OpenApiTypes.BINARY},
-        description="The project's evidence bundle (docs/evidence.md): the locked terms, members past and present, "
-        "every message with its earlier versions, files' hashes and meetings, digested and signed by the server. "
-        "`manage.py verify_export FILE` proves a file unchanged since its export.",
-    )
-    @action(detail=True, url_path="export")
-    def export(self, request, pk=None):
-        query = EvidenceExportQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        project = selectors.project_get_for_export(user=request.user, project_id=pk)
-        if not query.validated_data["withFiles"]:
-            return evidence.evidence_download(project=project)
-        # Spooled: a project's files may be far larger than what a worker should hold in memory.
-        # FileResponse closes it once sent.
-        archive = tempfile.SpooledTemporaryFile(max_size=EXPORT_IN_MEMORY_BYTES)  # noqa: SIM115
-        evidence.evidence_zip(project=project, into=archive)
-        archive.seek(0)
-        return FileResponse(
-            archive,
-            as_attachment=True,
-            filename=f"{evidence.download_name(project)}.zip",
-            content_type="application/zip",
-        )

@@ -100,11 +100,3 @@ class ProjectSerializer(BuiltPayload, serializers.ModelSerializer):
             "createdAt",
         ]
         read_only_fields = fields
-
-
-class EvidenceExportQuerySerializer(serializers.Serializer):
-    withFiles = serializers.BooleanField(
-        required=False,
-        default=False,
-        help_text="true: a ZIP of bundle.json and the files themselves; false: the bundle alone, as JSON.",
-    )

@@ -18,6 +18,7 @@ APPS = (
     "realtime",
     "presence",
     "pages",
+    "evidence",
     "config",
     "kernel",
 )
@@ -32,6 +33,7 @@ DOMAIN_APPS = (
     "realtime",
     "presence",
     "pages",
+    "evidence",
 )
 
 # What an app offers the others: its writes, its reads, its event names and payloads, its models for their

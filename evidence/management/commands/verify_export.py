@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from projects.evidence import evidence_verify
+from evidence.bundle import evidence_verify
 
 
 class Command(BaseCommand):

@@ -23,14 +23,15 @@ from dataclasses import dataclass
 from typing import IO
 
 from django.conf import settings
-from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from kernel.json_values import canonical_json, iso_datetime
-from meetings.models import Meeting, MeetingParticipant
-from messaging.models import Message, MessageRevision
+from meetings import selectors as meeting_selectors
+from meetings.models import Meeting
+from messaging import selectors as messaging_selectors
+from messaging.models import Message, MessageRevision, Participant
 from projects.models import Project, terms_hash_of
 
 FORMAT = "evidence/1"
@@ -111,14 +112,13 @@ def _meeting(meeting: Meeting) -> dict:
     }
 
 
-def _members(project: Project, messages: list[Message]) -> list[dict]:
-    """Everyone who has been in the project, with each stay: the owners from the start, the others from the
-    conversation's join and leave records (system messages), then whoever is a participant now."""
-    conversation = project.conversation
+def _members(project: Project, messages: list[Message], participants: list[Participant]) -> list[dict]:
+    """Everyone who has been in the project, with each stay: the owners from the project's start, the others
+    from the conversation's join and leave records (system messages), then whoever is a participant now."""
     stays: dict[int, list[dict]] = {}
     users = {project.client_id: project.client, project.provider_id: project.provider}
     for owner in (project.client_id, project.provider_id):
-        stays[owner] = [{"joinedAt": iso_datetime(conversation.created_at), "leftAt": None}]
+        stays[owner] = [{"joinedAt": iso_datetime(project.created_at), "leftAt": None}]
     for message in messages:
         change = _membership_change(message)
         if change is None:
@@ -131,17 +131,18 @@ def _members(project: Project, messages: list[Message]) -> list[dict]:
             periods[-1]["leftAt"] = iso_datetime(message.created_at)
         else:
             periods.append({"joinedAt": None, "leftAt": iso_datetime(message.created_at)})
-    for participant in conversation.participants.select_related("user"):
+    for participant in participants:
         users[participant.user_id] = participant.user
         periods = stays.setdefault(participant.user_id, [])
         if not periods or periods[-1]["leftAt"] is not None:
             periods.append({"joinedAt": iso_datetime(participant.joined_at), "leftAt": None})
-    missing = set(stays) - set(users)
-    users.update({user.pk: user for user in type(project.client).objects.filter(pk__in=missing)})
-    current = set(conversation.participants.values_list("user_id", flat=True))
+    for message in messages:
+        if message.sender_id is not None:
+            users.setdefault(message.sender_id, message.sender)
+    current = {participant.user_id for participant in participants}
     return [
         {
-            "user": _user(users[user_id]),
+            "user": _user(users[user_id]) if user_id in users else {"id": user_id},
             "owner": user_id in (project.client_id, project.provider_id),
             "member": user_id in current,
             "stays": periods,
@@ -165,17 +166,11 @@ def _membership_change(message: Message) -> tuple[int, bool] | None:
 
 
 def evidence_bundle(*, project: Project) -> dict:
-    """The project's evidence, unsealed: what ``evidence_sealed`` seals."""
-    messages = list(
-        project.conversation.messages.select_related("sender")
-        .prefetch_related(Prefetch("revisions", queryset=MessageRevision.objects.select_related("replaced_by")))
-        .order_by("seq")
-    )
-    meetings = (
-        project.meetings.select_related("host")
-        .prefetch_related(Prefetch("participants", queryset=MeetingParticipant.objects.select_related("user")))
-        .order_by("id")
-    )
+    """The project's evidence, unsealed: what ``evidence_sealed`` seals. ``project`` comes with its
+    ``conversation_id`` (projects.selectors)."""
+    messages = messaging_selectors.conversation_record(conversation_id=project.conversation_id)
+    participants = messaging_selectors.conversation_participants(conversation_id=project.conversation_id)
+    meetings = meeting_selectors.meeting_list_for_project(project_id=project.pk)
     return {
         "format": FORMAT,
         "project": {
@@ -190,7 +185,7 @@ def evidence_bundle(*, project: Project) -> dict:
             "termsHash": project.terms_hash,
             "termsHashMatches": terms_hash_of(project.terms_snapshot) == project.terms_hash,
         },
-        "members": _members(project, messages),
+        "members": _members(project, messages, participants),
         "messages": [_message(message) for message in messages],
         "meetings": [_meeting(meeting) for meeting in meetings],
     }
@@ -241,7 +236,7 @@ def evidence_zip(*, project: Project, into: IO[bytes]) -> None:
 
 
 def _stored_files(project: Project):
-    for message in project.conversation.messages.prefetch_related("revisions").order_by("seq"):
+    for message in messaging_selectors.conversation_record(conversation_id=project.conversation_id):
         if _is_stored(message.file):
             yield _archive_path(message.seq, message.file_name), message.file
         for number, revision in enumerate(message.revisions.all(), start=1):
