@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "pages",
     "notifications",
     "moderation",
+    "evidence",
 ]
 
 # Django's own middleware as the subclasses in kernel/async_middleware.py: the same hooks, run on the event
@@ -387,6 +388,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 AUTH_BODY_MAX_BYTES = env_int("AUTH_BODY_MAX_BYTES", 4 * 1024)
 REQUEST_BODY_MAX_BYTES = env_int("REQUEST_BODY_MAX_BYTES", 64 * 1024)
 TYPING_FORWARD_INTERVAL_SECONDS = 2.0
+
+# Seals evidence exports (projects/evidence.py). Empty: a key derived from SECRET_KEY, so rotating SECRET_KEY
+# makes earlier exports unverifiable; set a key of its own to keep them verifiable across rotations.
+EVIDENCE_SIGNING_KEY = env_str("EVIDENCE_SIGNING_KEY")
 
 # Email (notifications): EMAIL_URL (smtp://, smtp+tls://, smtps://, console://) or Django's usual EMAIL_HOST...;
 # with neither, the console backend prints each email on the server's standard output (config.env).

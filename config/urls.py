@@ -53,6 +53,7 @@ urlpatterns = [
     path("api/", include("integrations.urls")),
     path("api/", include("notifications.urls")),
     path("api/", include("moderation.urls")),
+    path("api/", include("evidence.urls")),
     path(
         "api-auth/login/", LoginView.as_view(template_name="rest_framework/login.html", authentication_form=LoginForm)
     ),

@@ -1,6 +1,7 @@
 """The JSON forms of values that REST answers and socket pushes share, written as DRF's fields write
 them, so a payload built once by an app's ``events`` module reads the same over both."""
 
+import json
 from datetime import datetime
 from decimal import Decimal
 
@@ -18,3 +19,9 @@ def iso_datetime(value: datetime | None) -> str | None:
 def decimal_string(value: Decimal, places: int) -> str:
     """Fixed-point with ``places`` decimals, never an exponent (DRF's ``DecimalField``, coerced to a string)."""
     return format(value.quantize(Decimal(1).scaleb(-places)), "f")
+
+
+def canonical_json(value) -> bytes:
+    """``value`` as the one JSON text its data gives: sorted keys, no whitespace, UTF-8. What is hashed or
+    signed is serialized so (the locked terms, evidence bundles), and a reader can recompute it byte for byte."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

@@ -102,3 +102,8 @@ def participant_list_starting_between(*, after: datetime, until: datetime) -> Qu
     return MeetingParticipant.objects.filter(
         meeting__status=MeetingStatus.PENDING, meeting__scheduled_for__gt=after, meeting__scheduled_for__lte=until
     ).exclude(status=InvitationStatus.DECLINED)
+
+
+def meeting_list_for_project(*, project_id: int) -> QuerySet[Meeting]:
+    """Every meeting of the project, whoever takes part, oldest first: the project as a record."""
+    return _with_details(Meeting.objects.filter(project_id=project_id)).order_by("id")

@@ -8,7 +8,7 @@ from django.db.models.functions import Coalesce
 
 from kernel.errors import NotFound
 from messaging import search
-from messaging.models import Conversation, Message, Participant
+from messaging.models import Conversation, Message, MessageRevision, Participant
 
 
 def participant_list_for_user(*, user) -> QuerySet[Participant]:
@@ -224,3 +224,20 @@ def message_search_page(
     # A message deleted between the two queries (its conversation's, by cascade) is left out.
     results = [SearchResult(messages[hit.message_id], hit.snippet) for hit in page if hit.message_id in messages]
     return results, search.cursor_encode(page[-1]) if len(hits) > limit else None
+
+
+def conversation_record(*, conversation_id: int) -> list[Message]:
+    """Every message of the conversation in seq order, with its sender and its earlier versions (edits and
+    deletes, with who replaced them): the conversation as a record (an evidence export)."""
+    revisions = MessageRevision.objects.select_related("replaced_by").order_by("id")
+    return list(
+        Message.objects.filter(conversation_id=conversation_id)
+        .select_related("sender")
+        .prefetch_related(Prefetch("revisions", queryset=revisions))
+        .order_by("seq")
+    )
+
+
+def conversation_participants(*, conversation_id: int) -> list[Participant]:
+    """The conversation's participants now, with their users, in the order they joined."""
+    return list(Participant.objects.filter(conversation_id=conversation_id).select_related("user").order_by("id"))

@@ -3,6 +3,8 @@ the same service as the API (accepting and rejecting on the client's behalf, clo
 and events hold here too. The status fields themselves are read-only."""
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from kernel.admin_actions import apply_service
 from projects import services
@@ -104,6 +106,7 @@ class ProjectAdmin(FlowModelAdmin):
         "status",
         "created_at",
         "terms_verified",
+        "evidence",
     ]
     fields = [
         "public_id",
@@ -119,6 +122,7 @@ class ProjectAdmin(FlowModelAdmin):
         "terms_snapshot",
         "terms_hash",
         "terms_verified",
+        "evidence",
         "created_at",
     ]
     actions = ["complete_projects", "cancel_projects"]
@@ -126,6 +130,14 @@ class ProjectAdmin(FlowModelAdmin):
     @admin.display(boolean=True, description="Snapshot matches its hash")
     def terms_verified(self, project):
         return project.terms_verify()
+
+    @admin.display(description="Evidence export")
+    def evidence(self, project):
+        # The API's export (docs/evidence.md), which a signed-in staff member's session may call.
+        url = reverse("project-evidence-export", kwargs={"pk": project.pk})
+        return format_html(
+            '<a href="{}">Bundle (JSON)</a> · <a href="{}?withFiles=true">With files (ZIP)</a>', url, url
+        )
 
     @admin.action(description="Complete selected projects", permissions=["change"])
     def complete_projects(self, request, queryset):

@@ -5,7 +5,6 @@ together with a snapshot of the proposal and the SHA-256 of that snapshot.
 """
 
 import hashlib
-import json
 import uuid
 from decimal import Decimal
 
@@ -14,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 
 from kernel.errors import Conflict
+from kernel.json_values import canonical_json
 
 LOCKED_PROPOSAL_FIELDS = ("price", "scope", "deadline", "request_id", "provider_id", "status")
 LOCKED_PROJECT_FIELDS = (
@@ -149,8 +149,7 @@ class Proposal(models.Model):
 
 
 def terms_hash_of(snapshot: dict) -> str:
-    canonical = json.dumps(snapshot, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical_json(snapshot)).hexdigest()
 
 
 class Project(models.Model):

@@ -77,6 +77,17 @@ def project_get_for_member(*, user: User, project_id: int, lock: bool = False) -
     return project
 
 
+def project_get_for_export(*, user: User, project_id: int) -> Project:
+    """The project whose evidence ``user`` may export (support staff any, a member their own), else 404; with
+    its ``conversation_id``."""
+    if not user.is_staff:
+        return project_get_for_member(user=user, project_id=project_id)
+    try:
+        return project_get(project_id=project_id)
+    except Project.DoesNotExist:
+        raise NotFound("No such project.", field="projectId") from None
+
+
 def project_require_active(
     *, project: Project, consequence: str, refusal: type[ProjectNotActive] = ProjectNotActive
 ) -> None:

@@ -19,6 +19,7 @@ APPS = (
     "realtime",
     "presence",
     "pages",
+    "evidence",
     "config",
     "kernel",
 )
@@ -34,6 +35,7 @@ DOMAIN_APPS = (
     "realtime",
     "presence",
     "pages",
+    "evidence",
 )
 
 # What an app offers the others: its writes, its reads, its event names and payloads, its models for their
