@@ -110,7 +110,7 @@ async function basic() {
     transports: [client.socket.io.engine.transport.name, provider.socket.io.engine.transport.name],
   });
 
-  const arrival = nextEvent(provider.socket, "message:new", { ms: 1000, accept: (m) => m.content === "hello over socket.io" });
+  const arrival = nextEvent(provider.socket, "message:new", { accept: (m) => m.content === "hello over socket.io" });
   const posted = Date.now();
   const sent = await send(TOKENS.client, "hello over socket.io", randomUUID());
   const received = await arrival;
