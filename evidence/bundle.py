@@ -137,8 +137,8 @@ def _members(project: Project, messages: list[Message], participants: list[Parti
         if not periods or periods[-1]["leftAt"] is not None:
             periods.append({"joinedAt": iso_datetime(participant.joined_at), "leftAt": None})
     for message in messages:
-        if message.sender_id is not None:
-            users.setdefault(message.sender_id, message.sender)
+        if message.sender is not None:
+            users.setdefault(message.sender.pk, message.sender)
     current = {participant.user_id for participant in participants}
     return [
         {
@@ -168,8 +168,9 @@ def _membership_change(message: Message) -> tuple[int, bool] | None:
 def evidence_bundle(*, project: Project) -> dict:
     """The project's evidence, unsealed: what ``evidence_sealed`` seals. ``project`` comes with its
     ``conversation_id`` (projects.selectors)."""
-    messages = messaging_selectors.conversation_record(conversation_id=project.conversation_id)
-    participants = messaging_selectors.conversation_participants(conversation_id=project.conversation_id)
+    conversation_id = project.conversation_id  # type: ignore[attr-defined]  # annotated by projects.selectors
+    messages = messaging_selectors.conversation_record(conversation_id=conversation_id)
+    participants = messaging_selectors.conversation_participants(conversation_id=conversation_id)
     meetings = meeting_selectors.meeting_list_for_project(project_id=project.pk)
     return {
         "format": FORMAT,
@@ -236,7 +237,8 @@ def evidence_zip(*, project: Project, into: IO[bytes]) -> None:
 
 
 def _stored_files(project: Project):
-    for message in messaging_selectors.conversation_record(conversation_id=project.conversation_id):
+    conversation_id = project.conversation_id  # type: ignore[attr-defined]  # annotated by projects.selectors
+    for message in messaging_selectors.conversation_record(conversation_id=conversation_id):
         if _is_stored(message.file):
             yield _archive_path(message.seq, message.file_name), message.file
         for number, revision in enumerate(message.revisions.all(), start=1):

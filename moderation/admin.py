@@ -64,7 +64,7 @@ class ReportAdmin(admin.ModelAdmin):
         "resolved_by",
         "resolved_at",
     ]
-    fields = readonly_fields
+    fields = list(readonly_fields)
     action_form = ResolutionActionForm
     actions = ["resolve", "dismiss"]
 
