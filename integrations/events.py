@@ -17,6 +17,8 @@ MEETING_RESCHEDULED = "meeting.rescheduled"
 MEETING_ACCEPTED = "meeting.accepted"
 MEETING_DECLINED = "meeting.declined"
 PARTICIPANT_REMOVED = "participant.removed"
+MEMBER_ADDED = "member.added"
+MEMBER_REMOVED = "member.removed"
 # Sent by staff to one endpoint (POST /api/webhooks/endpoints/{id}/test), never fanned out.
 WEBHOOK_TEST = "webhook.test"
 
@@ -35,6 +37,8 @@ DOMAIN_EVENT_TYPES = (
     MEETING_ACCEPTED,
     MEETING_DECLINED,
     PARTICIPANT_REMOVED,
+    MEMBER_ADDED,
+    MEMBER_REMOVED,
 )
 # What an endpoint may subscribe to: the domain events, or "*" for all of them.
 SUBSCRIBABLE = (*DOMAIN_EVENT_TYPES, "*")
