@@ -338,7 +338,9 @@ def _revision_keep(message: Message, *, change: str, at, by) -> MessageRevision:
     )
 
 
-def system_message_post(*, project_id: int, kind: str, data: dict, content: str) -> Message:
+def system_message_post(
+    *, project_id: int, kind: str, data: dict, content: str, exclude_user_id: int | None = None
+) -> Message:
     """Tell the project's conversation what happened to the project or one of its meetings: a message of
     type ``system`` with no sender, ``{"kind": kind, **data}`` for clients that act on it and ``content``, a
     sentence for those that show it (the kinds: ``events.SYSTEM_KINDS``, docs/realtime.md).
@@ -355,7 +357,9 @@ def system_message_post(*, project_id: int, kind: str, data: dict, content: str)
             type=Message.Type.SYSTEM,
             system={"kind": kind, **data},
         )
-    publish_on_commit([events.conversation_group(conversation.pk)], events.MESSAGE_NEW, sent.payload)
+    publish_on_commit(
+        [events.conversation_group(conversation.pk)], events.MESSAGE_NEW, sent.payload, exclude_user_id=exclude_user_id
+    )
     return sent.message
 
 
@@ -437,7 +441,6 @@ def participant_leave(*, project_id: int, user_id: int, by) -> None:
         integration_events.PARTICIPANT_REMOVED,
         events.participant_removed_payload(conversation, user_id=user_id, by=by),
     )
-    # Registered before the system message's push: the removed sockets leave before it is sent.
     publish_on_commit(
         [user_group(user_id)], events.CONVERSATION_REMOVED, events.conversation_removed_payload(conversation.pk)
     )
@@ -447,6 +450,8 @@ def participant_leave(*, project_id: int, user_id: int, by) -> None:
         kind=events.SYSTEM_MEMBER_LEFT,
         data={"userId": user_id, "username": username, "removedBy": by.pk},
         content=f"{username} left the conversation.",
+        # Their sockets may not have left the conversation's group yet when it goes out.
+        exclude_user_id=user_id,
     )
 
 

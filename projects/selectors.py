@@ -107,7 +107,7 @@ def project_member_list(*, project: Project) -> list[Member]:
         ),
     ]
     teammates = [Member.of_row(row) for row in ProjectMember.objects.filter(project=project).select_related("user")]
-    sides = list(ProjectMember.Side)
+    sides = list(ProjectMember.Side.values)
     members = [member for member in owners + teammates if member.user.pk in current]
     # Stable: within a side, owners (listed first) stay before their teammates, who keep their order.
     return sorted(members, key=lambda member: sides.index(member.side))

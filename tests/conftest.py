@@ -1,5 +1,5 @@
-"""Shared personas and helpers: a client, an approved provider, an outsider and support staff,
-and a project accepted between the first two (with its conversation)."""
+"""Shared personas and helpers: a client, an approved provider, a teammate of each, an outsider and support
+staff, and a project accepted between the first two (with its conversation)."""
 
 import os
 import sys
@@ -187,6 +187,18 @@ def provider(db):
 def outsider(db):
     """A user with a project of their own, but not ours."""
     return make_user("charlie", role=User.Role.CLIENT)
+
+
+@pytest.fixture
+def client_teammate(db):
+    """A colleague of the client's: a client account, on no project until an owner adds them."""
+    return make_user("cleo", role=User.Role.CLIENT)
+
+
+@pytest.fixture
+def provider_teammate(db):
+    """A colleague of the provider's: an approved provider, on no project until an owner adds them."""
+    return make_user("piet", role=User.Role.PROVIDER)
 
 
 @pytest.fixture
