@@ -1,8 +1,8 @@
 """Two projects side by side for the authorization matrix: ours (alice the client, bob the provider, with
 cleo on alice's side and piet on bob's as teammates) and the outsider's (charlie the client, dora the
 provider), each with a conversation holding a text and a file message, a pending and a running meeting; ours
-also has an open request and a live proposal. Every piece of data carries a marker string, so a response can be searched for data its
-caller must not see."""
+also has an open request and a live proposal. Every piece of data carries a marker string, so a response can
+be searched for data its caller must not see."""
 
 import uuid
 from dataclasses import dataclass, field

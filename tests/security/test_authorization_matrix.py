@@ -1,6 +1,7 @@
 """The authorization matrix: every REST route and every socket event, called as each persona —
 anonymous, an outsider (a user with a project of their own), the client, the provider, a teammate of
-each (a member the owner of their side added) and support staff — answers as the tables below say, and never with data its caller must not see.
+each (a member the owner of their side added) and support staff — answers as the tables below say, and
+never with data its caller must not see.
 
 The routes come from the URL resolver and the events from the socket handler registry: one without
 a row here fails, and so does a row that names no route or event.
