@@ -119,6 +119,15 @@ def requires_postgres():
 def run_behind_a_removal(action, *, conversation_id: int, user_id: int, by: User) -> None:
     """Remove ``user_id`` from the conversation in a transaction that stays open until ``action``, run in a
     thread on its own connection, waits for a lock the removal holds (or has ended): the race the removal wins."""
+    run_behind(
+        action,
+        holding=lambda: messaging_services.participant_remove(conversation_id=conversation_id, user_id=user_id, by=by),
+    )
+
+
+def run_behind(action, *, holding) -> None:
+    """Run ``holding`` in a transaction that stays open until ``action``, run in a thread on its own connection,
+    waits for a lock ``holding`` took (or has ended): the race ``holding`` wins."""
 
     def run():
         try:
@@ -128,7 +137,7 @@ def run_behind_a_removal(action, *, conversation_id: int, user_id: int, by: User
 
     racer = threading.Thread(target=run)
     with transaction.atomic():
-        messaging_services.participant_remove(conversation_id=conversation_id, user_id=user_id, by=by)
+        holding()
         racer.start()
         while racer.is_alive() and not _waiting_for_a_lock():
             time.sleep(0.01)
