@@ -93,7 +93,7 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         responses={201: ProjectMemberSerializer, **errors(Invalid, NotAllowed, NotFound, Conflict)},
         description="An owner adds an existing user to their own side: a client to the client's, an approved "
         "provider to the provider's. The member joins the conversation with its whole history (`conversation:new`) "
-        "and is invited to the project's meetings from then on.",
+        "and is invited to its pending and running meetings and every later one.",
     )
     @action(detail=True, methods=["get", "post"], pagination_class=None)
     def members(self, request, pk=None):

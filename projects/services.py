@@ -30,7 +30,7 @@ from kernel.errors import (
     TermsChanged,
 )
 from messaging import services as messaging_services
-from projects import events, selectors
+from projects import events, selectors, signals
 from projects.models import Project, ProjectMember, Proposal, ServiceRequest
 from realtime.events import user_group
 from realtime.publish import publish_on_commit
@@ -183,7 +183,8 @@ def project_set_status(*, project_id: int, status: str) -> Project:
 def project_member_add(*, project_id: int, user_id: int, by: User) -> selectors.Member:
     """An owner adds an existing user to their own side of an active project: a client to the client's side,
     an approved provider to the provider's. The new member joins the conversation with its whole history
-    (``messaging.services.participant_join``) and is invited to the project's meetings from then on.
+    (``messaging.services.participant_join``) and is invited to its pending and running meetings
+    (``signals.member_added``) and to every meeting after.
 
     The project's row is locked first and the caller's membership read under it, then the conversation's
     (inside participant_join): the order of every other writer that holds both."""
@@ -204,6 +205,8 @@ def project_member_add(*, project_id: int, user_id: int, by: User) -> selectors.
     ):
         raise AlreadyMember("This user is already a member of the project.")
     row = ProjectMember.objects.create(project=project, user=user, side=side, added_by=by)
+    # Before the conversation's lock: the meetings' receiver locks their rows, which come first.
+    signals.member_added.send(sender=ProjectMember, project_id=project.pk, user_id=user.pk)
     messaging_services.participant_join(project_id=project.pk, user=user, data={"side": side, "addedBy": by.pk})
     member = selectors.Member.of_row(row)
     event_record(integration_events.MEMBER_ADDED, events.member_added_payload(project.pk, member))

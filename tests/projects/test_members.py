@@ -279,6 +279,30 @@ def test_a_meeting_invitation_reaches_the_members(project, client_user, team, dj
             listener.close()
 
 
+@pytest.mark.usefixtures("agora_configured")
+def test_a_new_member_is_invited_to_the_meetings_already_pending_or_running(
+    api, project, client_user, client_teammate, django_capture_on_commit_callbacks
+):
+    pending = meeting_services.meeting_create(user=client_user, project_id=project.pk, title="Later")
+    running = meeting_services.meeting_create(user=client_user, project_id=project.pk, title="Now", instant=True)
+    cancelled = meeting_services.meeting_create(user=client_user, project_id=project.pk, title="Off")
+    meeting_services.meeting_cancel(user=client_user, meeting_id=cancelled.pk)
+    listener = GroupListener(user_group(client_teammate.pk))
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.project_member_add(project_id=project.pk, user_id=client_teammate.pk, by=client_user)
+
+        rung = [listener.next_event() for _ in range(3)]
+    finally:
+        listener.close()
+    assert sorted((frame["event"], frame["data"]["id"]) for frame in rung if frame["event"] == "meeting:invite") == [
+        ("meeting:invite", pending.pk),
+        ("meeting:invite", running.pk),
+    ]
+    assert api.as_user(client_teammate).get(f"/api/meetings/{running.pk}/token").status_code == 200
+    assert api.as_user(client_teammate).get(f"/api/meetings/{cancelled.pk}").status_code == 404
+
+
 # Removal.
 
 
