@@ -17,6 +17,8 @@ MEETING_RESCHEDULED = "meeting.rescheduled"
 MEETING_ACCEPTED = "meeting.accepted"
 MEETING_DECLINED = "meeting.declined"
 PARTICIPANT_REMOVED = "participant.removed"
+MEMBER_ADDED = "member.added"
+MEMBER_REMOVED = "member.removed"
 # A participant reported a message; support staff resolved or dismissed the report (moderation).
 REPORT_CREATED = "report.created"
 REPORT_RESOLVED = "report.resolved"
@@ -38,6 +40,8 @@ DOMAIN_EVENT_TYPES = (
     MEETING_ACCEPTED,
     MEETING_DECLINED,
     PARTICIPANT_REMOVED,
+    MEMBER_ADDED,
+    MEMBER_REMOVED,
     REPORT_CREATED,
     REPORT_RESOLVED,
 )

@@ -133,6 +133,32 @@ class ProjectNotActive(Conflict):
     code = "project_not_active"
 
 
+# Project members (projects.services.project_member_add / project_member_remove).
+
+
+class NotProjectOwner(NotAllowed):
+    """A member who is not the owner of the side concerned: only the client adds and removes client-side
+    members, only the provider provider-side ones."""
+
+    code = "not_project_owner"
+
+
+class AlreadyMember(Conflict):
+    code = "already_member"
+
+
+class OwnerNotRemovable(Conflict):
+    """The client and the provider are the project's locked parties: no one removes them as members."""
+
+    code = "owner_not_removable"
+
+
+class ProjectClosed(ProjectNotActive):
+    """A completed or cancelled project takes no new members."""
+
+    code = "project_closed"
+
+
 # Messaging.
 
 

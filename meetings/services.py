@@ -98,6 +98,22 @@ def meeting_create(
     return announced
 
 
+def meeting_invite_member(*, project_id: int, user_id: int) -> list[Meeting]:
+    """Invite a member who joined the project to its pending and running meetings, as ``meeting_create`` invites
+    the members there were then, and ring them after commit. In the adding transaction, which holds the
+    project's row lock: each meeting's comes second, the conversation's after them, as everywhere."""
+    meetings = list(
+        Meeting.objects.select_for_update().filter(project_id=project_id, status__in=_ANSWERABLE).order_by("pk")
+    )
+    MeetingParticipant.objects.bulk_create(
+        [MeetingParticipant(meeting=meeting, user_id=user_id) for meeting in meetings], ignore_conflicts=True
+    )
+    for meeting in meetings:
+        payload = events.meeting_payload(selectors.meeting_get(meeting_id=meeting.pk))
+        publish_on_commit([user_group(user_id)], events.MEETING_INVITE, payload)
+    return meetings
+
+
 @transaction.atomic
 def meeting_start(*, user, meeting_id: int) -> Meeting:
     meeting = _participation(user=user, meeting_id=meeting_id, lock=True).meeting

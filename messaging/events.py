@@ -25,12 +25,16 @@ SYSTEM_MEETING_ENDED = "meeting.ended"
 SYSTEM_MEETING_CANCELLED = "meeting.cancelled"
 SYSTEM_PROJECT_COMPLETED = "project.completed"
 SYSTEM_PROJECT_CANCELLED = "project.cancelled"
+SYSTEM_MEMBER_JOINED = "member.joined"
+SYSTEM_MEMBER_LEFT = "member.left"
 SYSTEM_KINDS = (
     SYSTEM_MEETING_STARTED,
     SYSTEM_MEETING_ENDED,
     SYSTEM_MEETING_CANCELLED,
     SYSTEM_PROJECT_COMPLETED,
     SYSTEM_PROJECT_CANCELLED,
+    SYSTEM_MEMBER_JOINED,
+    SYSTEM_MEMBER_LEFT,
 )
 
 
@@ -91,8 +95,8 @@ def conversation_new_payload(conversation) -> dict:
 
 
 def participant_removed_payload(conversation, *, user_id: int, by) -> dict:
-    """Support staff's removal of ``user_id`` from the conversation (the ``participant.removed`` integration
-    event), at the conversation's current seq."""
+    """The removal of ``user_id`` from the conversation by ``by``, support staff or the owner of their side (the
+    ``participant.removed`` integration event), at the conversation's seq before its ``member.left`` message."""
     return {
         "conversationId": conversation.pk,
         "projectId": conversation.project_id,

@@ -30,6 +30,7 @@ from messaging import events, selectors
 from messaging.models import Conversation, Message, MessageRevision, Participant
 from presence import events as presence_events
 from projects import selectors as project_selectors
+from projects import services as project_services
 from realtime.events import user_group
 from realtime.publish import publish_on_commit
 
@@ -337,7 +338,9 @@ def _revision_keep(message: Message, *, change: str, at, by) -> MessageRevision:
     )
 
 
-def system_message_post(*, project_id: int, kind: str, data: dict, content: str) -> Message:
+def system_message_post(
+    *, project_id: int, kind: str, data: dict, content: str, exclude_user_id: int | None = None
+) -> Message:
     """Tell the project's conversation what happened to the project or one of its meetings: a message of
     type ``system`` with no sender, ``{"kind": kind, **data}`` for clients that act on it and ``content``, a
     sentence for those that show it (the kinds: ``events.SYSTEM_KINDS``, docs/realtime.md).
@@ -354,7 +357,9 @@ def system_message_post(*, project_id: int, kind: str, data: dict, content: str)
             type=Message.Type.SYSTEM,
             system={"kind": kind, **data},
         )
-    publish_on_commit([events.conversation_group(conversation.pk)], events.MESSAGE_NEW, sent.payload)
+    publish_on_commit(
+        [events.conversation_group(conversation.pk)], events.MESSAGE_NEW, sent.payload, exclude_user_id=exclude_user_id
+    )
     return sent.message
 
 
@@ -396,33 +401,75 @@ def message_mark_read(*, user, conversation_id: int, message_id: int) -> Partici
     return _read_marker_move(user=user, conversation_id=conversation_id, message=message, event=events.MESSAGE_READ)
 
 
+def participant_join(*, project_id: int, user, data: dict) -> Participant:
+    """Add ``user`` to the project's conversation, in the caller's transaction, which holds the project's row
+    lock (the conversation's comes second, as everywhere). Their read marker starts before the first message:
+    the whole history is theirs to read, and unread. A ``member.joined`` system message (``data`` added to it)
+    records the join; after commit ``conversation:new`` on their personal group tells their sockets."""
+    with transaction.atomic():
+        conversation = (
+            Conversation.objects.select_for_update(of=("self",)).select_related("project").get(project_id=project_id)
+        )
+        participant = Participant.objects.create(conversation=conversation, user=user)
+        system_message_post(
+            project_id=project_id,
+            kind=events.SYSTEM_MEMBER_JOINED,
+            data={"userId": user.pk, "username": user.username, **data},
+            content=f"{user.username} joined the conversation.",
+        )
+    publish_on_commit([user_group(user.pk)], events.CONVERSATION_NEW, events.conversation_new_payload(conversation))
+    return participant
+
+
+def participant_leave(*, project_id: int, user_id: int, by) -> None:
+    """Take ``user_id`` out of the project's conversation, and so out of the project (``projects.selectors``):
+    their reads and writes of the conversation, the project, its meetings and their tokens are refused (404)
+    at once, and its meetings tell them nothing more. The one removal path: support staff's
+    (``participant_remove``) and an owner's of their teammate (``projects.services.project_member_remove``).
+
+    The caller holds the project's row lock, which orders the removal against meeting creation (it reads the
+    members it invites under it); the conversation's, taken here second, orders it against sends. After
+    commit ``conversation:removed`` on their personal group makes every socket of theirs leave the
+    conversation's group (``messaging.socket_handlers.removed``), and the others read a ``member.left``
+    system message."""
+    conversation = Conversation.objects.select_for_update().get(project_id=project_id)
+    participant = Participant.objects.select_related("user").filter(conversation=conversation, user_id=user_id).first()
+    if participant is None:
+        raise NotFound("This user is not in the conversation.", field="userId")
+    participant.delete()
+    event_record(
+        integration_events.PARTICIPANT_REMOVED,
+        events.participant_removed_payload(conversation, user_id=user_id, by=by),
+    )
+    publish_on_commit(
+        [user_group(user_id)], events.CONVERSATION_REMOVED, events.conversation_removed_payload(conversation.pk)
+    )
+    username = participant.user.username
+    system_message_post(
+        project_id=project_id,
+        kind=events.SYSTEM_MEMBER_LEFT,
+        data={"userId": user_id, "username": username, "removedBy": by.pk},
+        content=f"{username} left the conversation.",
+        # Their sockets may not have left the conversation's group yet when it goes out.
+        exclude_user_id=user_id,
+    )
+
+
 def participant_remove(*, conversation_id: int, user_id: int, by) -> None:
-    """Support staff take ``user_id`` out of the conversation, and so out of its project
-    (``projects.selectors``): their reads and writes of the conversation, the project, its meetings and
-    their tokens are refused (404) at once, and its meetings tell them nothing more. After commit
-    ``conversation:removed`` on their personal group makes every socket of theirs leave the
-    conversation's group (``messaging.socket_handlers.removed``)."""
+    """Support staff take ``user_id`` out of the conversation and its project (``participant_leave``); a
+    teammate's membership of the project (``projects.ProjectMember``) ends with it."""
     if not by.is_staff:
         raise NotAllowed("Only support staff remove participants.")
     with transaction.atomic():
-        # The conversation row lock orders the removal against sends, the project row lock against
-        # meeting creation (which reads the members it invites under it). The project's first, then the
-        # conversation's, in two statements: the order of meeting creation, project_set_status and
-        # system_message_post, which lock the project (or a meeting) and then the conversation.
+        # The project's row lock first, then (in participant_leave) the conversation's: the order of meeting
+        # creation, project_set_status, the owners' member changes and system_message_post, which lock the
+        # project (or a meeting) and then the conversation.
         conversations = Conversation.objects.filter(pk=conversation_id)
-        if conversations.select_related("project").select_for_update(of=("project",)).first() is None:
+        conversation = conversations.select_related("project").select_for_update(of=("project",)).first()
+        if conversation is None:
             raise NotFound("No such conversation.", field="conversationId")
-        conversation = conversations.select_for_update().get()
-        removed, _ = Participant.objects.filter(conversation_id=conversation_id, user_id=user_id).delete()
-        if not removed:
-            raise NotFound("This user is not in the conversation.", field="userId")
-        event_record(
-            integration_events.PARTICIPANT_REMOVED,
-            events.participant_removed_payload(conversation, user_id=user_id, by=by),
-        )
-    publish_on_commit(
-        [user_group(user_id)], events.CONVERSATION_REMOVED, events.conversation_removed_payload(conversation_id)
-    )
+        participant_leave(project_id=conversation.project_id, user_id=user_id, by=by)
+        project_services.project_member_forget(project_id=conversation.project_id, user_id=user_id, by=by)
 
 
 def presence_publish_to_peers(*, user_id: int, online: bool, last_seen_at: datetime | None) -> None:

@@ -16,6 +16,8 @@ from meetings.serializers import MeetingSerializer
 from messaging import selectors as messaging_selectors
 from messaging.serializers import ConversationSerializer
 from projects import selectors as project_selectors
+from projects.models import ProjectMember
+from projects.serializers import ProjectMemberSerializer
 
 PROJECT_PAGE_MEETINGS = 20
 DASHBOARD_MEETINGS = 20
@@ -52,6 +54,8 @@ def project_detail(request, project_id: int):
     except NotFound:
         raise Http404("No such project.") from None
     meetings = meeting_selectors.meeting_list_for_user(user=request.user, project_id=project.pk)[:PROJECT_PAGE_MEETINGS]
+    members = project_selectors.project_member_list(project=project)
+    my_side = next(member.side for member in members if member.user.pk == request.user.pk)
     page_config = {
         "me": {"id": request.user.pk, "username": request.user.username},
         "projectId": project.pk,
@@ -67,7 +71,9 @@ def project_detail(request, project_id: int):
         "pages/project.html",
         {
             "project": project,
-            "counterpart": project.provider if request.user.pk == project.client_id else project.client,
+            # The owner of the other side: a teammate works with the same party as their owner.
+            "counterpart": project.provider if my_side == ProjectMember.Side.CLIENT else project.client,
+            "members": ProjectMemberSerializer(members, many=True).data,
             "terms_verified": project.terms_verify(),
             "provider_suspended": project.provider.is_suspended_provider,
             # A suspended provider reads on but writes nothing (accounts.suspension): no composer, no meeting forms.

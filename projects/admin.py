@@ -8,7 +8,7 @@ from django.utils.html import format_html
 
 from kernel.admin_actions import apply_service
 from projects import services
-from projects.models import LOCKED_PROJECT_FIELDS, Project, Proposal, ServiceRequest
+from projects.models import LOCKED_PROJECT_FIELDS, Project, ProjectMember, Proposal, ServiceRequest
 
 
 class ProposalInline(admin.TabularInline):
@@ -17,6 +17,20 @@ class ProposalInline(admin.TabularInline):
     fields = readonly_fields = ("provider", "price", "deadline", "status", "expires_at")
     can_delete = False
     show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ProjectMemberInline(admin.TabularInline):
+    """The teammates the owners added (the owners are the project's client and provider). Read-only: a member
+    joins through their owner's request, and leaves by their owner's, or by support staff's removal of their
+    participant from the conversation (Messaging › Participants), which ends this row too."""
+
+    model = ProjectMember
+    extra = 0
+    fields = readonly_fields = ("user", "side", "added_by", "created_at")
+    can_delete = False
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -126,6 +140,7 @@ class ProjectAdmin(FlowModelAdmin):
         "created_at",
     ]
     actions = ["complete_projects", "cancel_projects"]
+    inlines = [ProjectMemberInline]
 
     @admin.display(boolean=True, description="Snapshot matches its hash")
     def terms_verified(self, project):

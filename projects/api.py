@@ -1,14 +1,17 @@
 """REST endpoints of the cross-module flow: requests, proposals, acceptance, projects."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from kernel.errors import Conflict
+from kernel.errors import Conflict, Invalid, NotAllowed, NotFound
+from kernel.ids import ID_MAX, ID_MIN
 from kernel.schema import errors
 from projects import selectors, services
 from projects.serializers import (
+    ProjectMemberInputSerializer,
+    ProjectMemberSerializer,
     ProjectSerializer,
     ProposalAcceptInputSerializer,
     ProposalInputSerializer,
@@ -77,3 +80,48 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     def get_queryset(self):
         return selectors.project_list_for_user(user=self.request.user)
+
+    @extend_schema(
+        methods=["GET"],
+        request=None,
+        responses={200: ProjectMemberSerializer(many=True), **errors(NotFound)},
+        description="The project's members on both sides, each side's owner first; not paginated.",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=ProjectMemberInputSerializer,
+        responses={201: ProjectMemberSerializer, **errors(Invalid, NotAllowed, NotFound, Conflict)},
+        description="An owner adds an existing user to their own side: a client to the client's, an approved "
+        "provider to the provider's. The member joins the conversation with its whole history (`conversation:new`) "
+        "and is invited to its pending and running meetings and every later one.",
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    def members(self, request, pk=None):
+        if request.method == "POST":
+            payload = ProjectMemberInputSerializer(data=request.data)
+            payload.is_valid(raise_exception=True)
+            member = services.project_member_add(
+                project_id=pk, user_id=payload.validated_data["userId"], by=request.user
+            )
+            return Response(ProjectMemberSerializer(member).data, status=status.HTTP_201_CREATED)
+        project = selectors.project_get_for_member(user=request.user, project_id=pk)
+        return Response(ProjectMemberSerializer(selectors.project_member_list(project=project), many=True).data)
+
+    @extend_schema(
+        request=None,
+        responses={204: None, **errors(NotAllowed, NotFound, Conflict)},
+        parameters=[
+            OpenApiParameter(
+                "user_id",
+                {"type": "integer", "minimum": ID_MIN, "maximum": ID_MAX},
+                OpenApiParameter.PATH,
+                description="The member's user id.",
+            )
+        ],
+        description="An owner removes a member of their own side: their sockets leave the conversation, and the "
+        "project, its conversation and its meetings answer them 404 from then on.",
+    )
+    @action(detail=True, methods=["delete"], url_path="members/<id:user_id>", url_name="member")
+    def member_remove(self, request, pk=None, user_id=None):
+        services.project_member_remove(project_id=pk, user_id=user_id, by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -4,7 +4,7 @@ for a project too: ``projects.serializers.ProjectSerializer`` documents it)."""
 from accounts.events import user_brief_payload
 from kernel.json_values import decimal_string, iso_datetime
 from messaging import events as messaging_events
-from projects.models import Project
+from projects.models import Project, ProjectMember
 
 # Server to client, to the client's and the provider's personal groups: the project as
 # GET /api/projects/{id} shows it, once it is closed (its conversation is read-only from then on).
@@ -44,3 +44,26 @@ def project_payload(project: Project) -> dict:
         "conversationId": project.conversation_id,  # type: ignore[attr-defined]  # annotated by projects.selectors
         "createdAt": iso_datetime(project.created_at),
     }
+
+
+def member_payload(member) -> dict:
+    """One member of a project (``projects.selectors.Member``): an owner (the client or the provider, from the
+    locked terms) or a teammate an owner added to their side. ``GET /api/projects/{id}/members`` lists them;
+    the ``member.added`` integration event carries one with its project's id."""
+    return {
+        "user": user_brief_payload(member.user),
+        "side": str(member.side),
+        "owner": member.owner,
+        "addedBy": member.added_by_id,
+        "joinedAt": iso_datetime(member.joined_at),
+    }
+
+
+def member_added_payload(project_id: int, member) -> dict:
+    return {"projectId": project_id, **member_payload(member)}
+
+
+def member_removed_payload(row: ProjectMember, *, by) -> dict:
+    """A teammate's membership ended: their owner removed them, or support staff removed them from the
+    conversation (``participant.removed`` tells the latter too)."""
+    return {"projectId": row.project_id, "userId": row.user_id, "side": str(row.side), "removedBy": by.pk}

@@ -191,3 +191,30 @@ class Project(models.Model):
             if changed:
                 raise TermsLocked(f"A project's terms are locked; cannot change {', '.join(changed)}.")
         super().save(*args, **kwargs)
+
+
+class ProjectMember(models.Model):
+    """A teammate of one side of a project, added by that side's owner (the project's client or provider, who
+    need no row: the project's locked fields name them). A member reads and writes the conversation and takes
+    part in the meetings as the owners do, for as long as they are a participant of the conversation."""
+
+    class Side(models.TextChoices):
+        CLIENT = "client", "Client's side"
+        PROVIDER = "provider", "Provider's side"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_memberships")
+    side = models.CharField(max_length=8, choices=Side.choices)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="project_member_once_per_project"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.side}) in {self.project_id}"

@@ -1,11 +1,14 @@
 """Reads of requests, proposals and projects: each caller sees only what is theirs."""
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
 from kernel.errors import NotFound, ProjectNotActive
 from messaging import selectors as messaging_selectors
-from projects.models import Project, Proposal, ServiceRequest
+from projects.models import Project, ProjectMember, Proposal, ServiceRequest
 
 
 def service_request_list_visible_to(*, user: User) -> QuerySet[ServiceRequest]:
@@ -24,19 +27,22 @@ def proposal_list_visible_to(*, user: User) -> QuerySet[Proposal]:
     return proposals.filter(Q(provider=user) | Q(request__client=user))
 
 
-# A project's members are its client and provider while they are participants of its conversation:
-# support staff's removal (messaging.services.participant_remove) takes one out of the project, its
-# conversation, its meetings and their tokens at once. project_list_for_user and project_member_ids say it, and
-# every other app asks them (or project_get_for_member) rather than reading the participants itself.
+# A project's members are its owners (its client and provider) and the teammates they added to their sides
+# (ProjectMember), while they are participants of its conversation: a removal (messaging.services.participant_leave,
+# by support staff or by the owner of the teammate's side) takes one out of the project, its conversation, its
+# meetings and their tokens at once. project_list_for_user and project_member_ids say it, and every other app
+# asks them (or project_get_for_member) rather than reading the participants itself.
+
+
+def _member_of(user: User) -> Q:
+    return Q(client=user) | Q(provider=user) | Q(pk__in=ProjectMember.objects.filter(user=user).values("project_id"))
 
 
 def project_list_for_user(*, user: User) -> QuerySet[Project]:
     """The projects ``user`` is a member of, each with its ``conversation_id``; the reads of projects and
     meetings go through it."""
     return (
-        Project.objects.filter(
-            Q(client=user) | Q(provider=user), pk__in=messaging_selectors.project_ids_for_participant(user=user)
-        )
+        Project.objects.filter(_member_of(user), pk__in=messaging_selectors.project_ids_for_participant(user=user))
         .select_related("client", "provider")
         .annotate(conversation_id=messaging_selectors.project_conversation_id())
     )
@@ -52,11 +58,68 @@ def project_get(*, project_id: int) -> Project:
 
 
 def project_member_ids(*, project: Project) -> list[int]:
-    """The ids of ``project``'s members now: whom its meetings invite and tell."""
-    members = (project.client_id, project.provider_id)
+    """The ids of ``project``'s members now, on both sides: whom its meetings invite and tell."""
+    members = {
+        project.client_id,
+        project.provider_id,
+        *ProjectMember.objects.filter(project=project).values_list("user_id", flat=True),
+    }
     return [
         user_id for user_id in messaging_selectors.project_participant_ids(project_id=project.pk) if user_id in members
     ]
+
+
+@dataclass(frozen=True)
+class Member:
+    """A member of a project as ``events.member_payload`` shows it: an owner, or a teammate with their row's
+    ``added_by_id`` and the time they were added."""
+
+    user: User
+    side: str
+    owner: bool
+    added_by_id: int | None
+    joined_at: datetime
+
+    @classmethod
+    def of_row(cls, row: ProjectMember) -> "Member":
+        return cls(user=row.user, side=row.side, owner=False, added_by_id=row.added_by_id, joined_at=row.created_at)
+
+
+def project_member_list(*, project: Project) -> list[Member]:
+    """``project``'s members now, the client's side then the provider's, each owner first and their teammates
+    in the order they were added: two queries (the participants, the teammates with their users), given a
+    project with its client and provider (``project_list_for_user``, ``project_get_for_member``)."""
+    current = set(messaging_selectors.project_participant_ids(project_id=project.pk))
+    owners = [
+        Member(
+            user=project.client,
+            side=ProjectMember.Side.CLIENT,
+            owner=True,
+            added_by_id=None,
+            joined_at=project.created_at,
+        ),
+        Member(
+            user=project.provider,
+            side=ProjectMember.Side.PROVIDER,
+            owner=True,
+            added_by_id=None,
+            joined_at=project.created_at,
+        ),
+    ]
+    teammates = [Member.of_row(row) for row in ProjectMember.objects.filter(project=project).select_related("user")]
+    sides = list(ProjectMember.Side.values)
+    members = [member for member in owners + teammates if member.user.pk in current]
+    # Stable: within a side, owners (listed first) stay before their teammates, who keep their order.
+    return sorted(members, key=lambda member: sides.index(member.side))
+
+
+def project_side_owned_by(*, project: Project, user: User) -> str | None:
+    """The side ``user`` owns in ``project`` (its client's or its provider's), or None for anyone else."""
+    if user.pk == project.client_id:
+        return ProjectMember.Side.CLIENT
+    if user.pk == project.provider_id:
+        return ProjectMember.Side.PROVIDER
+    return None
 
 
 def project_get_for_member(*, user: User, project_id: int, lock: bool = False) -> Project:

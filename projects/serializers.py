@@ -4,9 +4,10 @@ from django.conf import settings
 from rest_framework import serializers
 
 from accounts.serializers import UserBriefSerializer
+from kernel.ids import IdField
 from kernel.schema import BuiltPayload
 from projects import events
-from projects.models import Project, Proposal, ServiceRequest
+from projects.models import Project, ProjectMember, Proposal, ServiceRequest
 
 
 class ServiceRequestSerializer(serializers.ModelSerializer):
@@ -100,3 +101,23 @@ class ProjectSerializer(BuiltPayload, serializers.ModelSerializer):
             "createdAt",
         ]
         read_only_fields = fields
+
+
+class ProjectMemberSerializer(BuiltPayload, serializers.Serializer):
+    build = staticmethod(events.member_payload)
+
+    user = UserBriefSerializer(read_only=True)
+    side = serializers.ChoiceField(choices=ProjectMember.Side.choices, read_only=True)
+    owner = serializers.BooleanField(
+        read_only=True, help_text="The project's client or provider (its locked parties), who add and remove members."
+    )
+    addedBy = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="The owner who added this member; null for an owner."
+    )
+    joinedAt = serializers.DateTimeField(read_only=True)
+
+
+class ProjectMemberInputSerializer(serializers.Serializer):
+    userId = IdField(
+        help_text="The user to add: a client for the client's side, an approved provider for the provider's."
+    )

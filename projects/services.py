@@ -6,16 +6,21 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import selectors as account_selectors
 from accounts.models import User
 from accounts.suspension import require_not_suspended
 from integrations import events as integration_events
 from integrations.services import event_record
 from kernel.errors import (
     AlreadyAccepted,
+    AlreadyMember,
     Invalid,
     NotAllowed,
     NotFound,
+    NotProjectOwner,
     NotRequestClient,
+    OwnerNotRemovable,
+    ProjectClosed,
     ProjectNotActive,
     ProposalExists,
     ProposalExpired,
@@ -24,9 +29,9 @@ from kernel.errors import (
     RequestNotOpen,
     TermsChanged,
 )
-from messaging.services import conversation_create_for_project, system_message_post
-from projects import events, selectors
-from projects.models import Project, Proposal, ServiceRequest
+from messaging import services as messaging_services
+from projects import events, selectors, signals
+from projects.models import Project, ProjectMember, Proposal, ServiceRequest
 from realtime.events import user_group
 from realtime.publish import publish_on_commit
 
@@ -140,7 +145,7 @@ def project_create_for_accepted_proposal(*, proposal: Proposal) -> Project | Non
         Proposal.objects.filter(request=service_request, status=Proposal.Status.SUBMITTED).exclude(
             pk=proposal.pk
         ).update(status=Proposal.Status.REJECTED)
-        conversation_create_for_project(project=project)
+        messaging_services.conversation_create_for_project(project=project)
         event_record(
             integration_events.PROJECT_CREATED, events.project_payload(selectors.project_get(project_id=project.pk))
         )
@@ -161,7 +166,9 @@ def project_set_status(*, project_id: int, status: str) -> Project:
     project.save(update_fields=["status"])
     # The project's row lock is held: the conversation's comes second, as everywhere.
     kind, sentence = events.SYSTEM_MESSAGES[status]
-    system_message_post(project_id=project.pk, kind=kind, data={"projectId": project.pk}, content=sentence)
+    messaging_services.system_message_post(
+        project_id=project.pk, kind=kind, data={"projectId": project.pk}, content=sentence
+    )
     project = selectors.project_get(project_id=project.pk)
     event_record(integration_events.PROJECT_STATUS_CHANGED, events.project_payload(project))
     publish_on_commit(
@@ -170,3 +177,72 @@ def project_set_status(*, project_id: int, status: str) -> Project:
         events.project_payload(project),
     )
     return project
+
+
+@transaction.atomic
+def project_member_add(*, project_id: int, user_id: int, by: User) -> selectors.Member:
+    """An owner adds an existing user to their own side of an active project: a client to the client's side,
+    an approved provider to the provider's. The new member joins the conversation with its whole history
+    (``messaging.services.participant_join``) and is invited to its pending and running meetings
+    (``signals.member_added``) and to every meeting after.
+
+    The project's row is locked first and the caller's membership read under it, then the conversation's
+    (inside participant_join): the order of every other writer that holds both."""
+    project = selectors.project_get_for_member(user=by, project_id=project_id, lock=True)
+    side = _side_owned(project=project, user=by)
+    require_not_suspended(by)
+    selectors.project_require_active(project=project, consequence="it takes no new members", refusal=ProjectClosed)
+    user = account_selectors.user_get_active(user_id=user_id)
+    if user is None:
+        raise Invalid("No such user.", field="userId")
+    if side == ProjectMember.Side.CLIENT and user.role != User.Role.CLIENT:
+        raise Invalid("Only a client can join the client's side.", field="userId")
+    if side == ProjectMember.Side.PROVIDER and not user.is_approved_provider:
+        raise Invalid("Only an approved provider can join the provider's side.", field="userId")
+    if (
+        user.pk in (project.client_id, project.provider_id)
+        or ProjectMember.objects.filter(project=project, user=user).exists()
+    ):
+        raise AlreadyMember("This user is already a member of the project.")
+    row = ProjectMember.objects.create(project=project, user=user, side=side, added_by=by)
+    # Before the conversation's lock: the meetings' receiver locks their rows, which come first.
+    signals.member_added.send(sender=ProjectMember, project_id=project.pk, user_id=user.pk)
+    messaging_services.participant_join(project_id=project.pk, user=user, data={"side": side, "addedBy": by.pk})
+    member = selectors.Member.of_row(row)
+    event_record(integration_events.MEMBER_ADDED, events.member_added_payload(project.pk, member))
+    return member
+
+
+@transaction.atomic
+def project_member_remove(*, project_id: int, user_id: int, by: User) -> None:
+    """An owner removes a teammate of their own side, whatever the project's status (a closed project's
+    history is still theirs to withhold): the shared removal path (``messaging.services.participant_leave``)
+    takes the teammate out of the conversation and the meetings at once. The owners themselves stay."""
+    project = selectors.project_get_for_member(user=by, project_id=project_id, lock=True)
+    side = _side_owned(project=project, user=by)
+    require_not_suspended(by)
+    if user_id in (project.client_id, project.provider_id):
+        raise OwnerNotRemovable("The project's client and provider cannot be removed.")
+    row = ProjectMember.objects.filter(project=project, user_id=user_id).first()
+    if row is None:
+        raise NotFound("No such member.", field="userId")
+    if row.side != side:
+        raise NotProjectOwner(f"Only the owner of the {row.side}'s side removes its members.")
+    messaging_services.participant_leave(project_id=project.pk, user_id=user_id, by=by)
+    project_member_forget(project_id=project.pk, user_id=user_id, by=by)
+
+
+def project_member_forget(*, project_id: int, user_id: int, by: User) -> None:
+    """End ``user_id``'s membership row of the project, if they have one (an owner has none), and record it:
+    they were removed from its conversation in the caller's transaction (``participant_leave``)."""
+    row = ProjectMember.objects.filter(project_id=project_id, user_id=user_id).first()
+    if row is not None:
+        row.delete()
+        event_record(integration_events.MEMBER_REMOVED, events.member_removed_payload(row, by=by))
+
+
+def _side_owned(*, project: Project, user: User) -> str:
+    side = selectors.project_side_owned_by(project=project, user=user)
+    if side is None:
+        raise NotProjectOwner("Only the project's client and provider add and remove members, each of their own side.")
+    return side

@@ -1,5 +1,5 @@
-"""Shared personas and helpers: a client, an approved provider, an outsider and support staff,
-and a project accepted between the first two (with its conversation)."""
+"""Shared personas and helpers: a client, an approved provider, a teammate of each, an outsider and support
+staff, and a project accepted between the first two (with its conversation)."""
 
 import os
 import sys
@@ -119,6 +119,15 @@ def requires_postgres():
 def run_behind_a_removal(action, *, conversation_id: int, user_id: int, by: User) -> None:
     """Remove ``user_id`` from the conversation in a transaction that stays open until ``action``, run in a
     thread on its own connection, waits for a lock the removal holds (or has ended): the race the removal wins."""
+    run_behind(
+        action,
+        holding=lambda: messaging_services.participant_remove(conversation_id=conversation_id, user_id=user_id, by=by),
+    )
+
+
+def run_behind(action, *, holding) -> None:
+    """Run ``holding`` in a transaction that stays open until ``action``, run in a thread on its own connection,
+    waits for a lock ``holding`` took (or has ended): the race ``holding`` wins."""
 
     def run():
         try:
@@ -128,7 +137,7 @@ def run_behind_a_removal(action, *, conversation_id: int, user_id: int, by: User
 
     racer = threading.Thread(target=run)
     with transaction.atomic():
-        messaging_services.participant_remove(conversation_id=conversation_id, user_id=user_id, by=by)
+        holding()
         racer.start()
         while racer.is_alive() and not _waiting_for_a_lock():
             time.sleep(0.01)
@@ -187,6 +196,18 @@ def provider(db):
 def outsider(db):
     """A user with a project of their own, but not ours."""
     return make_user("charlie", role=User.Role.CLIENT)
+
+
+@pytest.fixture
+def client_teammate(db):
+    """A colleague of the client's: a client account, on no project until an owner adds them."""
+    return make_user("cleo", role=User.Role.CLIENT)
+
+
+@pytest.fixture
+def provider_teammate(db):
+    """A colleague of the provider's: an approved provider, on no project until an owner adds them."""
+    return make_user("piet", role=User.Role.PROVIDER)
 
 
 @pytest.fixture

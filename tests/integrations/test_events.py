@@ -142,6 +142,35 @@ def test_participant_removed(staff, client_user, provider, conversation):
     }
 
 
+def test_member_added(client_user, project, client_teammate):
+    project_services.project_member_add(project_id=project.pk, user_id=client_teammate.pk, by=client_user)
+
+    (data,) = recorded("member.added")
+    assert (data["projectId"], data["user"]["id"], data["side"], data["owner"], data["addedBy"]) == (
+        project.pk,
+        client_teammate.pk,
+        "client",
+        False,
+        client_user.pk,
+    )
+
+
+def test_member_removed_by_their_owner(provider, project, provider_teammate):
+    project_services.project_member_add(project_id=project.pk, user_id=provider_teammate.pk, by=provider)
+    project_services.project_member_remove(project_id=project.pk, user_id=provider_teammate.pk, by=provider)
+
+    (data,) = recorded("member.removed")
+    assert data == {
+        "projectId": project.pk,
+        "userId": provider_teammate.pk,
+        "side": "provider",
+        "removedBy": provider.pk,
+    }
+    # Their leaving the conversation, as support staff's removal records it too.
+    (left,) = recorded("participant.removed")
+    assert (left["userId"], left["removedBy"]) == (provider_teammate.pk, provider.pk)
+
+
 def test_report_created(client_user, provider, conversation):
     sent = messaging_services.message_send(user=provider, conversation_id=conversation.pk, content="pay outside")
     report = moderation_services.report_create(user=client_user, message_id=sent.message.pk, reason="spam").report
@@ -169,9 +198,9 @@ def test_every_domain_type_has_its_test_here():
         if not any(name.startswith("test_" + type.replace(".", "_")) for name in tests)
     ]
 
-    # The issue's eleven, meeting.rescheduled, message.updated and message.deleted (issue 18), and
-    # report.created and report.resolved (issue 19).
-    assert len(integration_events.DOMAIN_EVENT_TYPES) == 16
+    # The issue's eleven, meeting.rescheduled, and issue 18's message.updated, message.deleted, member.added and
+    # member.removed, and issue 19's report.created and report.resolved.
+    assert len(integration_events.DOMAIN_EVENT_TYPES) == 18
     assert not untested
 
 

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from meetings import services as meeting_services
 from messaging.services import message_delete, message_send
-from projects.services import project_set_status
+from projects.services import project_member_add, project_set_status
 
 pytestmark = pytest.mark.django_db
 
@@ -82,6 +82,30 @@ def test_project_page_shows_the_locked_terms_and_the_conversation(client, client
         assert shown in html
     assert 'id="composer"' in html
     assert response.context["page_config"]["conversation"]["id"] == project.conversation.pk
+
+
+def test_project_page_lists_the_members_of_both_sides(client, client_user, provider, provider_teammate, project):
+    project_member_add(project_id=project.pk, user_id=provider_teammate.pk, by=provider)
+    client.force_login(client_user)
+
+    members = client.get(_project_url(project)).context["members"]
+
+    assert [(m["user"]["username"], m["side"], m["owner"]) for m in members] == [
+        ("alice", "client", True),
+        ("bob", "provider", True),
+        ("piet", "provider", False),
+    ]
+
+
+def test_a_teammate_works_with_the_other_sides_owner(client, provider, provider_teammate, project):
+    project_member_add(project_id=project.pk, user_id=provider_teammate.pk, by=provider)
+    client.force_login(provider_teammate)
+
+    response = client.get(_project_url(project))
+
+    assert response.status_code == 200
+    assert response.context["counterpart"] == project.client
+    assert f'data-user-id="{provider_teammate.pk}"' in response.content.decode()
 
 
 def test_project_page_is_404_for_a_non_member(client, outsider, project):

@@ -118,7 +118,7 @@ def test_accept_refuses_a_withdrawn_proposal(api, client_user, service_request, 
 
 def test_a_failure_inside_the_signal_rolls_the_acceptance_back(api, client_user, service_request, proposal):
     with (
-        mock.patch("projects.services.conversation_create_for_project", side_effect=RuntimeError("boom")),
+        mock.patch("messaging.services.conversation_create_for_project", side_effect=RuntimeError("boom")),
         pytest.raises(RuntimeError),
     ):
         services.proposal_accept(proposal_id=proposal.pk, user=client_user)

@@ -2,10 +2,12 @@
 every change of state is an action that goes through the API's service, its refusals shown to staff."""
 
 import pytest
+from django.urls import reverse
 
 from accounts.models import User
 from kernel.errors import Conflict
 from messaging import services as messaging_services
+from projects import services as project_services
 from projects.models import Project, Proposal, ServiceRequest
 from realtime.events import user_group
 from tests.admin_pages import action_run, change_form_submit, messages_shown
@@ -111,3 +113,14 @@ def test_the_project_status_is_read_only_in_its_change_form(staff_admin, project
     assert response.status_code == 302
     project.refresh_from_db()
     assert project.status == Project.Status.ACTIVE
+
+
+def test_the_project_page_lists_its_teammates_read_only(staff_admin, project, client_user, client_teammate):
+    project_services.project_member_add(project_id=project.pk, user_id=client_teammate.pk, by=client_user)
+
+    response = staff_admin.get(reverse("admin:projects_project_change", args=[project.pk]))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "cleo" in html and "Client&#x27;s side" in html
+    assert "members-0-DELETE" not in html

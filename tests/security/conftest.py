@@ -1,8 +1,8 @@
-"""Two projects side by side for the authorization matrix: ours (alice the client, bob the provider)
-and the outsider's (charlie the client, dora the provider), each with a conversation holding a text
-and a file message, a pending and a running meeting; ours also has an open request and a live
-proposal. Every piece of data carries a marker string, so a response can be searched for data its
-caller must not see."""
+"""Two projects side by side for the authorization matrix: ours (alice the client, bob the provider, with
+cleo on alice's side and piet on bob's as teammates) and the outsider's (charlie the client, dora the
+provider), each with a conversation holding a text and a file message, a pending and a running meeting; ours
+also has an open request and a live proposal. Every piece of data carries a marker string, so a response can
+be searched for data its caller must not see."""
 
 import uuid
 from dataclasses import dataclass, field
@@ -30,7 +30,7 @@ from tests.conftest import PASSWORD, make_project, make_user
 from tests.meetings.conftest import agora_configured  # noqa: F401
 from tests.messaging.conftest import fresh_throttle_counts  # noqa: F401
 
-PERSONAS = ("anonymous", "outsider", "client", "provider", "staff")
+PERSONAS = ("anonymous", "outsider", "client", "provider", "client_teammate", "provider_teammate", "staff")
 # A public address (no name to resolve): the matrix registers and tests endpoints, the worker never posts to them.
 PUBLIC_WEBHOOK_URL = "https://93.184.215.14/hooks"
 
@@ -39,7 +39,8 @@ PUBLIC_WEBHOOK_URL = "https://93.184.215.14/hooks"
 class Side:
     """One project with everything in it, and the markers of what only its members may read."""
 
-    members: tuple[User, User]
+    # The owners, then the teammates they added.
+    members: tuple[User, ...]
     project: Project
     conversation: Conversation
     text_message: Message
@@ -61,6 +62,8 @@ class World:
     open_request: ServiceRequest
     proposal: Proposal
     pending_provider: User
+    # A client and an approved provider on no project, whom our owners may add to their sides.
+    candidates: tuple[User, User]
     users: list[User]
     webhook_endpoint: Endpoint
 
@@ -77,14 +80,20 @@ class World:
             if side not in own_sides:
                 forbidden += side.deal_markers + side.collaboration_markers
         visible = {member.pk for side in own_sides for member in side.members} | ({user.pk} if user else set())
+        if self.ours in own_sides:
+            # Added by our owners, they are our members' to see.
+            visible |= {candidate.pk for candidate in self.candidates}
         # Quoted, as JSON and the pages' embedded JSON carry them, so a short name cannot match by chance.
         forbidden += [f'"{other.username}"' for other in self.users if other.pk not in visible]
         forbidden += [other.email for other in self.users if user is None or other.pk != user.pk]
         return forbidden
 
 
-def _side(tag: str, client: User, provider: User) -> Side:
+def _side(tag: str, client: User, provider: User, teammates: tuple[User, ...] = ()) -> Side:
     project = make_project(client, provider, title=f"{tag}-project-title")
+    for teammate in teammates:
+        owner = provider if teammate.role == User.Role.PROVIDER else client
+        project_services.project_member_add(project_id=project.pk, user_id=teammate.pk, by=owner)
     conversation_id = project.conversation.pk
     text_message = messaging_services.message_send(
         user=client, conversation_id=conversation_id, content=f"{tag}-text-content", client_message_id=uuid.uuid4()
@@ -111,7 +120,7 @@ def _side(tag: str, client: User, provider: User) -> Side:
         user=provider, message_id=text_message.pk, reason="other", details=f"{tag}-report-details"
     ).report
     return Side(
-        members=(client, provider),
+        members=(client, provider, *teammates),
         project=project,
         conversation=project.conversation,
         text_message=text_message,
@@ -139,8 +148,10 @@ def _side(tag: str, client: User, provider: User) -> Side:
     )
 
 
-def build_world(*, client_user: User, provider: User, outsider: User, staff: User) -> World:
-    ours = _side("ours", client_user, provider)
+def build_world(
+    *, client_user: User, provider: User, client_teammate: User, provider_teammate: User, outsider: User, staff: User
+) -> World:
+    ours = _side("ours", client_user, provider, (client_teammate, provider_teammate))
     theirs = _side("theirs", outsider, make_user("dora", role=User.Role.PROVIDER))
     open_request = project_services.service_request_create(
         client=client_user, title="ours-open-request", description="ours-open-request-description"
@@ -162,12 +173,21 @@ def build_world(*, client_user: User, provider: User, outsider: User, staff: Use
         proposal.terms_hash,
     ]
     return World(
-        personas={"anonymous": None, "outsider": outsider, "client": client_user, "provider": provider, "staff": staff},
+        personas={
+            "anonymous": None,
+            "outsider": outsider,
+            "client": client_user,
+            "provider": provider,
+            "client_teammate": client_teammate,
+            "provider_teammate": provider_teammate,
+            "staff": staff,
+        },
         ours=ours,
         theirs=theirs,
         open_request=open_request,
         proposal=proposal,
         pending_provider=pending_provider,
+        candidates=(make_user("gina"), make_user("hugo", role=User.Role.PROVIDER)),
         users=list(User.objects.all()),
         webhook_endpoint=integration_services.endpoint_create(
             url=PUBLIC_WEBHOOK_URL, events=["*"], description="matrix", by=staff
@@ -176,10 +196,17 @@ def build_world(*, client_user: User, provider: User, outsider: User, staff: Use
 
 
 @pytest.fixture
-def world(client_user, provider, outsider, staff, settings, tmp_path) -> World:
+def world(client_user, provider, client_teammate, provider_teammate, outsider, staff, settings, tmp_path) -> World:
     """A world of the test's own, on the shared personas (committed when the test is transactional)."""
     settings.MEDIA_ROOT = tmp_path
-    return build_world(client_user=client_user, provider=provider, outsider=outsider, staff=staff)
+    return build_world(
+        client_user=client_user,
+        provider=provider,
+        client_teammate=client_teammate,
+        provider_teammate=provider_teammate,
+        outsider=outsider,
+        staff=staff,
+    )
 
 
 def _world_of_the_personas() -> World:
@@ -187,6 +214,8 @@ def _world_of_the_personas() -> World:
     return build_world(
         client_user=make_user("alice", role=User.Role.CLIENT),
         provider=make_user("bob", role=User.Role.PROVIDER),
+        client_teammate=make_user("cleo", role=User.Role.CLIENT),
+        provider_teammate=make_user("piet", role=User.Role.PROVIDER),
         outsider=make_user("charlie", role=User.Role.CLIENT),
         staff=make_user("support", role=User.Role.CLIENT, is_staff=True),
     )

@@ -1,6 +1,7 @@
 """The authorization matrix: every REST route and every socket event, called as each persona —
-anonymous, an outsider (a user with a project of their own), the client, the provider and support
-staff — answers as the tables below say, and never with data its caller must not see.
+anonymous, an outsider (a user with a project of their own), the client, the provider, a teammate of
+each (a member the owner of their side added) and support staff — answers as the tables below say, and
+never with data its caller must not see.
 
 The routes come from the URL resolver and the events from the socket handler registry: one without
 a row here fails, and so does a row that names no route or event.
@@ -131,17 +132,27 @@ def client_unsubscribe_token(world: World) -> dict:
     return {"token": unsubscribe_token_make(user_id=world.ours.members[0].pk)}
 
 
-ALL = 5 * (200,)
-SIGNED_IN = (401, 200, 200, 200, 200)
-MEMBERS = (401, 404, 200, 200, 404)
-PAGE_FOR_MEMBERS = (302, 404, 200, 200, 404)
-HOST_MOVES = (401, 404, 200, 403, 404)
-SENDER_CHANGES = (401, 404, 200, 403, 404)
-INVITEE_ANSWERS = (401, 404, 403, 200, 404)
-STAFF_ONLY = (401, 403, 403, 403, 200)
-MEMBERS_AND_STAFF = (401, 404, 200, 200, 200)
+ALL = 7 * (200,)
+SIGNED_IN = (401, *6 * (200,))
+MEMBERS = (401, 404, 200, 200, 200, 200, 404)
+PAGE_FOR_MEMBERS = (302, 404, 200, 200, 200, 200, 404)
+# The client hosts our meetings; everyone else on both sides is invited to them.
+HOST_MOVES = (401, 404, 200, 403, 403, 403, 404)
+SENDER_CHANGES = (401, 404, 200, 403, 403, 403, 404)
+INVITEE_ANSWERS = (401, 404, 403, 200, 200, 200, 404)
+STAFF_ONLY = (401, 403, 403, 403, 403, 403, 200)
+MEMBERS_AND_STAFF = (401, 404, 200, 200, 200, 200, 200)
 
-# Each row's statuses are in the order of PERSONAS: anonymous, outsider, client, provider, staff.
+
+def new_member(world: World, user: User | None) -> dict:
+    """Someone of the caller's role on no project: what an owner of that side may add."""
+    client_candidate, provider_candidate = world.candidates
+    is_provider = user is not None and user.role == User.Role.PROVIDER
+    return {"userId": (provider_candidate if is_provider else client_candidate).pk}
+
+
+# Each row's statuses are in the order of PERSONAS: anonymous, outsider, client, provider, client_teammate,
+# provider_teammate, staff.
 ENDPOINTS = [
     # The API's front door, its description and the operators' health check: public, and no one's data.
     row("GET", "/api/", ALL),
@@ -149,44 +160,86 @@ ENDPOINTS = [
     row("GET", "/api/schema/", ALL),
     row("GET", "/api/docs/", ALL),
     # Accounts: registering and signing in are open; the rest concerns the caller alone.
-    row("POST", "/api/auth/register", 5 * (201,), payload=registration),
+    row("POST", "/api/auth/register", 7 * (201,), payload=registration),
     row("POST", "/api/auth/token", SIGNED_IN, payload=own_credentials),
     row("POST", "/api/auth/token/refresh", SIGNED_IN, payload=own_refresh_token),
     row("GET", "/api/auth/me", SIGNED_IN),
-    row("POST", "/api/auth/logout", (401, 204, 204, 204, 204), payload=own_refresh_token),
+    row("POST", "/api/auth/logout", (401, *6 * (204,)), payload=own_refresh_token),
     row("POST", "/api/auth/password", SIGNED_IN, payload=password_change),
-    row("POST", "/api/auth/ws-ticket", (401, 201, 201, 201, 201)),
+    row("POST", "/api/auth/ws-ticket", (401, *6 * (201,))),
     # Approving and suspending providers is support staff's job.
     row(
         "POST",
         "/api/providers/{pk}/approve",
-        (401, 403, 403, 403, 200),
+        STAFF_ONLY,
         args=lambda world: {"pk": world.pending_provider.pk},
     ),
     row(
         "POST",
         "/api/providers/{pk}/suspend",
-        (401, 403, 403, 403, 200),
+        STAFF_ONLY,
         args=lambda world: {"pk": world.personas["provider"].pk},
     ),
-    # Requests and proposals: a client's own, open requests for providers, everything for staff.
+    # Requests and proposals: a client's own, open requests for providers, everything for staff. A teammate
+    # is a member of a project, not a party to its deal: the client's request is not theirs.
     row("GET", "/api/requests", SIGNED_IN),
-    row("POST", "/api/requests", (401, 201, 201, 403, 201), payload=lambda world, user: {"title": "new-request"}),
-    row("GET", "/api/requests/{pk}", (401, 404, 200, 200, 200), args=lambda world: {"pk": world.open_request.pk}),
+    row(
+        "POST",
+        "/api/requests",
+        (401, 201, 201, 403, 201, 403, 201),
+        payload=lambda world, user: {"title": "new-request"},
+    ),
+    row(
+        "GET",
+        "/api/requests/{pk}",
+        (401, 404, 200, 200, 404, 200, 200),
+        args=lambda world: {"pk": world.open_request.pk},
+    ),
     row(
         "POST",
         "/api/requests/{pk}/proposals",
-        (401, 404, 403, 201, 403),
+        (401, 404, 403, 201, 404, 201, 403),
         args=lambda world: {"pk": world.open_request.pk},
         payload=new_proposal,
     ),
     row("GET", "/api/proposals", SIGNED_IN),
-    row("GET", "/api/proposals/{pk}", (401, 404, 200, 200, 200), args=lambda world: {"pk": world.proposal.pk}),
-    row("POST", "/api/proposals/{pk}/accept", (401, 404, 201, 403, 404), args=lambda world: {"pk": world.proposal.pk}),
-    row("POST", "/api/proposals/{pk}/reject", (401, 404, 200, 403, 404), args=lambda world: {"pk": world.proposal.pk}),
+    row(
+        "GET",
+        "/api/proposals/{pk}",
+        (401, 404, 200, 200, 404, 404, 200),
+        args=lambda world: {"pk": world.proposal.pk},
+    ),
+    row(
+        "POST",
+        "/api/proposals/{pk}/accept",
+        (401, 404, 201, 403, 404, 404, 404),
+        args=lambda world: {"pk": world.proposal.pk},
+    ),
+    row(
+        "POST",
+        "/api/proposals/{pk}/reject",
+        (401, 404, 200, 403, 404, 404, 404),
+        args=lambda world: {"pk": world.proposal.pk},
+    ),
     # Projects, conversations and messages: members only; to anyone else they do not exist.
     row("GET", "/api/projects", SIGNED_IN),
     row("GET", "/api/projects/{pk}", MEMBERS, args=lambda world: {"pk": world.ours.project.pk}),
+    # Members: everyone on both sides lists them; each owner adds to and removes from their own side only.
+    row("GET", "/api/projects/{pk}/members", MEMBERS, args=lambda world: {"pk": world.ours.project.pk}),
+    row(
+        "POST",
+        "/api/projects/{pk}/members",
+        (401, 404, 201, 201, 403, 403, 404),
+        args=lambda world: {"pk": world.ours.project.pk},
+        payload=new_member,
+    ),
+    # The client's teammate: theirs to remove, not the provider's.
+    row(
+        "DELETE",
+        "/api/projects/{pk}/members/{user_id}",
+        (401, 404, 204, 403, 403, 403, 404),
+        args=lambda world: {"pk": world.ours.project.pk, "user_id": world.personas["client_teammate"].pk},
+    ),
     # The evidence export: the project's members, and support staff for a dispute.
     row("GET", "/api/projects/{pk}/export", MEMBERS_AND_STAFF, args=lambda world: {"pk": world.ours.project.pk}),
     row("GET", "/api/conversations", SIGNED_IN),
@@ -200,7 +253,7 @@ ENDPOINTS = [
     row(
         "POST",
         "/api/messages",
-        (401, 404, 201, 201, 404),
+        (401, 404, 201, 201, 201, 201, 404),
         payload=lambda world, user: {"conversationId": world.ours.conversation.pk, "content": "new-message"},
     ),
     row(
@@ -225,13 +278,17 @@ ENDPOINTS = [
         payload=lambda world, user: {"content": "edited-content"},
     ),
     row(
-        "DELETE", "/api/messages/{pk}", (401, 404, 204, 403, 404), args=lambda world: {"pk": world.ours.text_message.pk}
+        "DELETE",
+        "/api/messages/{pk}",
+        (401, 404, 204, 403, 403, 403, 404),
+        args=lambda world: {"pk": world.ours.text_message.pk},
     ),
     # A participant reports another's message (the provider sent the file message); their own is a 400.
+    # Teammates on both sides take part in the conversation: either may report it.
     row(
         "POST",
         "/api/messages/{pk}/report",
-        (401, 404, 201, 400, 404),
+        (401, 404, 201, 400, 201, 201, 404),
         args=lambda world: {"pk": world.ours.file_message.pk},
         payload=lambda world, user: {"reason": "spam"},
     ),
@@ -242,11 +299,11 @@ ENDPOINTS = [
         MEMBERS,
         payload=lambda world, user: {"q": "text-content", "conversationId": world.ours.conversation.pk},
     ),
-    # Meetings: members only; the host (the client) moves a meeting, the invitee (the provider) answers.
+    # Meetings: members only; the host (the client) moves a meeting, the invitees (everyone else) answer.
     row(
         "POST",
         "/api/meetings",
-        (401, 404, 201, 201, 404),
+        (401, 404, 201, 201, 201, 201, 404),
         payload=lambda world, user: {"projectId": world.ours.project.pk, "title": "new-meeting"},
     ),
     # Filtered by our project: an outsider's list stays their own.
@@ -274,7 +331,7 @@ ENDPOINTS = [
     row(
         "POST",
         "/api/webhooks/endpoints",
-        (401, 403, 403, 403, 201),
+        (401, 403, 403, 403, 403, 403, 201),
         payload=lambda world, user: {"url": PUBLIC_WEBHOOK_URL, "events": ["message.created"]},
     ),
     row("GET", "/api/webhooks/endpoints", STAFF_ONLY),
@@ -289,13 +346,13 @@ ENDPOINTS = [
     row(
         "DELETE",
         "/api/webhooks/endpoints/{pk}",
-        (401, 403, 403, 403, 204),
+        (401, 403, 403, 403, 403, 403, 204),
         args=lambda world: {"pk": world.webhook_endpoint.pk},
     ),
     row(
         "POST",
         "/api/webhooks/endpoints/{pk}/test",
-        (401, 403, 403, 403, 202),
+        (401, 403, 403, 403, 403, 403, 202),
         args=lambda world: {"pk": world.webhook_endpoint.pk},
     ),
     # Notification preferences: the caller's own.
@@ -303,15 +360,15 @@ ENDPOINTS = [
     row("PATCH", "/api/notifications/preferences", SIGNED_IN, payload=lambda world, user: {"email": "daily"}),
     # Sign-in forms, the browsable API's and the product's: open to all; a PUT is an empty form.
     row("GET", "/api-auth/login/", ALL),
-    row("POST", "/api-auth/login/", (200, 302, 302, 302, 302), payload=own_credentials),
+    row("POST", "/api-auth/login/", (200, *6 * (302,)), payload=own_credentials),
     row("PUT", "/api-auth/login/", ALL),
-    row("POST", "/api-auth/logout/", 5 * (302,)),
+    row("POST", "/api-auth/logout/", 7 * (302,)),
     row("GET", "/login", ALL),
-    row("POST", "/login", (200, 302, 302, 302, 302), payload=own_credentials),
+    row("POST", "/login", (200, *6 * (302,)), payload=own_credentials),
     row("PUT", "/login", ALL),
-    row("POST", "/logout", 5 * (302,)),
+    row("POST", "/logout", 7 * (302,)),
     # Pages: sign in first, then members only, like the API underneath.
-    row("GET", "/", (302, 200, 200, 200, 200)),
+    row("GET", "/", (302, *6 * (200,))),
     row("GET", "/projects/{project_id}", PAGE_FOR_MEMBERS, args=lambda world: {"project_id": world.ours.project.pk}),
     row(
         "GET",
@@ -319,8 +376,8 @@ ENDPOINTS = [
         PAGE_FOR_MEMBERS,
         args=lambda world: {"meeting_id": world.ours.active_meeting.pk},
     ),
-    row("GET", "/settings/notifications", (302, 200, 200, 200, 200)),
-    row("POST", "/settings/notifications", 5 * (302,), payload=notification_settings_form),
+    row("GET", "/settings/notifications", (302, *6 * (200,))),
+    row("POST", "/settings/notifications", 7 * (302,), payload=notification_settings_form),
     # An email's unsubscribe link: no login, the signed token says whose emails go off.
     row("GET", "/unsubscribe/{token}", ALL, args=client_unsubscribe_token),
     row("POST", "/unsubscribe/{token}", ALL, args=client_unsubscribe_token),
@@ -430,39 +487,43 @@ def _our_active_meeting(world: World) -> dict:
     return {"meetingId": world.ours.active_meeting.pk}
 
 
-# Each row's answers are in the order of PERSONAS: anonymous, outsider, client, provider, staff.
+def _members_answer(answer: str | None, *, client: str | None = None) -> tuple[str | None, ...]:
+    """A socket row where every member (the client answering ``client`` if given) hears ``answer``."""
+    return (CLOSED, NOT_FOUND, answer if client is None else client, answer, answer, answer, NOT_FOUND)
+
+
+# Each row's answers are in the order of PERSONAS: anonymous, outsider, client, provider, client_teammate,
+# provider_teammate, staff.
 SOCKET_EVENTS = [
-    socket_row("join", (CLOSED, NOT_FOUND, "join", "join", NOT_FOUND), data=_our_conversation),
+    socket_row("join", _members_answer("join"), data=_our_conversation),
     # Leaving a room one is not in changes nothing, so it needs no membership.
-    socket_row("leave", (CLOSED, "leave", "leave", "leave", "leave"), data=_our_conversation),
+    socket_row("leave", (CLOSED, *6 * ("leave",)), data=_our_conversation),
     socket_row(
         "conversation:typing",
-        (CLOSED, NOT_FOUND, NO_REPLY, NO_REPLY, NOT_FOUND),
+        _members_answer(NO_REPLY),
         data=lambda world: {**_our_conversation(world), "isTyping": True},
         prelude=lambda world: [("join", _our_conversation(world))],
     ),
     socket_row(
         "message:read",
-        (CLOSED, NOT_FOUND, "message:read", "message:read", NOT_FOUND),
+        _members_answer("message:read"),
         data=lambda world: {**_our_conversation(world), "messageId": world.ours.text_message.pk},
     ),
     socket_row(
         "meeting:accept",
-        (CLOSED, NOT_FOUND, "error host_cannot_answer", "meeting:accept", NOT_FOUND),
+        _members_answer("meeting:accept", client="error host_cannot_answer"),
         data=_our_pending_meeting,
     ),
     # Its own invitation: the socket cells share one committed world, where accept's answer stands.
     socket_row(
         "meeting:decline",
-        (CLOSED, NOT_FOUND, "error host_cannot_answer", "meeting:decline", NOT_FOUND),
+        _members_answer("meeting:decline", client="error host_cannot_answer"),
         data=lambda world: {"meetingId": world.ours.second_pending_meeting.pk},
     ),
-    socket_row(
-        "meeting:joined", (CLOSED, NOT_FOUND, "meeting:joined", "meeting:joined", NOT_FOUND), data=_our_active_meeting
-    ),
+    socket_row("meeting:joined", _members_answer("meeting:joined"), data=_our_active_meeting),
     socket_row(
         "meeting:left",
-        (CLOSED, NOT_FOUND, "meeting:left", "meeting:left", NOT_FOUND),
+        _members_answer("meeting:left"),
         data=_our_active_meeting,
         prelude=lambda world: [("meeting:joined", _our_active_meeting(world))],
     ),

@@ -42,6 +42,12 @@ async def three_joined(client_user, provider, third_member, conversation):
 remove = database_sync_to_async(services.participant_remove)
 
 
+async def _told_of_the_removal(*others) -> None:
+    """The others read the ``member.left`` system message the removal posts."""
+    for communicator in others:
+        assert (await next_frame(communicator))["data"]["system"]["kind"] == "member.left"
+
+
 async def _type(communicator, conversation, is_typing: bool = True) -> None:
     await communicator.send_json_to(
         {"event": "conversation:typing", "data": {"conversationId": conversation.pk, "isTyping": is_typing}}
@@ -62,6 +68,7 @@ async def test_a_removed_participant_no_longer_receives_messages_while_the_other
     alice, bob, erin = three_joined
     await remove(conversation_id=conversation.pk, user_id=provider.pk, by=staff)
     await next_frame(bob)
+    await _told_of_the_removal(alice, erin)
 
     sent = await post_text(client_user, conversation, "after bob left")
 
@@ -76,6 +83,7 @@ async def test_a_removed_participant_no_longer_receives_typing_while_the_others_
     alice, bob, erin = three_joined
     await remove(conversation_id=conversation.pk, user_id=provider.pk, by=staff)
     await next_frame(bob)
+    await _told_of_the_removal(alice, erin)
 
     await _type(alice, conversation)
 
@@ -97,6 +105,7 @@ async def test_a_removed_participants_own_typing_reaches_nobody(three_joined, pr
     alice, bob, erin = three_joined
     await remove(conversation_id=conversation.pk, user_id=provider.pk, by=staff)
     await next_frame(bob)
+    await _told_of_the_removal(alice, erin)
 
     reply = await request(bob, "conversation:typing", {"conversationId": conversation.pk, "isTyping": True})
 
