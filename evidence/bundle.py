@@ -30,6 +30,7 @@ from django.utils.crypto import salted_hmac
 from kernel.json_values import canonical_json, iso_datetime
 from meetings import selectors as meeting_selectors
 from meetings.models import Meeting
+from messaging import events as messaging_events
 from messaging import selectors as messaging_selectors
 from messaging.models import Message, MessageRevision, Participant
 from projects.models import Project, terms_hash_of
@@ -151,8 +152,8 @@ def _members(project: Project, messages: list[Message], participants: list[Parti
     ]
 
 
-# The system message kinds that record a member joining or leaving, and where they name the member.
-MEMBERSHIP_KINDS = {"member.joined": True, "member.left": False}
+# The system message kinds that record a member joining or leaving (their ``userId`` names the member).
+MEMBERSHIP_KINDS = {messaging_events.SYSTEM_MEMBER_JOINED: True, messaging_events.SYSTEM_MEMBER_LEFT: False}
 
 
 def _membership_change(message: Message) -> tuple[int, bool] | None:

@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 from evidence.bundle import evidence_verify
 from meetings import services as meeting_services
 from messaging import services as messaging_services
+from projects import services as project_services
 from tests.meetings.conftest import agora_configured  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -103,10 +104,26 @@ def test_the_bundle_includes_a_removed_members_messages(api, client_user, provid
 
     bundle = _bundle(_export(api, client_user, project))
 
-    assert [message["content"] for message in bundle["messages"]] == ["Before I was removed"]
+    assert [message["content"] for message in bundle["messages"]] == [
+        "Before I was removed",
+        "bob left the conversation.",
+    ]
     members = {member["user"]["id"]: member for member in bundle["members"]}
     assert members[provider.pk]["member"] is False
+    assert members[provider.pk]["stays"][-1]["leftAt"] is not None
     assert members[client_user.pk]["member"] is True
+
+
+def test_a_teammates_stays_are_recorded(api, client_user, client_teammate, project):
+    project_services.project_member_add(project_id=project.pk, user_id=client_teammate.pk, by=client_user)
+    project_services.project_member_remove(project_id=project.pk, user_id=client_teammate.pk, by=client_user)
+    project_services.project_member_add(project_id=project.pk, user_id=client_teammate.pk, by=client_user)
+
+    members = {member["user"]["id"]: member for member in _bundle(_export(api, client_user, project))["members"]}
+
+    teammate = members[client_teammate.pk]
+    assert (teammate["owner"], teammate["member"]) == (False, True)
+    assert [stay["leftAt"] is None for stay in teammate["stays"]] == [False, True]
 
 
 def test_the_bundle_holds_meetings_with_their_participants(api, client_user, provider, project, agora_configured):
