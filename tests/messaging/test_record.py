@@ -243,3 +243,58 @@ def test_the_admin_page_and_action_verify_the_record(staff_admin, history, conve
     )
 
     assert f"first broken link message #{second.pk} at seq 2" in response.content.decode()
+
+
+# ---- at scale -----------------------------------------------------------------------------------------
+
+
+def _sent_in_bulk(conversation, senders, count: int) -> list[Message]:
+    """``count`` text messages linked as every send links one (``chain.message_seal`` after the head read under
+    the conversation's lock), inserted in one statement: 10,000 sends' own statements would take minutes."""
+    with transaction.atomic():
+        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        head, now = locked.chain_head, timezone.now()
+        messages = []
+        for seq in range(locked.last_message_seq + 1, locked.last_message_seq + count + 1):
+            message = Message(
+                conversation=locked,
+                sender=senders[seq % 2],
+                seq=seq,
+                content=f'message number {seq}: ünïcode, "quotes", \\ and\nlines',
+                created_at=now,
+            )
+            head = chain.message_seal(message, head=head)
+            messages.append(message)
+        Message.objects.bulk_create(messages)
+        Conversation.objects.filter(pk=locked.pk).update(
+            last_message=messages[-1], last_message_seq=messages[-1].seq, chain_head=head
+        )
+    return messages
+
+
+@pytest.mark.slow
+def test_ten_thousand_messages_with_edits_and_deletes_verify(api, client_user, provider, conversation):
+    senders = (client_user, provider)
+    for round in range(100):
+        messages = _sent_in_bulk(conversation, senders, 99)
+        for message in messages[:3]:
+            services.message_edit(user=message.sender, message_id=message.pk, content=f"{message.content}, edited")
+        for message in messages[2:4]:  # an edited message and one as sent
+            services.message_delete(user=message.sender, message_id=message.pk)
+        if round % 10 == 0:
+            services.system_message_post(
+                project_id=conversation.project_id, kind="meeting.started", data={"meetingId": round}, content="Call"
+            )
+        response = api.as_user(client_user).post(
+            "/api/messages", {"conversationId": conversation.pk, "content": f"round {round}"}, format="json"
+        )
+        assert response.status_code == 201
+
+    conversation.refresh_from_db()
+    assert conversation.last_message_seq == 100 * 100 + 10
+    assert MessageRevision.objects.filter(message__conversation=conversation).count() == 100 * 5
+    assert _verify(conversation) is None
+
+    tampered = Message.objects.get(conversation=conversation, seq=7_777)
+    _tamper("UPDATE messaging_message SET content = 'forged' WHERE id = %s", [tampered.pk])
+    assert (_verify(conversation).seq, _verify(conversation).kind) == (7_777, "message")
