@@ -35,7 +35,9 @@ def canonical_json(record: dict) -> bytes:
 
 def timestamp(moment: datetime | None) -> str | None:
     """``2026-12-01T06:05:00.123456Z``: UTC, always six digits of microseconds (the databases' precision)."""
-    return None if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def link_hash(previous: str, record: dict) -> str:
@@ -61,13 +63,15 @@ def message_record(message, *, said=None) -> dict:
     """A message's link: where and by whom it was sent, and what it said then (``said``, the message itself
     until it is changed). No id: the PostgreSQL send hashes before its INSERT numbers the row."""
     client_message_id = message.client_message_id
+    if client_message_id is not None and not isinstance(client_message_id, uuid.UUID):
+        client_message_id = uuid.UUID(client_message_id)  # as the column gives it back: a UUID, printed canonically
     return {
         "kind": MESSAGE,
         "conversation": message.conversation_id,
         "seq": message.seq,
         "type": message.type,
         "sender": message.sender_id,
-        "clientMessageId": None if client_message_id is None else str(uuid.UUID(str(client_message_id))),
+        "clientMessageId": None if client_message_id is None else str(client_message_id),
         "system": message.system,
         "createdAt": timestamp(message.created_at),
         **_said(message if said is None else said),
