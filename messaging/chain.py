@@ -19,6 +19,10 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the models import GENESIS from here
+    from messaging.models import Message, MessageRevision
 
 # The previous hash of a conversation's first link, and the head of a conversation without any.
 GENESIS = "0" * 64
@@ -145,7 +149,7 @@ class Link:
 
     kind: str
     seq: int | None
-    row: object
+    row: "Message | MessageRevision"
     record: dict | None
 
 
