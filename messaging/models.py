@@ -13,8 +13,6 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from messaging.chain import GENESIS
-
 
 class Conversation(models.Model):
     project = models.OneToOneField("projects.Project", on_delete=models.PROTECT, related_name="conversation")
@@ -24,8 +22,9 @@ class Conversation(models.Model):
     )
     last_message_seq = models.PositiveBigIntegerField(default=0)
     last_activity_at = models.DateTimeField(db_index=True)
-    # The newest link of its record's hash chain (messaging.chain), moved by every write that adds one.
-    chain_head = models.CharField(max_length=64, default=GENESIS)
+    # The newest link of its record's hash chain (messaging.chain), moved by every write that adds one; at first
+    # chain.GENESIS, which a conversation without messages verifies against.
+    chain_head = models.CharField(max_length=64, default="0" * 64)
 
     class Meta:
         ordering = ["-last_activity_at", "-id"]
