@@ -3,7 +3,7 @@
 ``POST /api/messages`` with a JSON text message and a Bearer JWT, one at a time, through Django's stock
 ``ASGIHandler`` and through the handler ``config.asgi`` serves Django with (``kernel.asgi_handler``); the
 two take turns round by round, so a change in the machine's load reaches both alike. The database is
-``DATABASE_URL``'s server (a database of its own, ``send_micro``, made, migrated and dropped) or a SQLite
+``DATABASE_URL``'s server (a database of its own, ``send_micro_<pid>``, made, migrated and dropped) or a SQLite
 file of its own without it; the channel layer and the rate limiter are Redis with ``REDIS_URL``. Prints, per send,
 the median over the rounds of: wall time, process CPU time (all threads) and threads started.
 """
@@ -95,8 +95,10 @@ def own_database():
 
     Not SQLite's in-memory test database: Django never closes a connection to one, so a request thread would
     keep its connection between requests, which no deployment does."""
+    # Named after the process: two runs on one shared server must not drop each other's database.
+    own = f"send_micro_{os.getpid()}"
     connection.settings_dict["TEST"]["NAME"] = (
-        "send_micro" if connection.vendor == "postgresql" else str(Path(tempfile.gettempdir()) / "send_micro.sqlite3")
+        own if connection.vendor == "postgresql" else str(Path(tempfile.gettempdir()) / f"{own}.sqlite3")
     )
     name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:

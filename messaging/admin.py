@@ -1,11 +1,12 @@
 """Support staff read conversations, their participants and messages (with every earlier version of an edited
 or deleted message, which participants never see); the one write is removing a
 participant, which goes through ``services.participant_remove`` so that their sockets are told.
-A conversation turns read-only when its project is closed (the project's admin actions)."""
+A conversation turns read-only when its project is closed (the project's admin actions). Its page and an
+action verify its record's hash chain (``selectors.conversation_chain_verify``, docs/record.md)."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from messaging import services
+from messaging import selectors, services
 from messaging.models import Conversation, Message, MessageRevision, Participant
 
 
@@ -49,9 +50,34 @@ class ConversationAdmin(admin.ModelAdmin):
         "messages__content",
         "messages__sender__username",
     ]
-    readonly_fields = ["project", "last_message", "last_message_seq", "last_activity_at", "created_at"]
+    readonly_fields = [
+        "project",
+        "last_message",
+        "last_message_seq",
+        "last_activity_at",
+        "created_at",
+        "chain_head",
+        "record_verification",
+    ]
     inlines = [ParticipantInline, MessageInline]
     list_select_related = ["project"]
+    actions = ["verify_records"]
+
+    @admin.display(description="Record (hash chain)")
+    def record_verification(self, conversation) -> str:
+        broken = selectors.conversation_chain_verify(conversation_id=conversation.pk)
+        return "Verifies" if broken is None else f"Broken: {broken}"
+
+    @admin.action(description="Verify the record of selected conversations", permissions=["view"])
+    def verify_records(self, request, queryset):
+        for conversation in queryset:
+            broken = selectors.conversation_chain_verify(conversation_id=conversation.pk)
+            if broken is None:
+                self.message_user(request, f"Conversation {conversation.pk}: its record verifies.", messages.SUCCESS)
+            else:
+                self.message_user(
+                    request, f"Conversation {conversation.pk}: first broken link {broken}.", messages.ERROR
+                )
 
     @admin.display(description="Project status", ordering="project__status")
     def project_status(self, conversation):
@@ -94,7 +120,7 @@ class MessageRevisionInline(admin.TabularInline):
 
     model = MessageRevision
     extra = 0
-    fields = readonly_fields = ("change", "content", "file", "file_name", "replaced_at", "replaced_by")
+    fields = readonly_fields = ("change", "content", "file", "file_name", "replaced_at", "replaced_by", "chain_hash")
     can_delete = False
     max_num = 0
 
@@ -129,6 +155,7 @@ class MessageAdmin(SenderOrSystem, admin.ModelAdmin):
         "created_at",
         "edited_at",
         "deleted_at",
+        "chain_hash",
     ]
     list_select_related = ["sender", "conversation"]
     inlines = [MessageRevisionInline]

@@ -3,12 +3,15 @@
 Messages get a per-conversation ``seq`` under the conversation's row lock, so ids and seqs
 rise together inside a conversation and a client can see a gap in what it was pushed. A message is never
 removed: its sender's delete leaves a tombstone at its seq, and each version it replaced is a ``MessageRevision``.
+Messages and changes are the links of the conversation's hash chain (``messaging.chain``); on PostgreSQL the
+database refuses any other change of them (migration 0005).
 """
 
 import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Conversation(models.Model):
@@ -19,6 +22,9 @@ class Conversation(models.Model):
     )
     last_message_seq = models.PositiveBigIntegerField(default=0)
     last_activity_at = models.DateTimeField(db_index=True)
+    # The newest link of its record's hash chain (messaging.chain), moved by every write that adds one; at first
+    # chain.GENESIS, which a conversation without messages verifies against.
+    chain_head = models.CharField(max_length=64, default="0" * 64)
 
     class Meta:
         ordering = ["-last_activity_at", "-id"]
@@ -79,11 +85,15 @@ class Message(models.Model):
     client_message_id = models.UUIDField(null=True, blank=True)
     # A system message's event, as its clients read it: ``{"kind": "meeting.ended", "meetingId": 7, ...}``.
     system = models.JSONField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Set by the writers, not on save: the message's link (``chain_hash``) covers it before the row is written.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     # Set by the sender's edit and delete (``services.message_edit``, ``services.message_delete``); a deleted
     # message is a tombstone that keeps its seq, type and sender, with no content and no file.
     edited_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # The message's link in its conversation's chain (messaging.chain.message_record): what it said when sent.
+    # Empty only for rows written around the writers (a benchmark's seeded history).
+    chain_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -133,9 +143,14 @@ class MessageRevision(models.Model):
     # The stored file stays where the message had it: the revision is its one remaining reference.
     file = models.FileField(upload_to=message_file_path, blank=True)
     file_name = models.CharField(max_length=255, blank=True)
+    file_size = models.PositiveBigIntegerField(null=True, blank=True)
+    file_content_type = models.CharField(max_length=100, blank=True)
     change = models.CharField(max_length=8, choices=Change.choices)
     replaced_at = models.DateTimeField()
     replaced_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # The change's link (messaging.chain.change_record), made while the message at this seq was the newest.
+    chain_after_seq = models.PositiveBigIntegerField(default=0)
+    chain_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["id"]

@@ -7,7 +7,7 @@ from django.db.models import Count, Exists, F, OuterRef, Prefetch, QuerySet, Sub
 from django.db.models.functions import Coalesce
 
 from kernel.errors import NotFound
-from messaging import search
+from messaging import chain, search
 from messaging.models import Conversation, Message, MessageRevision, Participant
 
 
@@ -241,3 +241,57 @@ def conversation_record(*, conversation_id: int) -> list[Message]:
 def conversation_participants(*, conversation_id: int) -> list[Participant]:
     """The conversation's participants now, with their users, in the order they joined."""
     return list(Participant.objects.filter(conversation_id=conversation_id).select_related("user").order_by("id"))
+
+
+# The conversation record's verifier (messaging.chain; manage.py verify_conversation and the conversation's admin).
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """Where a conversation's record stops verifying: the seq of the message concerned (of the missing one for a
+    gap), the link's kind (``message``, ``edited``, ``deleted``; ``head`` for the conversation's head), the id
+    of the row that stores it (a message's, a revision's, the conversation's; none for a missing message), why."""
+
+    seq: int | None
+    kind: str
+    id: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        row = "" if self.id is None else f" #{self.id}"
+        return f"{self.kind}{row} at seq {self.seq}: {self.reason}"
+
+
+def conversation_chain_verify(*, conversation_id: int) -> ChainBreak | None:
+    """The first broken link of the conversation's hash chain, or ``None`` when every message, revision and
+    tombstone is as it was written and the chain ends at the conversation's head. Rehashes every link: two
+    queries (the messages streamed in seq order, the revisions), linear in the conversation's length."""
+    conversation = Conversation.objects.filter(pk=conversation_id).first()
+    if conversation is None:
+        raise NotFound("No such conversation.")
+    messages = Message.objects.filter(conversation_id=conversation_id).order_by("seq").iterator(chunk_size=2000)
+    revisions = MessageRevision.objects.filter(message__conversation_id=conversation_id).order_by(
+        "chain_after_seq", "id"
+    )
+    head = chain.GENESIS
+    next_seq = 1
+    for link in chain.conversation_links(messages, revisions):
+        if link.kind == chain.MESSAGE:
+            if link.seq != next_seq:
+                return ChainBreak(seq=next_seq, kind=chain.MESSAGE, id=None, reason="the message is missing")
+            next_seq += 1
+        if link.record is None:
+            return ChainBreak(seq=None, kind=link.kind, id=link.row.pk, reason="the changed message is missing")
+        head = chain.link_hash(head, link.record)
+        if head != link.row.chain_hash:
+            return ChainBreak(seq=link.seq, kind=link.kind, id=link.row.pk, reason="the record does not match its hash")
+    if next_seq <= conversation.last_message_seq:
+        return ChainBreak(seq=next_seq, kind=chain.MESSAGE, id=None, reason="the message is missing")
+    if head != conversation.chain_head:
+        return ChainBreak(
+            seq=conversation.last_message_seq,
+            kind="head",
+            id=conversation.pk,
+            reason="the chain does not end at the conversation's head",
+        )
+    return None

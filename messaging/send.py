@@ -17,8 +17,9 @@ pays for each once:
   What this view does not take (a file sent as multipart, a form, any other method) goes to the DRF view
   on the same path, which also describes the endpoint in the OpenAPI schema.
 - **Two statements on PostgreSQL** (``_append_on_postgresql``): the conversation row lock, then one
-  statement that checks membership, finds a retry's original, inserts the message, moves the
-  conversation's last message and the sender's read marker, and records the ``message.created``
+  statement that checks membership, finds a retry's original, inserts the message (with its link in the
+  conversation's hash chain, ``messaging.chain``, hashed in Python before the statement), moves the
+  conversation's last message and chain head and the sender's read marker, and records the ``message.created``
   integration event in the outbox (``integrations.services.event_record``'s row). Elsewhere (SQLite, the
   embedded default) ``services.message_store`` does the same through the ORM; both pass the same tests.
 
@@ -48,7 +49,7 @@ from kernel.errors import NotFound
 from kernel.parsers import JSONParser
 from kernel.ratelimit import Rate, rate_spend
 from kernel.rest import api_exception_handler
-from messaging import api, events, services
+from messaging import api, chain, events, services
 from messaging.models import Message
 from messaging.serializers import MessageCreateInputSerializer
 from realtime.publish import publish
@@ -135,13 +136,15 @@ WITH member AS (
 ), inserted AS (
     INSERT INTO messaging_message
         (conversation_id, sender_id, seq, type, content, file, file_name, file_content_type,
-         client_message_id, created_at)
-    SELECT %(conversation)s, %(sender)s, %(seq)s, 'text', %(content)s, '', '', '', %(client_message_id)s, %(now)s
+         client_message_id, created_at, chain_hash)
+    SELECT %(conversation)s, %(sender)s, %(seq)s, 'text', %(content)s, '', '', '', %(client_message_id)s, %(now)s,
+        %(chain_hash)s
     WHERE %(may_insert)s AND EXISTS (SELECT 1 FROM member) AND NOT EXISTS (SELECT 1 FROM original)
     RETURNING id, seq
 ), conversation_moved AS (
     UPDATE messaging_conversation
-    SET last_message_id = inserted.id, last_message_seq = inserted.seq, last_activity_at = %(now)s
+    SET last_message_id = inserted.id, last_message_seq = inserted.seq, last_activity_at = %(now)s,
+        chain_head = %(chain_hash)s
     FROM inserted WHERE messaging_conversation.id = %(conversation)s
 ), marker_moved AS (
     UPDATE messaging_participant
@@ -190,6 +193,8 @@ def _append_on_postgresql(
             client_message_id=client_message_id,
             created_at=now,
         )
+        # Hashed here, before the INSERT: everything the link covers is known, and the head came with the lock.
+        chain.message_seal(message, head=conversation.chain_head)
         with connection.cursor() as cursor:
             cursor.execute(
                 _APPEND_STATEMENT,
@@ -200,6 +205,7 @@ def _append_on_postgresql(
                     "content": content,
                     "client_message_id": client_message_id,
                     "now": now,
+                    "chain_hash": message.chain_hash,
                     "may_insert": refusal is None,
                     "event_id": event_public_id(),
                     "event_type": integration_events.MESSAGE_CREATED,

@@ -26,7 +26,7 @@ from kernel.errors import (
     NotSender,
 )
 from kernel.invisible_text import shows_nothing
-from messaging import events, selectors
+from messaging import chain, events, selectors
 from messaging.models import Conversation, Message, MessageRevision, Participant
 from presence import events as presence_events
 from projects import selectors as project_selectors
@@ -235,6 +235,7 @@ def _message_append(
         content=content,
         client_message_id=client_message_id,
         system=system,
+        created_at=now,
     )
     if upload is not None:
         # Django's multipart parser keeps only named files; the content type was checked against the allowed ones.
@@ -243,9 +244,10 @@ def _message_append(
         message.file_size = upload.size
         message.file_content_type = upload.content_type
         message.file.save(upload.name, upload, save=False)
+    head = chain.message_seal(message, head=conversation.chain_head)
     message.save()
     Conversation.objects.filter(pk=conversation.pk).update(
-        last_message=message, last_message_seq=message.seq, last_activity_at=now
+        last_message=message, last_message_seq=message.seq, last_activity_at=now, chain_head=head
     )
     if user is not None:
         Participant.objects.filter(conversation=conversation, user=user).update(
@@ -265,10 +267,9 @@ def message_edit(*, user, message_id: int, content: str) -> Message:
             raise MessageNotEditable("Only a text message can be edited.")
         _validate_body(type=Message.Type.TEXT, content=content, upload=None)
         now = timezone.now()
-        _revision_keep(message, change=MessageRevision.Change.EDITED, at=now, by=user)
-        message.content = content
-        message.edited_at = now
-        message.save(update_fields=["content", "edited_at"])
+        _message_change(
+            message, change=MessageRevision.Change.EDITED, at=now, by=user, said={"content": content, "edited_at": now}
+        )
         payload = events.message_payload(message)
         event_record(integration_events.MESSAGE_UPDATED, payload)
     publish_on_commit([events.conversation_group(message.conversation_id)], events.MESSAGE_UPDATED, payload)
@@ -282,15 +283,22 @@ def message_delete(*, user, message_id: int) -> Message:
     with transaction.atomic():
         message = _own_message_locked(user=user, message_id=message_id)
         now = timezone.now()
-        _revision_keep(message, change=MessageRevision.Change.DELETED, at=now, by=user)
-        message.content = ""
-        # Detached, not removed from storage: the revision still names it for support staff.
-        message.file = ""  # the empty name, as a message without a file has
-        message.file_name = ""
-        message.file_size = None
-        message.file_content_type = ""
-        message.deleted_at = now
-        message.save(update_fields=["content", "file", "file_name", "file_size", "file_content_type", "deleted_at"])
+        _message_change(
+            message,
+            change=MessageRevision.Change.DELETED,
+            at=now,
+            by=user,
+            # The file is detached, not removed from storage: the revision still names it for support staff.
+            # Its name is the empty one, as a message without a file has.
+            said={
+                "content": "",
+                "file": "",
+                "file_name": "",
+                "file_size": None,
+                "file_content_type": "",
+                "deleted_at": now,
+            },
+        )
         payload = events.message_payload(message)
         event_record(integration_events.MESSAGE_DELETED, payload)
     publish_on_commit([events.conversation_group(message.conversation_id)], events.MESSAGE_DELETED, payload)
@@ -312,6 +320,7 @@ def _own_message_locked(*, user, message_id: int) -> Message:
     conversation = _locked_conversation_for_member(user=user, conversation_id=conversation_id)
     # Read after the lock was granted: a concurrent edit or delete of it has committed or not begun.
     message = Message.objects.select_related("sender").get(pk=message_id)
+    message.conversation = conversation  # the locked row, with the chain's head a change links after
     if message.sender_id != user.pk:
         raise NotSender("Only its sender can change a message.")
     require_not_suspended(user)
@@ -326,16 +335,32 @@ def _own_message_locked(*, user, message_id: int) -> Message:
     return message
 
 
-def _revision_keep(message: Message, *, change: str, at, by) -> MessageRevision:
-    return MessageRevision.objects.create(
+def _message_change(message: Message, *, change: str, at, by, said: dict) -> MessageRevision:
+    """Set ``said``'s fields of ``message`` (read by ``_own_message_locked``), keep the version they replace as a
+    revision, and chain the change after the conversation's head.
+
+    The head moves before the message row is written: on PostgreSQL the row's trigger lets its body change only
+    with a revision that is the conversation's newest link (migration 0005)."""
+    conversation = message.conversation
+    revision = MessageRevision(
         message=message,
         content=message.content,
         file=message.file.name if message.file else "",
         file_name=message.file_name,
+        file_size=message.file_size,
+        file_content_type=message.file_content_type,
         change=change,
         replaced_at=at,
         replaced_by=by,
+        chain_after_seq=conversation.last_message_seq,
     )
+    for field, value in said.items():
+        setattr(message, field, value)
+    head = chain.change_seal(revision, message, head=conversation.chain_head)
+    revision.save()
+    Conversation.objects.filter(pk=conversation.pk).update(chain_head=head)
+    message.save(update_fields=list(said))
+    return revision
 
 
 def system_message_post(

@@ -5,6 +5,7 @@ both socket protocols; history and the join replay show the current version, a d
 from datetime import timedelta
 
 import pytest
+import time_machine
 from asgiref.sync import sync_to_async
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -42,8 +43,9 @@ def _history(api, user, conversation, **query):
     return response.data["results"]
 
 
-def _sent_long_ago(message):
-    Message.objects.filter(pk=message.pk).update(created_at=timezone.now() - timedelta(minutes=16))
+def _sixteen_minutes_later():
+    """The clock moved on, not the message's send time: that is part of the conversation's record."""
+    return time_machine.travel(timezone.now() + timedelta(minutes=16))
 
 
 def _file_message(user, conversation):
@@ -96,9 +98,8 @@ def test_a_message_never_edited_has_null_edited_at_and_deleted_at(api, client_us
 
 def test_an_edit_after_the_window_is_refused_409(api, client_user, conversation, send):
     message = send(client_user, conversation, "helo")
-    _sent_long_ago(message)
-
-    response = _edit(api, client_user, message, "hello")
+    with _sixteen_minutes_later():
+        response = _edit(api, client_user, message, "hello")
 
     assert response.status_code == 409
     assert response.json()["code"] == "edit_window_passed"
@@ -108,9 +109,8 @@ def test_an_edit_after_the_window_is_refused_409(api, client_user, conversation,
 def test_the_window_is_the_setting(api, client_user, conversation, send, settings):
     settings.MESSAGE_EDIT_WINDOW = timedelta(hours=1)
     message = send(client_user, conversation, "helo")
-    _sent_long_ago(message)
-
-    assert _edit(api, client_user, message, "hello").status_code == 200
+    with _sixteen_minutes_later():
+        assert _edit(api, client_user, message, "hello").status_code == 200
 
 
 def test_another_member_cannot_edit_403(api, client_user, provider, conversation, send):
@@ -237,9 +237,8 @@ def test_another_member_cannot_delete_403(api, client_user, provider, conversati
 
 def test_a_delete_after_the_window_is_refused_409(api, client_user, conversation, send):
     message = send(client_user, conversation, "for ever")
-    _sent_long_ago(message)
-
-    response = _delete(api, client_user, message)
+    with _sixteen_minutes_later():
+        response = _delete(api, client_user, message)
 
     assert response.status_code == 409
     assert response.json()["code"] == "edit_window_passed"

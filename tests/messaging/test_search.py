@@ -122,9 +122,7 @@ def test_a_removed_member_finds_nothing_more_there(api, client_user, provider, s
 
 def test_an_edited_message_is_found_in_its_new_form_only(api, client_user, conversation, send):
     message = send(client_user, conversation, "meet on tuesday")
-    # As the edit service writes it: content changed in place.
-    message.content = "meet on thursday"
-    message.save(update_fields=["content"])
+    services.message_edit(user=client_user, message_id=message.pk, content="meet on thursday")
 
     assert _ids(_search(api, client_user, "tuesday")) == []
     assert _ids(_search(api, client_user, "thursday")) == [message.pk]
@@ -142,7 +140,7 @@ def test_an_emptied_message_is_not_found(api, client_user, conversation):
     ).message
     assert _ids(_search(api, client_user, "wireframe")) == [message.pk]
 
-    Message.objects.filter(pk=message.pk).update(content="")
+    services.message_delete(user=client_user, message_id=message.pk)
 
     assert _ids(_search(api, client_user, "wireframe")) == []
 

@@ -8,7 +8,10 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from messaging import services
 from messaging.models import Message
+from messaging.selectors import conversation_chain_verify
+from tests.concurrency import together
 from tests.conftest import make_project, requires_postgres, run_behind_a_removal
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -92,3 +95,31 @@ def test_a_post_that_waited_behind_the_removal_is_refused_with_404(provider, sta
 
     assert [answer.status_code for answer in answers] == [404]
     assert not Message.objects.filter(content="sneaking in").exists()
+
+
+def test_concurrent_sends_changes_and_system_messages_keep_the_record_verifying(client_user, provider, conversation):
+    # Each link is hashed after the head read under the conversation's row lock: racing writers chain in turn.
+    requires_postgres()
+    mine = services.message_send(user=client_user, conversation_id=conversation.pk, content="to edit").message
+    theirs = services.message_send(user=provider, conversation_id=conversation.pk, content="to delete").message
+
+    def post(user, content):
+        client = APIClient()
+        client.force_authenticate(user)
+        return client.post("/api/messages", {"conversationId": conversation.pk, "content": content}, format="json")
+
+    outcomes = together(
+        [lambda n=n: post((client_user, provider)[n % 2], f"race {n}") for n in range(SENDERS)]
+        + [
+            lambda: services.message_edit(user=client_user, message_id=mine.pk, content="edited in the race"),
+            lambda: services.message_delete(user=provider, message_id=theirs.pk),
+            lambda: services.system_message_post(
+                project_id=conversation.project_id, kind="meeting.started", data={"meetingId": 1}, content="Call"
+            ),
+        ]
+    )
+
+    assert [outcome.status_code for outcome in outcomes[:SENDERS]] == [201] * SENDERS
+    assert not any(isinstance(outcome, Exception) for outcome in outcomes)
+    assert Message.objects.count() == 2 + SENDERS + 1
+    assert conversation_chain_verify(conversation_id=conversation.pk) is None
