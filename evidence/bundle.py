@@ -69,6 +69,7 @@ def _revision(revision: MessageRevision) -> dict:
         "file": _file_entry(field=revision.file, name=revision.file_name),
         "replacedAt": iso_datetime(revision.replaced_at),
         "replacedBy": _user(revision.replaced_by),
+        "hash": revision.chain_hash,
     }
 
 
@@ -85,6 +86,7 @@ def _message(message: Message) -> dict:
         "editedAt": iso_datetime(message.edited_at),
         "deletedAt": iso_datetime(message.deleted_at),
         "revisions": [_revision(revision) for revision in message.revisions.all()],
+        "hash": message.chain_hash,
     }
 
 
@@ -188,9 +190,16 @@ def evidence_bundle(*, project: Project) -> dict:
             "termsHashMatches": terms_hash_of(project.terms_snapshot) == project.terms_hash,
         },
         "members": _members(project, messages, participants),
+        # The conversation's hash chain (docs/record.md) as verified at export: null, or where it breaks.
+        "recordBreak": _record_break(conversation_id),
         "messages": [_message(message) for message in messages],
         "meetings": [_meeting(meeting) for meeting in meetings],
     }
+
+
+def _record_break(conversation_id: int) -> str | None:
+    chain_break = messaging_selectors.conversation_chain_verify(conversation_id=conversation_id)
+    return None if chain_break is None else str(chain_break)
 
 
 def _digest(bundle: dict) -> str:

@@ -60,6 +60,12 @@ def test_a_member_downloads_a_bundle_that_verifies(api, client_user, provider, p
     assert evidence_verify(response.content).ok
 
 
+def test_the_bundle_says_the_conversations_record_verifies(api, client_user, project, conversation):
+    _send(client_user, conversation, "Hello")
+
+    assert _bundle(_export(api, client_user, project))["recordBreak"] is None
+
+
 def test_the_bundle_holds_the_locked_terms_and_their_hash(api, client_user, project):
     terms = _bundle(_export(api, client_user, project))["project"]
 
@@ -85,6 +91,8 @@ def test_the_bundle_holds_every_message_in_seq_order_with_edits_and_deletes(
         ("edited", "Price is 1500")
     ]
     assert messages[2]["content"] == "" and messages[2]["deletedAt"] is not None
+    assert all(message["hash"] for message in messages)
+    assert messages[1]["revisions"][0]["hash"] and messages[2]["revisions"][0]["hash"]
     assert [(revision["change"], revision["content"]) for revision in messages[2]["revisions"]] == [
         ("deleted", "Oops, wrong chat")
     ]
