@@ -9,6 +9,7 @@ the conversation."""
 
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from messaging import services
 from messaging.models import Conversation, Message, MessageRevision, Participant
@@ -153,7 +154,7 @@ class MessageAdmin(SenderOrSystem, admin.ModelAdmin):
     def contact_highlighted(self, message):
         """The content and file name with what the contact filter matches in ``<mark>``, the rest escaped."""
         return format_html_join(
-            format_html("<br>"), "{}", ((_highlighted(text),) for text in (message.content, message.file_name) if text)
+            mark_safe("<br>"), "{}", ((_highlighted(text),) for text in (message.content, message.file_name) if text)
         )
 
     def has_review_permission(self, request):

@@ -5,19 +5,13 @@ The corpus was written by two authors who never saw the patterns, in three parts
 ``heldout`` and then ``final`` were each measured before being looked at, and only then tuned on. Those
 blind measurements, the honest figure for messages nobody tuned on, are in docs/moderation.md."""
 
-from pathlib import Path
-
 import pytest
 
 from moderation.contact_filter import MASK, ContactKind, contact_matches, masked
+from tests.moderation.conftest import corpus_lines as _lines
 
-CORPUS = Path(__file__).parent / "corpus"
 BENIGN_FLAGGED_AT_MOST = 0.01
 ATTEMPTS_CAUGHT_AT_LEAST = 0.90
-
-
-def _lines(name: str) -> list[str]:
-    return [line for line in (CORPUS / f"{name}.txt").read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 @pytest.mark.parametrize("split", ["dev", "heldout", "final"])

@@ -1,0 +1,16 @@
+"""The corpus of the contact filter's tests, and the messaging tests' socket helpers."""
+
+from pathlib import Path
+
+from tests.messaging.conftest import (  # noqa: F401  (fixtures of the messaging tests)
+    conversation_listener,
+    socket_thread_connections_closed,
+)
+
+CORPUS = Path(__file__).parent / "corpus"
+SPLITS = ("dev", "heldout", "final")
+
+
+def corpus_lines(name: str) -> list[str]:
+    """The messages of one corpus file (``benign_dev``, ``attempts_final``...), one a line."""
+    return [line for line in (CORPUS / f"{name}.txt").read_text(encoding="utf-8").splitlines() if line.strip()]
