@@ -4,6 +4,7 @@ from pathlib import Path
 
 from tests.messaging.conftest import (  # noqa: F401  (fixtures of the messaging tests)
     conversation_listener,
+    post_text,
     socket_thread_connections_closed,
 )
 
