@@ -6,10 +6,12 @@ state goes into the same INSERT (or UPDATE) as the message. Staff's decisions ar
 (``message_review_decide``), which own the message rows.
 """
 
+from functools import lru_cache
+
 from django.conf import settings
 from django.db import models
 
-from moderation.contact_filter import contact_matches, masked
+from moderation.contact_filter import ContactMatch, contact_matches, masked
 
 
 class Review(models.TextChoices):
@@ -35,7 +37,7 @@ def contact_review(*texts: str) -> tuple[str, str]:
     policy = settings.CONTACT_FILTER
     if policy == "off":
         return Review.NONE, ""
-    kinds = list(dict.fromkeys(match.kind.value for text in texts if text for match in contact_matches(text)))
+    kinds = list(dict.fromkeys(match.kind.value for text in texts if text for match in contact_matches_recent(text)))
     if not kinds:
         return Review.NONE, ""
     return POLICY_REVIEW[policy], ",".join(kinds)
@@ -43,7 +45,15 @@ def contact_review(*texts: str) -> tuple[str, str]:
 
 def recipients_text(text: str) -> str:
     """``text`` as recipients of a masked message read it: each contact replaced by ``MASK``."""
-    return masked(text, contact_matches(text))
+    return masked(text, list(contact_matches_recent(text)))
+
+
+# The texts scanned last, with their matches: a masked message is scanned at its send and masked for its
+# recipients' push right after, and its history pages mask it again; the scan is the costly half of each.
+@lru_cache(maxsize=1024)
+def contact_matches_recent(text: str) -> tuple[ContactMatch, ...]:
+    """``contact_matches(text)``, remembered for the last 1,024 texts."""
+    return tuple(contact_matches(text))
 
 
 def moderation_shown(review: str) -> str | None:
