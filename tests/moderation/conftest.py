@@ -1,11 +1,10 @@
-"""The corpus of the contact filter's tests, and the messaging tests' socket helpers."""
+"""The corpus of the contact filter's tests, and the messaging tests' fixtures they share."""
 
 from pathlib import Path
 
 from tests.messaging.conftest import (  # noqa: F401  (fixtures of the messaging tests)
     conversation_listener,
     post_text,
-    socket_thread_connections_closed,
 )
 
 CORPUS = Path(__file__).parent / "corpus"

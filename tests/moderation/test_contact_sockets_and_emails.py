@@ -15,6 +15,7 @@ from messaging.models import Message
 from moderation.contact_filter import MASK
 from tests.conftest import requires_postgres
 from tests.integrations.conftest import work_until_idle
+from tests.messaging.conftest import socket_thread_connections_closed  # noqa: F401  (autouse: consumers' connections)
 from tests.notifications.conftest import clock, inbox, site_url, text_body  # noqa: F401  (fixtures)
 from tests.realtime.sockets import connect_as, join, next_frame, request
 
