@@ -161,7 +161,10 @@ class MessageAdmin(SenderOrSystem, admin.ModelAdmin):
         # Whoever may read messages here may decide on the contact filter's: a read-only admin otherwise.
         return self.has_view_permission(request)
 
-    @admin.action(description="Approve: recipients see the selected messages as sent", permissions=["review"])
+    @admin.action(
+        description="Approve: clear the flag or mask, release if held (recipients see them as sent)",
+        permissions=["review"],
+    )
     def review_approve(self, request, queryset):
         self._review_decide(request, queryset, approve=True)
 
