@@ -22,6 +22,8 @@ def decimal_string(value: Decimal, places: int) -> str:
 
 
 def canonical_json(value) -> bytes:
-    """``value`` as the one JSON text its data gives: sorted keys, no whitespace, UTF-8. What is hashed or
-    signed is serialized so (the locked terms, evidence bundles), and a reader can recompute it byte for byte."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """``value`` as the one JSON text its data gives: keys sorted at every level, no whitespace (``,`` and ``:``),
+    non-ASCII characters as themselves, UTF-8; no floats other than finite ones. What is hashed or signed is
+    serialized so (the locked terms, the conversation record's links, evidence bundles), and a reader can
+    recompute it byte for byte."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()

@@ -2,12 +2,19 @@
 or deleted message, which participants never see); the one write is removing a
 participant, which goes through ``services.participant_remove`` so that their sockets are told.
 A conversation turns read-only when its project is closed (the project's admin actions). Its page and an
-action verify its record's hash chain (``selectors.conversation_chain_verify``, docs/record.md)."""
+action verify its record's hash chain (``selectors.conversation_chain_verify``, docs/record.md).
+
+Messages the off-platform contact filter reviewed (docs/moderation.md) are found with the "review" filter, their
+contacts highlighted; approving or rejecting them goes through ``services.message_review_decide``, which tells
+the conversation."""
 
 from django.contrib import admin, messages
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from messaging import selectors, services
 from messaging.models import Conversation, Message, MessageRevision, Participant
+from moderation.contact_filter import contact_matches
 
 
 class ParticipantInline(admin.TabularInline):
@@ -134,17 +141,22 @@ class MessageAdmin(SenderOrSystem, admin.ModelAdmin):
         "sender_or_system",
         "type",
         "short_content",
+        "review",
+        "contact_kinds",
         "created_at",
         "edited_at",
         "deleted_at",
     ]
-    list_filter = ["type", "conversation__project__status"]
+    list_filter = ["review", "type", "conversation__project__status"]
     search_fields = ["content", "sender__username", "file_name"]
     readonly_fields = [
         "conversation",
         "sender_or_system",
         "seq",
         "type",
+        "review",
+        "contact_kinds",
+        "contact_highlighted",
         "content",
         "system",
         "file",
@@ -159,13 +171,58 @@ class MessageAdmin(SenderOrSystem, admin.ModelAdmin):
     ]
     list_select_related = ["sender", "conversation"]
     inlines = [MessageRevisionInline]
+    actions = ["review_approve", "review_reject"]
 
     @admin.display(description="Content")
     def short_content(self, message):
         return message.content[:80]
+
+    @admin.display(description="Contacts found")
+    def contact_highlighted(self, message):
+        """The content and file name with what the contact filter matches in ``<mark>``, the rest escaped."""
+        return format_html_join(
+            mark_safe("<br>"), "{}", ((_highlighted(text),) for text in (message.content, message.file_name) if text)
+        )
+
+    def has_review_permission(self, request):
+        # Whoever may read messages here may decide on the contact filter's: a read-only admin otherwise.
+        return self.has_view_permission(request)
+
+    @admin.action(
+        description="Approve: clear the flag or mask, release if held (recipients see them as sent)",
+        permissions=["review"],
+    )
+    def review_approve(self, request, queryset):
+        self._review_decide(request, queryset, approve=True)
+
+    @admin.action(description="Reject: recipients keep a placeholder for the selected messages", permissions=["review"])
+    def review_reject(self, request, queryset):
+        self._review_decide(request, queryset, approve=False)
+
+    def _review_decide(self, request, queryset, *, approve: bool) -> None:
+        decided = sum(
+            services.message_review_decide(message_id=message_id, approve=approve, by=request.user)
+            for message_id in queryset.values_list("pk", flat=True)
+        )
+        verb = "Approved" if approve else "Rejected"
+        self.message_user(
+            request, f"{verb}: {decided} (the others already were, or were never reviewed).", messages.SUCCESS
+        )
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+def _highlighted(text: str):
+    parts, position = [], 0
+    for match in contact_matches(text):
+        parts.append(
+            format_html(
+                '{}<mark title="{}">{}</mark>', text[position : match.start], match.kind, text[match.start : match.end]
+            )
+        )
+        position = match.end
+    return format_html_join("", "{}", ((part,) for part in [*parts, format_html("{}", text[position:])]))

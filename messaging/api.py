@@ -14,7 +14,7 @@ from kernel.ids import ID_MAX, ID_MIN, is_id
 from kernel.parsers import JSONParser
 from kernel.ratelimit import ScopedRateThrottle
 from kernel.schema import errors
-from messaging import selectors, services
+from messaging import events, selectors, services
 from messaging.serializers import (
     ConversationSerializer,
     MessageCreateInputSerializer,
@@ -104,7 +104,7 @@ class MessageViewSet(viewsets.GenericViewSet):
         payload = MessageEditInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         message = services.message_edit(user=request.user, message_id=pk, content=payload.validated_data["content"])
-        return Response(MessageSerializer(message).data)
+        return Response(MessageSerializer(message, context={"viewer_id": request.user.pk}).data)
 
     @extend_schema(
         request=None,
@@ -139,7 +139,8 @@ class MessageViewSet(viewsets.GenericViewSet):
             after=after,
             limit=_optional_int(request.query_params.get("limit"), "limit"),
         )
-        return Response({"results": MessageSerializer(messages, many=True).data, "hasMore": has_more})
+        messages_seen = MessageSerializer(messages, many=True, context={"viewer_id": request.user.pk}).data
+        return Response({"results": messages_seen, "hasMore": has_more})
 
     @extend_schema(
         parameters=[MessageSearchInputSerializer], responses={200: MessageSearchPageSerializer, **errors(NotFound)}
@@ -186,7 +187,7 @@ class MessageViewSet(viewsets.GenericViewSet):
         response = FileResponse(
             stored,
             as_attachment=True,
-            filename=message.file_name,
+            filename=events.message_file_name_seen(message, as_sent=message.sender_id == request.user.pk),
             content_type=message.file_content_type or "application/octet-stream",
         )
         response["X-Content-Type-Options"] = "nosniff"

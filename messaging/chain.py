@@ -14,12 +14,13 @@ records and hashes here, and only here, so they agree byte for byte. docs/record
 """
 
 import hashlib
-import json
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+
+from kernel.json_values import canonical_json
 
 if TYPE_CHECKING:  # the models import GENESIS from here
     from messaging.models import Message, MessageRevision
@@ -28,13 +29,6 @@ if TYPE_CHECKING:  # the models import GENESIS from here
 GENESIS = "0" * 64
 
 MESSAGE = "message"
-
-
-def canonical_json(record: dict) -> bytes:
-    """The bytes a link hashes: JSON with keys sorted at every level, no whitespace (``,`` and ``:``),
-    non-ASCII characters as themselves, encoded as UTF-8; no floats other than finite ones. Timestamps are
-    strings already (``timestamp``)."""
-    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
 def timestamp(moment: datetime | None) -> str | None:

@@ -6,6 +6,14 @@ from django.urls import reverse
 from accounts.events import user_brief_payload
 from kernel.json_values import iso_datetime
 from messaging.models import Message, Participant
+from moderation.contact_review import (
+    HIDDEN_FROM_RECIPIENTS,
+    SHOWN_OTHERWISE_TO_RECIPIENTS,
+    Review,
+    moderation_shown,
+    recipients_text,
+)
+from realtime.events import user_group
 
 JOIN = "join"
 LEAVE = "leave"
@@ -42,32 +50,76 @@ def conversation_group(conversation_id: int) -> str:
     return f"conversation_{conversation_id}"
 
 
-def message_payload(message: Message) -> dict:
+def message_payload(message: Message, *, viewer_id: int | None = None) -> dict:
     """A message as ``message:new``, ``message:updated``, ``message:deleted``, the join replay and the REST API
     all carry it: its current version. A system message has no ``sender``, its event in ``system`` and a
     sentence about it in ``content``; a deleted message is a tombstone with ``deletedAt``, an empty
-    ``content`` and no ``file`` (docs/realtime.md)."""
+    ``content`` and no ``file`` (docs/realtime.md).
+
+    As its recipients may read it unless ``viewer_id`` is its sender's: a masked message with its contacts
+    replaced, a held or rejected one as a placeholder (no content, no file); ``moderation`` says which
+    (docs/moderation.md). Its sender reads what they sent, with the same ``moderation``."""
+    as_sent = viewer_id is not None and viewer_id == message.sender_id
     return {
         "id": message.pk,
         "conversationId": message.conversation_id,
         "seq": message.seq,
         "sender": None if message.sender is None else user_brief_payload(message.sender),
         "type": str(message.type),
-        "content": message.content,
-        "file": message_file_payload(message),
+        "content": message_content_seen(message, as_sent=as_sent),
+        "file": message_file_payload(message, as_sent=as_sent),
         "system": message.system,
         "clientMessageId": str(message.client_message_id) if message.client_message_id is not None else None,
         "createdAt": iso_datetime(message.created_at),
         "editedAt": iso_datetime(message.edited_at),
         "deletedAt": iso_datetime(message.deleted_at),
+        "moderation": None if message.deleted_at is not None else moderation_shown(message.review),
     }
 
 
-def message_file_payload(message: Message) -> dict | None:
+def message_event_payload(message: Message, *, sender_payload: dict | None = None) -> dict:
+    """A message as the integration events (webhooks) carry it: as sent (``sender_payload``, when the caller built
+    it already), whatever recipients see, with the state of its contact review (``review``: null, flagged, masked,
+    held, approved or rejected) for the platform's backend, which is trusted with both (docs/integration.md)."""
+    if sender_payload is None:
+        sender_payload = message_payload(message, viewer_id=message.sender_id)
+    return {**sender_payload, "review": message.review or None}
+
+
+def message_content_seen(message: Message, *, as_sent: bool) -> str:
+    """The message's content as its sender (``as_sent``) or its recipients read it."""
+    if as_sent or message.review not in SHOWN_OTHERWISE_TO_RECIPIENTS:
+        return message.content
+    if message.review in HIDDEN_FROM_RECIPIENTS:
+        return ""
+    return recipients_text(message.content)
+
+
+def message_file_name_seen(message: Message, *, as_sent: bool) -> str:
+    if as_sent or message.review != Review.MASKED:
+        return message.file_name
+    return recipients_text(message.file_name)
+
+
+def message_pushes(message: Message, *, sender_payload: dict) -> list[tuple[list[str], dict, int | None]]:
+    """Who is pushed which version of ``message`` (groups, payload, the user whose sockets skip it), given its
+    sender's (``sender_payload``): one push to the conversation when everyone reads the same; otherwise the
+    recipients' version to the conversation but the sender's sockets, and the sender's to their own sockets."""
+    if message.sender_id is None or message.review not in SHOWN_OTHERWISE_TO_RECIPIENTS:
+        return [([conversation_group(message.conversation_id)], sender_payload, None)]
+    return [
+        ([conversation_group(message.conversation_id)], message_payload(message), message.sender_id),
+        ([user_group(message.sender_id)], sender_payload, None),
+    ]
+
+
+def message_file_payload(message: Message, *, as_sent: bool = False) -> dict | None:
     if message.type != Message.Type.FILE or message.deleted_at is not None:
         return None
+    if not as_sent and message.review in HIDDEN_FROM_RECIPIENTS:
+        return None
     return {
-        "name": message.file_name,
+        "name": message_file_name_seen(message, as_sent=as_sent),
         "size": message.file_size,
         "contentType": message.file_content_type,
         # The path alone: the same for every reader, whatever host or scheme they came in by.

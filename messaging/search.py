@@ -23,10 +23,12 @@ from functools import cache
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Q
 
 from kernel.errors import Invalid
 from kernel.ids import is_id
 from messaging.models import Message
+from moderation.contact_review import SHOWN_OTHERWISE_TO_RECIPIENTS
 
 # What the database wraps around a match in a snippet: private-use characters, removed from the text first on
 # PostgreSQL, so that only the database's markers are read as highlights (``snippet_html``).
@@ -101,12 +103,19 @@ def search(
 # Both the rank and the page are in SQL: "members only" is the subquery of the caller's participant rows,
 # read in the same statement, so a removed member's query finds nothing of that conversation.
 _MEMBER_CONVERSATIONS = "SELECT conversation_id FROM messaging_participant WHERE user_id = %(user)s"
+# The index holds what was sent: a masked, held or rejected message of someone else's is not found at all, or its
+# hit and snippet would tell what its recipients were not shown (docs/moderation.md).
+_SHOWN_AS_SENT = "(m.review NOT IN ({}) OR m.sender_id = %(user)s)".format(
+    ", ".join(f"'{review}'" for review in SHOWN_OTHERWISE_TO_RECIPIENTS)
+)
 
 
 def _scope(conversation_id: int | None) -> str:
     if conversation_id is None:
-        return f"m.conversation_id IN ({_MEMBER_CONVERSATIONS})"
-    return f"m.conversation_id = %(conversation)s AND m.conversation_id IN ({_MEMBER_CONVERSATIONS})"
+        return f"m.conversation_id IN ({_MEMBER_CONVERSATIONS}) AND {_SHOWN_AS_SENT}"
+    return (
+        f"m.conversation_id = %(conversation)s AND m.conversation_id IN ({_MEMBER_CONVERSATIONS}) AND {_SHOWN_AS_SENT}"
+    )
 
 
 def _params(user_id: int, conversation_id: int | None, after: tuple[float, int] | None, limit: int) -> dict:
@@ -198,7 +207,11 @@ def _search_like(
     words = _WORD.findall(query)
     if not words:
         return []
-    found = Message.objects.exclude(content="").filter(conversation__participants__user_id=user_id)
+    found = (
+        Message.objects.exclude(content="")
+        .filter(conversation__participants__user_id=user_id)
+        .exclude(Q(review__in=SHOWN_OTHERWISE_TO_RECIPIENTS) & ~Q(sender_id=user_id))
+    )
     if conversation_id is not None:
         found = found.filter(conversation_id=conversation_id)
     for word in words:

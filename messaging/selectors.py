@@ -3,12 +3,13 @@
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from kernel.errors import NotFound
-from messaging import chain, search
+from messaging import chain, events, search
 from messaging.models import Conversation, Message, MessageRevision, Participant
+from moderation.contact_review import HIDDEN_FROM_RECIPIENTS
 
 
 def participant_list_for_user(*, user) -> QuerySet[Participant]:
@@ -104,10 +105,12 @@ def message_list_page(
 
 
 def message_get_file_for_member(*, user, message_id: int) -> Message:
-    """A file message the caller may download; anything else is simply not there."""
+    """A file message the caller may download; anything else is simply not there (a held or rejected file is
+    there for its sender only)."""
     message = (
         Message.objects.filter(pk=message_id, conversation__participants__user=user, type=Message.Type.FILE)
         .exclude(file="")
+        .exclude(Q(review__in=HIDDEN_FROM_RECIPIENTS) & ~Q(sender=user))
         .first()
     )
     if message is None:
@@ -165,17 +168,22 @@ def participant_list_unread(*, user) -> QuerySet[Participant]:
 
 
 def message_list_unread(*, participant: Participant, after_seq: int, limit: int) -> list[Message]:
-    """The others' messages (no system messages) past both the participant's read marker and ``after_seq``,
-    oldest first: the latest ``limit`` of them, with their senders."""
-    latest = (
+    """The others' messages (no system messages, none held or rejected) past both the participant's read marker and
+    ``after_seq``, oldest first: the latest ``limit`` of them, with their senders, as the participant may read them
+    (a masked message's content and file name with the contacts replaced, on these instances only: never saved)."""
+    latest = list(
         Message.objects.filter(
             conversation_id=participant.conversation_id, seq__gt=max(after_seq, participant.last_read_seq)
         )
         .exclude(type=Message.Type.SYSTEM)
         .exclude(sender_id=participant.user_id)
+        .exclude(review__in=HIDDEN_FROM_RECIPIENTS)
         .select_related("sender")
         .order_by("-seq")[:limit]
     )
+    for message in latest:
+        message.content = events.message_content_seen(message, as_sent=False)
+        message.file_name = events.message_file_name_seen(message, as_sent=False)
     return list(reversed(latest))
 
 
@@ -185,6 +193,7 @@ def message_unread_exists_after(*, user_id: int, conversation_id: int, after_seq
         Message.objects.filter(conversation_id=conversation_id, seq__gt=after_seq)
         .exclude(type=Message.Type.SYSTEM)
         .exclude(sender_id=user_id)
+        .exclude(review__in=HIDDEN_FROM_RECIPIENTS)
         .filter(
             Exists(
                 Participant.objects.filter(

@@ -52,6 +52,7 @@ from kernel.rest import api_exception_handler
 from messaging import api, chain, events, services
 from messaging.models import Message
 from messaging.serializers import MessageCreateInputSerializer
+from moderation.contact_review import contact_review
 from realtime.publish import publish
 
 RATE_SCOPE = "message_send"
@@ -78,7 +79,8 @@ class MessageSendView(View):
         except Exception as exc:
             return _error_response(request, exc)
         if sent.created:
-            await publish([events.conversation_group(sent.message.conversation_id)], events.MESSAGE_NEW, sent.payload)
+            for groups, payload, exclude_user_id in sent.pushes():
+                await publish(groups, events.MESSAGE_NEW, payload, exclude_user_id=exclude_user_id)
         return _json_response(sent.payload, status=201 if sent.created else 200)
 
 
@@ -136,9 +138,10 @@ WITH member AS (
 ), inserted AS (
     INSERT INTO messaging_message
         (conversation_id, sender_id, seq, type, content, file, file_name, file_content_type,
-         client_message_id, created_at, chain_hash)
+         client_message_id, created_at, chain_hash,
+         review, contact_kinds)
     SELECT %(conversation)s, %(sender)s, %(seq)s, 'text', %(content)s, '', '', '', %(client_message_id)s, %(now)s,
-        %(chain_hash)s
+        %(chain_hash)s, %(review)s, %(contact_kinds)s
     WHERE %(may_insert)s AND EXISTS (SELECT 1 FROM member) AND NOT EXISTS (SELECT 1 FROM original)
     RETURNING id, seq
 ), conversation_moved AS (
@@ -178,6 +181,9 @@ def _append_on_postgresql(
     the lock would answer from the snapshot it started with, before a removal it waited behind committed.
     """
     now = timezone.now()
+    # The contact scan (moderation.contact_review): Python's work before the lock, its result two more values of
+    # the INSERT, not a round trip.
+    review, contact_kinds = contact_review(content)
     with transaction.atomic():
         conversation = services.conversation_lock_for_member(user=user, conversation_id=conversation_id)
         refusal = services.message_send_refusal(
@@ -192,6 +198,8 @@ def _append_on_postgresql(
             content=content,
             client_message_id=client_message_id,
             created_at=now,
+            review=review,
+            contact_kinds=contact_kinds,
         )
         # Hashed here, before the INSERT: everything the link covers is known, and the head came with the lock.
         chain.message_seal(message, head=conversation.chain_head)
@@ -209,7 +217,9 @@ def _append_on_postgresql(
                     "may_insert": refusal is None,
                     "event_id": event_public_id(),
                     "event_type": integration_events.MESSAGE_CREATED,
-                    "event_data": json.dumps(events.message_payload(message)),
+                    "event_data": json.dumps(events.message_event_payload(message)),
+                    "review": review,
+                    "contact_kinds": contact_kinds,
                 },
             )
             appended = _Appended(*cursor.fetchone())

@@ -10,6 +10,7 @@ from kernel.ids import IdField
 from kernel.schema import BuiltPayload
 from messaging import events
 from messaging.models import Message, Participant
+from moderation.contact_review import SHOWN_OTHERWISE_TO_RECIPIENTS, moderation_shown
 from presence.selectors import users_online
 
 
@@ -35,6 +36,9 @@ class MessageSystemSerializer(serializers.Serializer):
 
 
 class MessageSerializer(BuiltPayload, serializers.ModelSerializer):
+    """A message as the context's ``viewer_id`` reads it (``events.message_payload``): as sent for its sender,
+    as its recipients may read it for anyone else."""
+
     build = staticmethod(events.message_payload)
 
     conversationId = serializers.IntegerField(source="conversation_id")
@@ -52,6 +56,12 @@ class MessageSerializer(BuiltPayload, serializers.ModelSerializer):
         help_text="When its sender deleted it: the message is then a tombstone at its seq, with an empty content "
         "and no file. Null otherwise.",
     )
+    moderation = serializers.SerializerMethodField(
+        help_text="What the off-platform contact filter did to it (docs/moderation.md): `masked`, its recipients read "
+        "it with each contact replaced; `held`, they read a placeholder (no content, no file) until support staff "
+        "approve it; `rejected`, staff refused it and the placeholder stays. Its sender reads it as sent, with the "
+        "same value. Null otherwise.",
+    )
 
     class Meta:
         model = Message
@@ -68,16 +78,31 @@ class MessageSerializer(BuiltPayload, serializers.ModelSerializer):
             "createdAt",
             "editedAt",
             "deletedAt",
+            "moderation",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance) -> dict:
+        return events.message_payload(instance, viewer_id=self.context.get("viewer_id"))
 
     @extend_schema_field(MessageFileSerializer(allow_null=True))
     def get_file(self, message: Message) -> dict | None:
         return events.message_file_payload(message)
 
+    @extend_schema_field(
+        serializers.ChoiceField(choices=[str(review) for review in SHOWN_OTHERWISE_TO_RECIPIENTS], allow_null=True)
+    )
+    def get_moderation(self, message: Message) -> str | None:
+        return None if message.deleted_at is not None else moderation_shown(message.review)
+
 
 class MessageBriefSerializer(serializers.ModelSerializer):
+    """A conversation's last message as the context's ``viewer_id`` reads it (``MessageSerializer``)."""
+
     senderId = serializers.IntegerField(source="sender_id", allow_null=True, help_text="Null for a system message.")
+    content = serializers.SerializerMethodField(
+        help_text="As the reader may read it: a masked message's contacts replaced, a held one's empty."
+    )
     createdAt = serializers.DateTimeField(source="created_at")
     deletedAt = serializers.DateTimeField(
         source="deleted_at", allow_null=True, help_text="Set when its sender deleted it (its content is then empty)."
@@ -87,6 +112,10 @@ class MessageBriefSerializer(serializers.ModelSerializer):
         model = Message
         fields = ["id", "seq", "senderId", "type", "content", "createdAt", "deletedAt"]
         read_only_fields = fields
+
+    def get_content(self, message: Message) -> str:
+        viewer_id = self.context.get("viewer_id")
+        return events.message_content_seen(message, as_sent=viewer_id is not None and viewer_id == message.sender_id)
 
 
 class ReadMarkerFieldsSerializer(serializers.ModelSerializer):
@@ -168,7 +197,7 @@ class ConversationSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="conversation.id")
     project = ProjectBriefSerializer(source="conversation.project")
     participants = serializers.SerializerMethodField()
-    lastMessage = MessageBriefSerializer(source="conversation.last_message", allow_null=True)
+    lastMessage = serializers.SerializerMethodField()
     lastSeq = serializers.IntegerField(source="conversation.last_message_seq")
     unreadCount = serializers.SerializerMethodField()
     lastActivityAt = serializers.DateTimeField(source="conversation.last_activity_at")
@@ -186,6 +215,13 @@ class ConversationSerializer(serializers.Serializer):
             online = _online_among([participation])
         participants = participation.conversation.participants.all()
         return ParticipantSerializer(participants, many=True, context={"online_user_ids": online}).data  # type: ignore[return-value]
+
+    @extend_schema_field(MessageBriefSerializer(allow_null=True))
+    def get_lastMessage(self, participation: Participant) -> dict | None:  # noqa: N802 - camelCase contract
+        last = participation.conversation.last_message
+        if last is None:
+            return None
+        return MessageBriefSerializer(last, context={"viewer_id": participation.user_id}).data
 
     def get_unreadCount(self, participation: Participant) -> int:  # noqa: N802 - camelCase contract
         # System messages past the marker count as nothing unread (annotated by participant_list_for_user).

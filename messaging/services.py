@@ -28,6 +28,7 @@ from kernel.errors import (
 from kernel.invisible_text import shows_nothing
 from messaging import chain, events, selectors
 from messaging.models import Conversation, Message, MessageRevision, Participant
+from moderation.contact_review import SHOWN_OTHERWISE_TO_RECIPIENTS, Review, contact_review
 from presence import events as presence_events
 from projects import selectors as project_selectors
 from projects import services as project_services
@@ -113,7 +114,13 @@ class SentMessage:
 
     @classmethod
     def of(cls, message: Message, *, created: bool) -> "SentMessage":
-        return cls(message=message, created=created, payload=events.message_payload(message))
+        return cls(
+            message=message, created=created, payload=events.message_payload(message, viewer_id=message.sender_id)
+        )
+
+    def pushes(self) -> list[tuple[list[str], dict, int | None]]:
+        """Where its ``message:new`` goes, and with which version (``events.message_pushes``)."""
+        return events.message_pushes(self.message, sender_payload=self.payload)
 
 
 def message_send(
@@ -125,7 +132,8 @@ def message_send(
     client_message_id: uuid.UUID | None = None,
     upload: UploadedFile | None = None,
 ) -> SentMessage:
-    """Persist a message and announce it after commit; return it, whether it is new, and its payload.
+    """Persist a message and announce it after commit; return it, whether it is new, and its payload (as its
+    sender reads it: recipients may be shown it masked or held, ``moderation.contact_review``).
 
     A retry with the same ``client_message_id`` from the same sender returns the first message and
     announces nothing. The conversation row lock serializes senders, so ids, seqs and commit order
@@ -140,7 +148,8 @@ def message_send(
         upload=upload,
     )
     if sent.created:
-        publish_on_commit([events.conversation_group(conversation_id)], events.MESSAGE_NEW, sent.payload)
+        for groups, payload, exclude_user_id in sent.pushes():
+            publish_on_commit(groups, events.MESSAGE_NEW, payload, exclude_user_id=exclude_user_id)
     return sent
 
 
@@ -237,6 +246,8 @@ def _message_append(
         system=system,
         created_at=now,
     )
+    if user is not None:  # the server's own system messages are not scanned
+        message.review, message.contact_kinds = contact_review(content, upload.name or "" if upload is not None else "")
     if upload is not None:
         # Django's multipart parser keeps only named files; the content type was checked against the allowed ones.
         assert upload.name is not None and upload.content_type is not None
@@ -254,7 +265,7 @@ def _message_append(
             last_read_seq=message.seq, last_read_message=message, last_read_at=now
         )
     sent = SentMessage.of(message, created=True)
-    event_record(integration_events.MESSAGE_CREATED, sent.payload)
+    event_record(integration_events.MESSAGE_CREATED, events.message_event_payload(message, sender_payload=sent.payload))
     return sent
 
 
@@ -267,13 +278,50 @@ def message_edit(*, user, message_id: int, content: str) -> Message:
             raise MessageNotEditable("Only a text message can be edited.")
         _validate_body(type=Message.Type.TEXT, content=content, upload=None)
         now = timezone.now()
+        # Reviewed again as a new text: an edit that adds a contact is flagged, masked or held like a send,
+        # one that leaves none clears the review (the revision keeps what staff reviewed). The review is not
+        # part of the record's chain: staff decide on it afterwards.
+        review, contact_kinds = contact_review(content)
         _message_change(
-            message, change=MessageRevision.Change.EDITED, at=now, by=user, said={"content": content, "edited_at": now}
+            message,
+            change=MessageRevision.Change.EDITED,
+            at=now,
+            by=user,
+            said={"content": content, "edited_at": now, "review": review, "contact_kinds": contact_kinds},
         )
-        payload = events.message_payload(message)
-        event_record(integration_events.MESSAGE_UPDATED, payload)
-    publish_on_commit([events.conversation_group(message.conversation_id)], events.MESSAGE_UPDATED, payload)
+        payload = events.message_payload(message, viewer_id=user.pk)
+        event_record(integration_events.MESSAGE_UPDATED, events.message_event_payload(message, sender_payload=payload))
+    _message_pushes_on_commit(message, events.MESSAGE_UPDATED, sender_payload=payload)
     return message
+
+
+def _message_pushes_on_commit(message: Message, event: str, *, sender_payload: dict) -> None:
+    for groups, payload, exclude_user_id in events.message_pushes(message, sender_payload=sender_payload):
+        publish_on_commit(groups, event, payload, exclude_user_id=exclude_user_id)
+
+
+def message_review_decide(*, message_id: int, approve: bool, by) -> bool:
+    """Support staff's decision on a message whose contact review is open or done: approved, recipients read it as
+    sent (a held message is released, a flag or a mask cleared); rejected, recipients keep a placeholder. Pushes
+    ``message:updated`` after commit when what recipients read changed, and records the decision as the integration
+    event ``message.updated``. Idempotent: False when the message already was so, or was never reviewed."""
+    if not by.is_staff:
+        raise NotAllowed("Only support staff review messages.")
+    decided = Review.APPROVED if approve else Review.REJECTED
+    with transaction.atomic():
+        message = Message.objects.select_for_update(of=("self",)).select_related("sender").filter(pk=message_id).first()
+        if message is None:
+            raise NotFound("No such message.")
+        if message.review in (Review.NONE, decided):
+            return False
+        shown_before = message.review in SHOWN_OTHERWISE_TO_RECIPIENTS
+        message.review = decided
+        message.save(update_fields=["review"])
+        payload = events.message_payload(message, viewer_id=message.sender_id)
+        event_record(integration_events.MESSAGE_UPDATED, events.message_event_payload(message, sender_payload=payload))
+    if message.deleted_at is None and (shown_before or message.review in SHOWN_OTHERWISE_TO_RECIPIENTS):
+        _message_pushes_on_commit(message, events.MESSAGE_UPDATED, sender_payload=payload)
+    return True
 
 
 def message_delete(*, user, message_id: int) -> Message:
@@ -300,7 +348,7 @@ def message_delete(*, user, message_id: int) -> Message:
             },
         )
         payload = events.message_payload(message)
-        event_record(integration_events.MESSAGE_DELETED, payload)
+        event_record(integration_events.MESSAGE_DELETED, events.message_event_payload(message, sender_payload=payload))
     publish_on_commit([events.conversation_group(message.conversation_id)], events.MESSAGE_DELETED, payload)
     return message
 

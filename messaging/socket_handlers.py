@@ -25,9 +25,9 @@ def _joined(consumer, conversation_id: int) -> bool:
 
 
 @database_sync_to_async
-def _replay_page(conversation_id: int, after: int) -> tuple[list[dict], bool]:
+def _replay_page(conversation_id: int, after: int, viewer_id: int) -> tuple[list[dict], bool]:
     messages, has_more = selectors.message_list_page(conversation_id=conversation_id, after=after, limit=REPLAY_PAGE)
-    return [events.message_payload(message) for message in messages], has_more
+    return [events.message_payload(message, viewer_id=viewer_id) for message in messages], has_more
 
 
 @socket_handler(events.JOIN)
@@ -45,7 +45,7 @@ async def join(consumer, data: dict) -> dict:
     await consumer.join_group(events.conversation_group(conversation_id))
     replayed = 0
     while after is not None:
-        page, has_more = await _replay_page(conversation_id, after)
+        page, has_more = await _replay_page(conversation_id, after, consumer.user.pk)
         for message in page:
             await consumer.send_event(events.MESSAGE_NEW, message)
         replayed += len(page)

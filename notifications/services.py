@@ -26,6 +26,7 @@ from meetings import selectors as meeting_selectors
 from meetings.models import InvitationStatus, Meeting, MeetingStatus
 from messaging import selectors as message_selectors
 from moderation import selectors as moderation_selectors
+from moderation.contact_review import HIDDEN_FROM_RECIPIENTS, Review
 from notifications import emails, selectors
 from notifications.models import EmailFrequency, Notification, NotificationPreference
 from notifications.tokens import unsubscribe_token_user_id
@@ -97,11 +98,7 @@ def notifications_schedule_for_events(events: list[Event]) -> None:
 
     Done here rather than in the send: the send stays at its round trips (two statements on PostgreSQL),
     and a batch of up to 500 events costs three queries and one Redis round trip for all of them."""
-    sent = [
-        event
-        for event in events
-        if event.type == integration_events.MESSAGE_CREATED and event.data["sender"] is not None
-    ]
+    sent = [event for event in events if _message_readable_now(event)]
     if sent:
         _offline_notices_schedule(sent)
     meeting_ids = {
@@ -114,6 +111,14 @@ def notifications_schedule_for_events(events: list[Event]) -> None:
     decided = [event.data for event in events if event.type == integration_events.REPORT_RESOLVED]
     if decided:
         _report_notices_schedule(decided)
+
+
+def _message_readable_now(event: Event) -> bool:
+    """A participant's message its recipients can read from now on: a new one not held for review
+    (docs/moderation.md), or a held one support staff approved, which is notified as if sent then."""
+    if event.type == integration_events.MESSAGE_CREATED:
+        return event.data["sender"] is not None and event.data.get("review") not in HIDDEN_FROM_RECIPIENTS
+    return event.type == integration_events.MESSAGE_UPDATED and event.data.get("review") == Review.APPROVED
 
 
 def _offline_notices_schedule(sent: list[Event]) -> None:

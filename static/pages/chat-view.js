@@ -5,6 +5,15 @@
 
 import { button, element } from "./dom.js";
 
+// What the off-platform contact filter did to a message (its `moderation`, docs/moderation.md): the placeholder its
+// recipients see in place of a held or rejected one, and what its sender is told under it.
+const PLACEHOLDER = { held: "Message held for review", rejected: "Message removed by support" };
+const TOLD_TO_SENDER = {
+  masked: "The other side sees this with the contact details hidden.",
+  held: "Held for review: the other side sees it once support approves it.",
+  rejected: "Not approved by support: the other side does not see it.",
+};
+
 const NEAR_BOTTOM_PX = 80;
 const NEAR_TOP_PX = 40;
 
@@ -104,8 +113,11 @@ export class ChatView {
 
   renderBody(message) {
     const body = element("div", "body");
+    const mine = message.sender.id === this.me.id;
     if (message.deletedAt) {
       body.append(element("p", "muted", "Message deleted"));
+    } else if (!mine && PLACEHOLDER[message.moderation]) {
+      body.append(element("p", "muted", PLACEHOLDER[message.moderation]));
     } else if (message.type === "file" && message.file) {
       const link = element("a", "file-link", message.file.name);
       link.href = message.file.url;
@@ -114,6 +126,9 @@ export class ChatView {
       if (message.content) body.append(element("p", "", message.content));
     } else {
       body.append(element("p", "", message.content));
+    }
+    if (mine && !message.deletedAt && TOLD_TO_SENDER[message.moderation]) {
+      body.append(element("p", "muted small", TOLD_TO_SENDER[message.moderation]));
     }
     return body;
   }

@@ -40,7 +40,7 @@ def test_project_status_changed(project):
 def test_message_created(client_user, conversation):
     sent = messaging_services.message_send(user=client_user, conversation_id=conversation.pk, content="hi")
 
-    assert recorded("message.created") == [sent.payload]
+    assert recorded("message.created") == [{**sent.payload, "review": None}]
     assert sent.payload["seq"] == 1
 
 

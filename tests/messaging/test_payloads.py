@@ -55,15 +55,18 @@ def test_a_file_message_reads_the_same_over_the_socket_and_rest(
     assert history == [pushed]
 
 
-@pytest.mark.parametrize("kind", ["text", "file"])
-def test_the_message_payload_is_what_the_schema_documents(api, client_user, conversation, send, kind):
+@pytest.mark.parametrize("kind", ["text", "file", "masked"])
+def test_the_message_payload_is_what_the_schema_documents(api, client_user, conversation, send, settings, kind):
     if kind == "file":
         message_id = _post_file(api, client_user, conversation).data["id"]
+    elif kind == "masked":  # as its sender reads it: as sent, with its moderation (docs/moderation.md)
+        settings.CONTACT_FILTER = "mask"
+        message_id = send(client_user, conversation, "call me on +44 20 7946 0958").pk
     else:
         message_id = send(client_user, conversation, "hello").pk
     message = conversation.messages.select_related("sender").get(pk=message_id)
 
-    assert events.message_payload(message) == documented(MessageSerializer, message)
+    assert events.message_payload(message, viewer_id=client_user.pk) == documented(MessageSerializer, message)
 
 
 def test_the_read_marker_payload_is_what_the_schema_documents(client_user, provider, conversation, send):
