@@ -1,6 +1,6 @@
 """What the off-platform contact filter adds to a send: ``python -m bench.contact_filter [--rounds N]``.
 
-A send pays for the filter in Python only (``moderation.contact_review.contact_review`` before the lock; its
+A send pays for the filter in Python only (``kernel.contact_review.contact_review`` before the lock; its
 result is two more values of the same INSERT, no round trip), and a masked or held message for one more payload,
 the recipients' version (``messaging.events.message_pushes``). This times both on the messages of the corpus
 (tests/moderation/corpus: business messages, which are clean, and off-platform attempts), each message the median
@@ -25,9 +25,9 @@ from django.test import override_settings  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from bench.report import percentile  # noqa: E402
+from kernel.contact_review import contact_matches_recent, contact_review  # noqa: E402
 from messaging import events  # noqa: E402
 from messaging.models import Message  # noqa: E402
-from moderation.contact_review import contact_matches_recent, contact_review  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "moderation" / "corpus"
 SENDER = User(pk=1, username="bench", role=User.Role.PROVIDER)

@@ -361,7 +361,7 @@ MESSAGE_MAX_LENGTH = env_int("MESSAGE_MAX_LENGTH", 5000)
 # How long after sending a message its sender may edit or delete it (PATCH/DELETE /api/messages/{id}).
 MESSAGE_EDIT_WINDOW = timedelta(seconds=env_int("MESSAGE_EDIT_WINDOW_SECONDS", 15 * 60))
 # What happens to a message (or a file's name and caption) that gives a way to reach or pay someone off the platform
-# (moderation.contact_filter, docs/moderation.md): off; flag (delivered, marked for staff); mask (recipients see
+# (kernel.contact_filter, docs/moderation.md): off; flag (delivered, marked for staff); mask (recipients see
 # the contact replaced); hold (recipients see a placeholder until staff approve it).
 CONTACT_FILTER = env_str("CONTACT_FILTER", "flag").strip().lower()
 if CONTACT_FILTER not in ("off", "flag", "mask", "hold"):

@@ -12,9 +12,9 @@ from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from kernel.contact_filter import contact_matches
 from messaging import selectors, services
 from messaging.models import Conversation, Message, MessageRevision, Participant
-from moderation.contact_filter import contact_matches
 
 
 class ParticipantInline(admin.TabularInline):

@@ -4,15 +4,15 @@ their payloads; the REST answers of messages and read markers are the same build
 from django.urls import reverse
 
 from accounts.events import user_brief_payload
-from kernel.json_values import iso_datetime
-from messaging.models import Message, Participant
-from moderation.contact_review import (
+from kernel.contact_review import (
     HIDDEN_FROM_RECIPIENTS,
     SHOWN_OTHERWISE_TO_RECIPIENTS,
     Review,
     moderation_shown,
     recipients_text,
 )
+from kernel.json_values import iso_datetime
+from messaging.models import Message, Participant
 from realtime.events import user_group
 
 JOIN = "join"

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from moderation.contact_review import Review
+from kernel.contact_review import Review
 
 
 class Conversation(models.Model):
@@ -96,7 +96,7 @@ class Message(models.Model):
     # The message's link in its conversation's chain (messaging.chain.message_record): what it said when sent.
     # Empty only for rows written around the writers (a benchmark's seeded history).
     chain_hash = models.CharField(max_length=64, blank=True)
-    # Off-platform contact found at send or edit (moderation.contact_review, CONTACT_FILTER): the state of its
+    # Off-platform contact found at send or edit (kernel.contact_review, CONTACT_FILTER): the state of its
     # review and the kinds found ("email,phone"). The database's defaults let the fast send's INSERT leave them out.
     review = models.CharField(max_length=8, choices=Review.choices, blank=True, default="", db_default="")
     contact_kinds = models.CharField(max_length=64, blank=True, default="", db_default="")

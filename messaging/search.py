@@ -25,10 +25,10 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Q
 
+from kernel.contact_review import SHOWN_OTHERWISE_TO_RECIPIENTS
 from kernel.errors import Invalid
 from kernel.ids import is_id
 from messaging.models import Message
-from moderation.contact_review import SHOWN_OTHERWISE_TO_RECIPIENTS
 
 # What the database wraps around a match in a snippet: private-use characters, removed from the text first on
 # PostgreSQL, so that only the database's markers are read as highlights (``snippet_html``).

@@ -6,10 +6,10 @@ from django.conf import settings
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from kernel.contact_review import HIDDEN_FROM_RECIPIENTS
 from kernel.errors import NotFound
 from messaging import chain, events, search
 from messaging.models import Conversation, Message, MessageRevision, Participant
-from moderation.contact_review import HIDDEN_FROM_RECIPIENTS
 
 
 def participant_list_for_user(*, user) -> QuerySet[Participant]:

@@ -45,6 +45,7 @@ from rest_framework.views import APIView
 
 from integrations import events as integration_events
 from integrations.services import event_public_id
+from kernel.contact_review import contact_review
 from kernel.errors import NotFound
 from kernel.parsers import JSONParser
 from kernel.ratelimit import Rate, rate_spend
@@ -52,7 +53,6 @@ from kernel.rest import api_exception_handler
 from messaging import api, chain, events, services
 from messaging.models import Message
 from messaging.serializers import MessageCreateInputSerializer
-from moderation.contact_review import contact_review
 from realtime.publish import publish
 
 RATE_SCOPE = "message_send"
@@ -181,7 +181,7 @@ def _append_on_postgresql(
     the lock would answer from the snapshot it started with, before a removal it waited behind committed.
     """
     now = timezone.now()
-    # The contact scan (moderation.contact_review): Python's work before the lock, its result two more values of
+    # The contact scan (kernel.contact_review): Python's work before the lock, its result two more values of
     # the INSERT, not a round trip.
     review, contact_kinds = contact_review(content)
     with transaction.atomic():

@@ -6,11 +6,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import UserBriefSerializer
+from kernel.contact_review import SHOWN_OTHERWISE_TO_RECIPIENTS, moderation_shown
 from kernel.ids import IdField
 from kernel.schema import BuiltPayload
 from messaging import events
 from messaging.models import Message, Participant
-from moderation.contact_review import SHOWN_OTHERWISE_TO_RECIPIENTS, moderation_shown
 from presence.selectors import users_online
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.suspension import require_not_suspended
 from integrations import events as integration_events
 from integrations.services import event_record
+from kernel.contact_review import SHOWN_OTHERWISE_TO_RECIPIENTS, Review, contact_review
 from kernel.errors import (
     ConversationReadOnly,
     DomainError,
@@ -28,7 +29,6 @@ from kernel.errors import (
 from kernel.invisible_text import shows_nothing
 from messaging import chain, events, selectors
 from messaging.models import Conversation, Message, MessageRevision, Participant
-from moderation.contact_review import SHOWN_OTHERWISE_TO_RECIPIENTS, Review, contact_review
 from presence import events as presence_events
 from projects import selectors as project_selectors
 from projects import services as project_services
@@ -133,7 +133,7 @@ def message_send(
     upload: UploadedFile | None = None,
 ) -> SentMessage:
     """Persist a message and announce it after commit; return it, whether it is new, and its payload (as its
-    sender reads it: recipients may be shown it masked or held, ``moderation.contact_review``).
+    sender reads it: recipients may be shown it masked or held, ``kernel.contact_review``).
 
     A retry with the same ``client_message_id`` from the same sender returns the first message and
     announces nothing. The conversation row lock serializes senders, so ids, seqs and commit order

@@ -20,13 +20,13 @@ from accounts import selectors as account_selectors
 from integrations import claims
 from integrations import events as integration_events
 from integrations.models import Event
+from kernel.contact_review import HIDDEN_FROM_RECIPIENTS, Review
 from kernel.errors import Invalid, UnsubscribeLinkInvalid
 from meetings import events as meeting_events
 from meetings import selectors as meeting_selectors
 from meetings.models import InvitationStatus, Meeting, MeetingStatus
 from messaging import selectors as message_selectors
 from moderation import selectors as moderation_selectors
-from moderation.contact_review import HIDDEN_FROM_RECIPIENTS, Review
 from notifications import emails, selectors
 from notifications.models import EmailFrequency, Notification, NotificationPreference
 from notifications.tokens import unsubscribe_token_user_id

@@ -7,7 +7,7 @@ blind measurements, the honest figure for messages nobody tuned on, are in docs/
 
 import pytest
 
-from moderation.contact_filter import MASK, ContactKind, contact_matches, masked
+from kernel.contact_filter import MASK, ContactKind, contact_matches, masked
 from tests.moderation.conftest import corpus_lines as _lines
 
 BENIGN_FLAGGED_AT_MOST = 0.01

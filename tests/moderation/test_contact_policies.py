@@ -6,9 +6,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from integrations import events as integration_events
 from integrations.models import Event
+from kernel.contact_filter import MASK, contact_matches, masked
 from messaging import selectors
 from messaging.models import Message
-from moderation.contact_filter import MASK, contact_matches, masked
 from tests.admin_pages import action_run, messages_shown
 from tests.moderation.conftest import SPLITS, corpus_lines
 

@@ -10,9 +10,9 @@ import pytest
 from channels.db import database_sync_to_async
 from django.db import connection
 
+from kernel.contact_filter import MASK
 from messaging import services
 from messaging.models import Message
-from moderation.contact_filter import MASK
 from tests.conftest import requires_postgres
 from tests.integrations.conftest import work_until_idle
 from tests.messaging.conftest import socket_thread_connections_closed  # noqa: F401  (autouse: consumers' connections)

@@ -11,7 +11,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.db import models
 
-from moderation.contact_filter import ContactMatch, contact_matches, masked
+from kernel.contact_filter import ContactMatch, contact_matches, masked
 
 
 class Review(models.TextChoices):
