@@ -41,12 +41,12 @@ SEARCHER = "lister-0"  # seed.user_with_conversations's client
 
 _SEED_MESSAGES = """
 INSERT INTO messaging_message
-    (conversation_id, sender_id, seq, type, content, file, file_name, file_content_type, created_at)
+    (conversation_id, sender_id, seq, type, content, file, file_name, file_content_type, created_at, chain_hash)
 SELECT conversation.ids[1 + n %% conversation.count], %(sender)s, 2 + n / conversation.count, 'text',
     -- Correlated on n, so each row draws its own words: word k with probability about 1 / (k ln V).
     (SELECT string_agg((%(words)s::text[])[floor(power(%(vocabulary)s, random()))::int], ' ')
      FROM generate_series(1, 8 + (n / 7) %% 8)),
-    '', '', '', now() - (%(count)s - n) * interval '1 second'
+    '', '', '', now() - (%(count)s - n) * interval '1 second', ''
 FROM (SELECT array_agg(id ORDER BY id) AS ids, count(*) AS count FROM unnest(%(conversations)s::bigint[]) AS id)
     AS conversation, generate_series(0, %(count)s - 1) AS n
 """

@@ -77,8 +77,8 @@ def user_with_conversations(count: int) -> User:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO messaging_message (conversation_id, sender_id, seq, type, content, file_name,"
-            " file_content_type, created_at)"
-            " SELECT id, %s, 1, 'text', 'Hello from conversation ' || id, '', '', now()"
+            " file_content_type, created_at, chain_hash)"
+            " SELECT id, %s, 1, 'text', 'Hello from conversation ' || id, '', '', now(), ''"
             " FROM unnest(%s::bigint[]) AS id",
             [provider.pk, conversation_ids],
         )
@@ -106,10 +106,10 @@ def history_create(count: int) -> SeededHistory:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO messaging_message (conversation_id, sender_id, seq, type, content, file_name,"
-            " file_content_type, created_at)"
+            " file_content_type, created_at, chain_hash)"
             " SELECT %(conversation)s, CASE WHEN n %% 2 = 0 THEN %(client)s ELSE %(provider)s END, n, 'text',"
             " 'History message number ' || n || ', long enough to look like a sentence someone typed.', '', '',"
-            " now() - (%(count)s - n) * interval '1 second'"
+            " now() - (%(count)s - n) * interval '1 second', ''"
             " FROM generate_series(1, %(count)s) AS n",
             {"conversation": conversation.pk, "client": client.pk, "provider": provider.pk, "count": count},
         )
