@@ -23,10 +23,12 @@ from dataclasses import dataclass
 from typing import IO
 
 from django.conf import settings
+from django.db.models.fields.files import FieldFile
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from accounts.events import user_brief_payload
 from kernel.json_values import canonical_json, iso_datetime
 from meetings import selectors as meeting_selectors
 from meetings.models import Meeting
@@ -40,10 +42,6 @@ BUNDLE_NAME = "bundle.json"
 _UNSEALED = ("generatedAt", "digest", "signature")
 # Read in chunks: an attached file may be far larger than what a worker should hold in memory.
 _CHUNK = 1024 * 1024
-
-
-def _user(user) -> dict | None:
-    return None if user is None else {"id": user.pk, "username": user.username, "role": str(user.role)}
 
 
 def _file_entry(*, field, name: str) -> dict | None:
@@ -68,7 +66,7 @@ def _revision(revision: MessageRevision) -> dict:
         "content": revision.content,
         "file": _file_entry(field=revision.file, name=revision.file_name),
         "replacedAt": iso_datetime(revision.replaced_at),
-        "replacedBy": _user(revision.replaced_by),
+        "replacedBy": user_brief_payload(revision.replaced_by),
         "hash": revision.chain_hash,
     }
 
@@ -78,7 +76,7 @@ def _message(message: Message) -> dict:
         "id": message.pk,
         "seq": message.seq,
         "type": message.type,
-        "sender": _user(message.sender),
+        "sender": None if message.sender is None else user_brief_payload(message.sender),
         "content": message.content,
         "file": _file_entry(field=message.file, name=message.file_name),
         "system": message.system,
@@ -95,7 +93,7 @@ def _meeting(meeting: Meeting) -> dict:
         "id": meeting.pk,
         "title": meeting.title,
         "agenda": meeting.agenda,
-        "host": _user(meeting.host),
+        "host": user_brief_payload(meeting.host),
         "status": meeting.status,
         "scheduledFor": iso_datetime(meeting.scheduled_for),
         "startedAt": iso_datetime(meeting.started_at),
@@ -104,7 +102,7 @@ def _meeting(meeting: Meeting) -> dict:
         "createdAt": iso_datetime(meeting.created_at),
         "participants": [
             {
-                "user": _user(participant.user),
+                "user": user_brief_payload(participant.user),
                 "status": participant.status,
                 "answeredAt": iso_datetime(participant.answered_at),
                 "firstJoinedAt": iso_datetime(participant.first_joined_at),
@@ -145,7 +143,7 @@ def _members(project: Project, messages: list[Message], participants: list[Parti
     current = {participant.user_id for participant in participants}
     return [
         {
-            "user": _user(users[user_id]) if user_id in users else {"id": user_id},
+            "user": user_brief_payload(users[user_id]) if user_id in users else {"id": user_id},
             "owner": user_id in (project.client_id, project.provider_id),
             "member": user_id in current,
             "stays": periods,
@@ -168,11 +166,14 @@ def _membership_change(message: Message) -> tuple[int, bool] | None:
     return user_id, joined
 
 
-def evidence_bundle(*, project: Project) -> dict:
-    """The project's evidence, unsealed: what ``evidence_sealed`` seals. ``project`` comes with its
+def _conversation_id(project: Project) -> int:
+    return project.conversation_id  # type: ignore[attr-defined]  # annotated by projects.selectors
+
+
+def _bundle(project: Project, messages: list[Message]) -> dict:
+    """The project's evidence, unsealed, with ``messages`` its conversation's record. ``project`` comes with its
     ``conversation_id`` (projects.selectors)."""
-    conversation_id = project.conversation_id  # type: ignore[attr-defined]  # annotated by projects.selectors
-    messages = messaging_selectors.conversation_record(conversation_id=conversation_id)
+    conversation_id = _conversation_id(project)
     participants = messaging_selectors.conversation_participants(conversation_id=conversation_id)
     meetings = meeting_selectors.meeting_list_for_project(project_id=project.pk)
     return {
@@ -183,8 +184,8 @@ def evidence_bundle(*, project: Project) -> dict:
             "title": project.title,
             "status": project.status,
             "createdAt": iso_datetime(project.created_at),
-            "client": _user(project.client),
-            "provider": _user(project.provider),
+            "client": user_brief_payload(project.client),
+            "provider": user_brief_payload(project.provider),
             "terms": project.terms_snapshot,
             "termsHash": project.terms_hash,
             "termsHashMatches": terms_hash_of(project.terms_snapshot) == project.terms_hash,
@@ -214,9 +215,12 @@ def _signature(*, digest: str, generated_at: str) -> str:
     return "hmac-sha256:" + sealed.hexdigest()
 
 
-def evidence_sealed(*, project: Project) -> bytes:
-    """The project's evidence bundle as the file an export serves: canonical JSON, digested and signed."""
-    bundle = evidence_bundle(project=project)
+def _record(project: Project) -> list[Message]:
+    return messaging_selectors.conversation_record(conversation_id=_conversation_id(project))
+
+
+def _sealed(bundle: dict) -> bytes:
+    """``bundle`` as the file an export serves: canonical JSON, digested and signed."""
     bundle["generatedAt"] = iso_datetime(timezone.now())
     bundle["digest"] = _digest(bundle)
     bundle["signature"] = _signature(digest=bundle["digest"], generated_at=bundle["generatedAt"])
@@ -224,8 +228,8 @@ def evidence_sealed(*, project: Project) -> bytes:
 
 
 def evidence_download(*, project: Project) -> HttpResponse:
-    """The sealed bundle as a download: what the API's export and the admin's action answer."""
-    response = HttpResponse(evidence_sealed(project=project), content_type="application/json")
+    """The sealed bundle as a download: what the API's export answers (the admin links to it)."""
+    response = HttpResponse(_sealed(_bundle(project, _record(project))), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="{download_name(project)}.json"'
     return response
 
@@ -237,27 +241,19 @@ def download_name(project: Project) -> str:
 def evidence_zip(*, project: Project, into: IO[bytes]) -> None:
     """Writes to ``into`` an archive of ``bundle.json`` and beside it every file the bundle names (messages'
     and revisions'), under ``files/<seq>/`` (``files/<seq>/revisions/<n>/`` for a replaced one)."""
-    sealed = evidence_sealed(project=project)
+    messages = _record(project)
+    bundle = _bundle(project, messages)
+    # Every file field by (seq, revision number); the bundle names with a hash those that are stored.
+    fields: dict[tuple[int, int | None], FieldFile] = {(message.seq, None): message.file for message in messages}
+    for message in messages:
+        for number, revision in enumerate(message.revisions.all(), start=1):
+            fields[message.seq, number] = revision.file
     with zipfile.ZipFile(into, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(BUNDLE_NAME, sealed)
-        for path, field in _stored_files(project):
-            with field.open("rb") as stored, archive.open(path, "w") as packed:
+        archive.writestr(BUNDLE_NAME, _sealed(bundle))
+        for file in _bundled_files(bundle):
+            with fields[file.seq, file.revision].open("rb") as stored, archive.open(file.path, "w") as packed:
                 while chunk := stored.read(_CHUNK):
                     packed.write(chunk)
-
-
-def _stored_files(project: Project):
-    conversation_id = project.conversation_id  # type: ignore[attr-defined]  # annotated by projects.selectors
-    for message in messaging_selectors.conversation_record(conversation_id=conversation_id):
-        if _is_stored(message.file):
-            yield _archive_path(message.seq, message.file_name), message.file
-        for number, revision in enumerate(message.revisions.all(), start=1):
-            if _is_stored(revision.file):
-                yield _archive_path(message.seq, revision.file_name, revision=number), revision.file
-
-
-def _is_stored(field) -> bool:
-    return bool(field) and field.storage.exists(field.name)
 
 
 def _archive_path(seq: int, name: str, *, revision: int | None = None) -> str:
@@ -306,7 +302,7 @@ def _verify_zip(data: bytes) -> Verdict:
         verdict, bundle = _verify_bundle(archive.read(BUNDLE_NAME))
         if bundle is None:
             return verdict
-        expected = dict(_expected_files(bundle))
+        expected = {file.path: file.sha256 for file in _bundled_files(bundle)}
         if names - {BUNDLE_NAME} != set(expected):
             return Verdict(False, "the archive's files are not the ones the bundle names")
         for path, sha256 in expected.items():
@@ -317,13 +313,19 @@ def _verify_zip(data: bytes) -> Verdict:
     return Verdict(True)
 
 
-def _expected_files(bundle: dict):
+@dataclass(frozen=True)
+class _BundledFile:
+    seq: int
+    revision: int | None
+    path: str
+    sha256: str
+
+
+def _bundled_files(bundle: dict):
+    """The files a ZIP export carries: those the bundle names with a hash (the ones stored at export)."""
     for message in bundle["messages"]:
-        if message["file"] and message["file"]["sha256"]:
-            yield _archive_path(message["seq"], message["file"]["name"]), message["file"]["sha256"]
-        for number, revision in enumerate(message["revisions"], start=1):
-            if revision["file"] and revision["file"]["sha256"]:
-                yield (
-                    _archive_path(message["seq"], revision["file"]["name"], revision=number),
-                    revision["file"]["sha256"],
-                )
+        versions = [(None, message["file"])] + list(enumerate((r["file"] for r in message["revisions"]), start=1))
+        for revision, file in versions:
+            if file and file["sha256"]:
+                path = _archive_path(message["seq"], file["name"], revision=revision)
+                yield _BundledFile(seq=message["seq"], revision=revision, path=path, sha256=file["sha256"])
