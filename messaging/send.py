@@ -16,12 +16,14 @@ pays for each once:
   domain errors, and every error is shaped by the one handler (``kernel.rest.api_exception_handler``).
   What this view does not take (a file sent as multipart, a form, any other method) goes to the DRF view
   on the same path, which also describes the endpoint in the OpenAPI schema.
-- **Two statements on PostgreSQL** (``_append_on_postgresql``): the conversation row lock, then one
-  statement that checks membership, finds a retry's original, inserts the message (with its link in the
-  conversation's hash chain, ``messaging.chain``, hashed in Python before the statement), moves the
-  conversation's last message and chain head and the sender's read marker, and records the ``message.created``
-  integration event in the outbox (``integrations.services.event_record``'s row). Elsewhere (SQLite, the
-  embedded default) ``services.message_store`` does the same through the ORM; both pass the same tests.
+- **Two statements on PostgreSQL** (``_append_on_postgresql``): the conversation row lock (written out in
+  SQL, ``_LOCK_STATEMENT``: building the ORM's locking query, with its joins, took a quarter of a send's
+  CPU on the interpreter), then one statement that checks membership, finds a retry's original, inserts the
+  message (with its link in the conversation's hash chain, ``messaging.chain``, hashed in Python before the
+  statement), moves the conversation's last message and chain head and the sender's read marker, and records
+  the ``message.created`` integration event in the outbox (``integrations.services.event_record``'s row).
+  Elsewhere (SQLite, the embedded default) ``services.message_store`` does the same through the ORM; both
+  pass the same tests.
 
 The send admission bound (503 + ``Retry-After`` past ``SEND_MAX_IN_FLIGHT``) is held around this view by
 ``realtime.admission``'s middleware, for the whole request including the awaited publish.
@@ -53,6 +55,7 @@ from kernel.rest import api_exception_handler
 from messaging import api, chain, events, services
 from messaging.models import Message
 from messaging.serializers import MessageCreateInputSerializer
+from projects.models import Project
 from realtime.publish import publish
 
 RATE_SCOPE = "message_send"
@@ -162,6 +165,37 @@ SELECT EXISTS (SELECT 1 FROM member), (SELECT id FROM original), (SELECT id FROM
 """
 
 
+# The lock ``services.conversation_lock_for_member`` takes (``FOR UPDATE`` of the conversation's row alone, for a
+# member when the statement began), with what a send reads under it: the seq and chain head to follow, and
+# whether the project still takes messages.
+_LOCK_STATEMENT = """
+SELECT conversation.last_message_seq, conversation.chain_head, project.id, project.status
+FROM messaging_conversation conversation
+JOIN projects_project project ON project.id = conversation.project_id
+WHERE conversation.id = %(conversation)s AND EXISTS (
+    SELECT 1 FROM messaging_participant
+    WHERE messaging_participant.conversation_id = conversation.id AND messaging_participant.user_id = %(sender)s
+)
+FOR UPDATE OF conversation
+"""
+
+
+@dataclass(frozen=True)
+class _Locked:
+    last_message_seq: int
+    chain_head: str
+    project: Project
+
+
+def _lock_for_member(cursor, *, user, conversation_id: int) -> _Locked:
+    cursor.execute(_LOCK_STATEMENT, {"conversation": conversation_id, "sender": user.pk})
+    row = cursor.fetchone()
+    if row is None:
+        raise NotFound("No such conversation.", field="conversationId")
+    last_message_seq, chain_head, project_id, project_status = row
+    return _Locked(last_message_seq, chain_head, Project(pk=project_id, status=project_status))
+
+
 @dataclass(frozen=True)
 class _Appended:
     is_member: bool
@@ -174,22 +208,23 @@ def _append_on_postgresql(
 ) -> services.SentMessage:
     """``services.message_store`` for a text message in two statements: the lock, then ``_APPEND_STATEMENT``.
 
-    The first takes the conversation's row lock (``services.conversation_lock_for_member``), the lock
-    ``services.participant_remove`` and every other send take too: senders of one
-    conversation are serialized from here to the commit, so the seq read under it is the last one and the
-    ids they insert rise with their seqs. Membership is not asked by this statement: one that waited for
-    the lock would answer from the snapshot it started with, before a removal it waited behind committed.
+    The first takes the conversation's row lock (``_LOCK_STATEMENT``, the lock of
+    ``services.conversation_lock_for_member``), the lock ``services.participant_remove`` and every other send
+    take too: senders of one conversation are serialized from here to the commit, so the seq read under it is
+    the last one and the ids they insert rise with their seqs. The membership this statement asks is only the
+    404 of an outsider: one that waited for the lock answered from the snapshot it started with, before a
+    removal it waited behind committed, so ``_APPEND_STATEMENT`` asks again.
     """
     now = timezone.now()
     # The contact scan (kernel.contact_review): Python's work before the lock, its result two more values of
     # the INSERT, not a round trip.
     review, contact_kinds = contact_review(content)
-    with transaction.atomic():
-        conversation = services.conversation_lock_for_member(user=user, conversation_id=conversation_id)
+    with transaction.atomic(), connection.cursor() as cursor:
+        locked = _lock_for_member(cursor, user=user, conversation_id=conversation_id)
         refusal = services.message_send_refusal(
-            user=user, project=conversation.project, type=Message.Type.TEXT, content=content, upload=None
+            user=user, project=locked.project, type=Message.Type.TEXT, content=content, upload=None
         )
-        seq = conversation.last_message_seq + 1
+        seq = locked.last_message_seq + 1
         message = Message(
             conversation_id=conversation_id,
             sender=user,
@@ -202,27 +237,26 @@ def _append_on_postgresql(
             contact_kinds=contact_kinds,
         )
         # Hashed here, before the INSERT: everything the link covers is known, and the head came with the lock.
-        chain.message_seal(message, head=conversation.chain_head)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _APPEND_STATEMENT,
-                {
-                    "conversation": conversation_id,
-                    "sender": user.pk,
-                    "seq": seq,
-                    "content": content,
-                    "client_message_id": client_message_id,
-                    "now": now,
-                    "chain_hash": message.chain_hash,
-                    "may_insert": refusal is None,
-                    "event_id": event_public_id(),
-                    "event_type": integration_events.MESSAGE_CREATED,
-                    "event_data": json.dumps(events.message_event_payload(message)),
-                    "review": review,
-                    "contact_kinds": contact_kinds,
-                },
-            )
-            appended = _Appended(*cursor.fetchone())
+        chain.message_seal(message, head=locked.chain_head)
+        cursor.execute(
+            _APPEND_STATEMENT,
+            {
+                "conversation": conversation_id,
+                "sender": user.pk,
+                "seq": seq,
+                "content": content,
+                "client_message_id": client_message_id,
+                "now": now,
+                "chain_hash": message.chain_hash,
+                "may_insert": refusal is None,
+                "event_id": event_public_id(),
+                "event_type": integration_events.MESSAGE_CREATED,
+                "event_data": json.dumps(events.message_event_payload(message)),
+                "review": review,
+                "contact_kinds": contact_kinds,
+            },
+        )
+        appended = _Appended(*cursor.fetchone())
         if not appended.is_member:
             raise NotFound("No such conversation.", field="conversationId")
         if appended.original_id is not None:

@@ -122,7 +122,7 @@ def test_a_send_on_postgresql_is_the_callers_lookup_the_lock_and_one_statement(c
     assert len(statements) == 3
     caller, lock, append = statements
     assert "accounts_user" in caller
-    assert lock.rstrip().endswith('FOR UPDATE OF "messaging_conversation"')
+    assert lock.rstrip().endswith("FOR UPDATE OF conversation")
     assert append.lstrip().startswith("WITH member AS")
     assert "INSERT INTO integrations_event" in append
 
