@@ -6,10 +6,11 @@ never make one; an SMTP failure is retried."""
 import pytest
 from asgiref.sync import sync_to_async
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from meetings import services as meeting_services
 from messaging import services as messaging_services
-from notifications import services
+from notifications import selectors, services
 from notifications.models import Notification
 from tests.conftest import requires_postgres
 from tests.integrations.conftest import work_in_two_threads_at_once, work_until_idle
@@ -90,6 +91,28 @@ def test_the_email_names_each_sender_and_file(client_user, provider, conversatio
     assert "alice," in text and "[file] brief.txt" in text
 
 
+def test_each_message_shows_its_time_in_the_users_zone(api, client_user, provider, conversation, inbox, clock):
+    services.preference_update(user=provider, time_zone="Europe/Berlin")
+    clock.move_to("2026-12-01T09:41:00Z")  # 10:41 in Berlin
+    send(api, client_user, conversation, "Hello")
+    work_until_idle()
+    clock.shift(DELAY)
+    work_until_idle()
+
+    assert "alice, Tue 1 Dec, 10:41" in text_body(inbox.messages()[0])
+
+
+def test_a_long_message_is_shown_as_an_excerpt(api, client_user, provider, conversation, inbox, clock):
+    send(api, client_user, conversation, "x" * 400)
+    work_until_idle()
+    clock.shift(DELAY)
+    work_until_idle()
+
+    [message] = inbox.messages()
+    for body in (text_body(message), html_body(message)):
+        assert "x" * 299 + "…" in body and "x" * 300 not in body
+
+
 def test_the_email_carries_the_one_click_unsubscribe_headers(api, client_user, provider, conversation, inbox, clock):
     send(api, client_user, conversation, "Hello")
     work_until_idle()
@@ -99,6 +122,27 @@ def test_the_email_carries_the_one_click_unsubscribe_headers(api, client_user, p
     [message] = inbox.messages()
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert message["List-Unsubscribe"].strip().startswith(f"<{SITE_URL}/unsubscribe/")
+
+
+def test_the_emails_unsubscribe_link_turns_email_off_without_login_and_no_email_follows(
+    api, client_user, provider, conversation, inbox, clock
+):
+    send(api, client_user, conversation, "Hello")
+    work_until_idle()
+    clock.shift(DELAY)
+    work_until_idle()
+    [message] = inbox.messages()
+    link = message["List-Unsubscribe"].strip().removeprefix("<").removesuffix(">")
+
+    # A mail client's one-click POST: no session, no CSRF token.
+    assert Client(enforce_csrf_checks=True).post(link.removeprefix(SITE_URL)).status_code == 200
+    send(api, client_user, conversation, "Are you there?")
+    work_until_idle()
+    clock.shift(DELAY)
+    work_until_idle()
+
+    assert selectors.preference_get(user=provider).email == "off"
+    assert len(inbox.envelopes) == 1
 
 
 def test_messages_read_within_the_delay_make_no_email(api, client_user, provider, conversation, inbox, clock):

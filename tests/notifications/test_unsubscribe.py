@@ -5,15 +5,19 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core import signing
+from django.core import mail, signing
 from django.test import Client
 from django.utils import timezone
 
 from config.log_redaction import redact
+from meetings import services as meeting_services
+from messaging import services as messaging_services
+from moderation import services as moderation_services
 from notifications import services
 from notifications.emails import unsubscribe_headers
 from notifications.models import NotificationPreference
 from notifications.tokens import unsubscribe_token_make
+from tests.integrations.conftest import work_until_idle
 from tests.notifications.conftest import SITE_URL
 
 pytestmark = pytest.mark.django_db
@@ -115,3 +119,35 @@ def test_access_logs_do_not_keep_the_token(provider):
 
     assert token not in line
     assert line == '127.0.0.1 - "POST /unsubscribe/[redacted] HTTP/1.1" 200'
+
+
+def test_every_kind_of_email_the_worker_sends_carries_the_one_click_link(
+    client_user, provider, staff, project, conversation, clock, settings
+):
+    settings.MEETING_REMINDER_MINUTES = 10
+    meeting_services.meeting_create(  # bob's invitation, then both participants' reminders
+        user=client_user, project_id=project.pk, title="Review", scheduled_for=timezone.now() + timedelta(minutes=10)
+    )
+    bobs = messaging_services.message_send(user=provider, conversation_id=conversation.pk, content="Hi").message
+    reported = moderation_services.report_create(user=client_user, message_id=bobs.pk, reason="spam")
+    moderation_services.report_resolve(report_id=reported.report.pk, by=staff, status="dismissed", note="Not spam.")
+    work_until_idle()
+    clock.shift(settings.NOTIFY_DELAY)
+    work_until_idle()  # alice's offline email
+    services.preference_update(user=provider, email="daily")
+    messaging_services.message_send(user=client_user, conversation_id=conversation.pk, content="Hello")
+    work_until_idle()
+    clock.shift(timedelta(days=1).total_seconds())
+    work_until_idle()  # bob's digest
+
+    assert sorted((email.to[0], email.subject) for email in mail.outbox) == [
+        ("alice@example.com", "1 new message in “Website”"),
+        ("alice@example.com", "Starting soon: Review"),
+        ("alice@example.com", "Your report in “Website” was dismissed"),
+        ("bob@example.com", "Invitation: Review"),
+        ("bob@example.com", "Starting soon: Review"),
+        ("bob@example.com", "Your daily digest: 1 unread message"),
+    ]
+    for email in mail.outbox:
+        assert email.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert email.extra_headers["List-Unsubscribe"].startswith(f"<{SITE_URL}/unsubscribe/")
