@@ -4,15 +4,19 @@ A target's host is resolved once and every address checked; the connection goes 
 (pinned), so a name that answers a public address to the check and a private one to the connect cannot
 steer the request inside the network. HTTPS still verifies the certificate against the host name.
 Redirects are never followed: ``http.client`` does not, and a 3xx counts as a failed attempt.
+WEBHOOK_TIMEOUT_SECONDS bounds the whole attempt, not each read: a receiver trickling its answer must not hold
+an attempt past its claim's lease (WEBHOOK_CLAIM_LEASE_SECONDS), or another worker would make it again at once.
 """
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -70,23 +74,47 @@ def validate_url(url: str) -> None:
         raise Invalid(str(exc), field="url") from exc
 
 
-class _PinnedHTTPConnection(http.client.HTTPConnection):
+class _Abortable:
+    """A connection that ``abort()`` (the attempt's deadline, from a timer thread) cuts off: its socket is shut
+    down, so a blocked read or write fails at once, and a socket connected after the abort is shut down too."""
+
+    sock: socket.socket | None
+    aborted = False
+
+    def abort(self) -> None:
+        self.aborted = True
+        self._shut_down()
+
+    def _shut_down(self) -> None:
+        sock = self.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):  # already closed or never connected
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def _connected(self, sock: socket.socket) -> None:
+        self.sock = sock
+        # Set before reading the flag (abort() sets the flag before reading the socket): one of them sees the other.
+        if self.aborted:
+            self._shut_down()
+
+
+class _PinnedHTTPConnection(_Abortable, http.client.HTTPConnection):
     def __init__(self, host: str, port: int, *, address: str, timeout: float):
         super().__init__(host, port, timeout=timeout)
         self.address = address
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        self._connected(socket.create_connection((self.address, self.port), self.timeout))
 
 
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+class _PinnedHTTPSConnection(_Abortable, http.client.HTTPSConnection):
     def __init__(self, host: str, port: int, *, address: str, timeout: float):
         super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
         self.address = address
 
     def connect(self) -> None:
         sock = socket.create_connection((self.address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
+        self._connected(self._context.wrap_socket(sock, server_hostname=self.host))  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -102,7 +130,7 @@ class Attempt:
 
 
 def post(*, url: str, secret: str, message_id: str, timestamp: int, body: bytes) -> Attempt:
-    """POST ``body`` to ``url``, signed, waiting at most WEBHOOK_TIMEOUT_SECONDS per socket operation."""
+    """POST ``body`` to ``url``, signed, giving up after WEBHOOK_TIMEOUT_SECONDS in all (once the target resolved)."""
     try:
         host, port, address = resolve_target(url)
     except TargetRefused as exc:
@@ -117,12 +145,22 @@ def post(*, url: str, secret: str, message_id: str, timestamp: int, body: bytes)
         "webhook-timestamp": str(timestamp),
         "webhook-signature": sign(secret=secret, message_id=message_id, timestamp=timestamp, body=body),
     }
+    deadline = threading.Timer(settings.WEBHOOK_TIMEOUT_SECONDS, connection.abort)
+    deadline.daemon = True
+    deadline.start()
     try:
         connection.request("POST", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), body, headers)
         response = connection.getresponse()
         response.read(64 * 1024)  # the receiver's answer is not used; reading a little lets it finish cleanly
+        if connection.aborted:
+            # Cut off mid-answer, http.client may take the end of the stream for the end of the headers and
+            # report a status it never fully got; at worst a complete answer is retried (same webhook-id).
+            raise TimeoutError("timed out")
         return Attempt(response.status)
     except (OSError, http.client.HTTPException) as exc:
+        if connection.aborted:
+            return Attempt(None, f"TimeoutError: timed out after {settings.WEBHOOK_TIMEOUT_SECONDS:g} s in all")
         return Attempt(None, f"{type(exc).__name__}: {exc}"[:1000])
     finally:
+        deadline.cancel()
         connection.close()

@@ -2,6 +2,8 @@
 410 disabling the endpoint, the retry schedule, and the address rules at send time."""
 
 import json
+import socket
+import threading
 
 import pytest
 from django.conf import settings
@@ -210,3 +212,74 @@ def test_an_inactive_endpoint_gets_no_deliveries(local_targets, receiver, staff,
     work_until_idle()
 
     assert (Delivery.objects.count(), hook.received) == (0, [])
+
+
+def test_no_answer_within_the_timeout_is_a_failed_attempt_retried_later(
+    local_targets, receiver, staff, client_user, conversation, settings
+):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.2
+    hook = receiver(delay=2.0)  # answers 200, but long after the timeout
+    endpoint_for(hook.url, staff=staff)
+    messaging_services.message_send(user=client_user, conversation_id=conversation.pk, content="hi")
+
+    work_until_idle()
+
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("pending", 1, None)
+    assert "timed out" in delivery.last_error
+    assert delivery.next_attempt_at > delivery.last_attempt_at
+
+
+def test_the_default_timeout_is_ten_seconds():
+    assert settings.WEBHOOK_TIMEOUT_SECONDS == 10.0
+
+
+@pytest.fixture
+def trickling_receiver():
+    """A receiver that answers 200 one header line at a time, each well within the per-read timeout, so that
+    the whole answer takes far longer than WEBHOOK_TIMEOUT_SECONDS."""
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve():
+        connection, _ = server.accept()
+        with connection:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += connection.recv(65536)
+            head, body = request.split(b"\r\n\r\n", 1)
+            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            while len(body) < length:
+                body += connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\n")
+            for _ in range(40):
+                if stop.wait(0.1):
+                    return
+                try:
+                    connection.sendall(b"x-slow: 1\r\n")
+                except OSError:
+                    return
+            connection.sendall(b"content-length: 0\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/hooks"
+    stop.set()
+    server.close()
+    thread.join(5)
+
+
+def test_the_timeout_bounds_the_whole_attempt_not_each_read(
+    local_targets, trickling_receiver, staff, client_user, conversation, settings
+):
+    """Otherwise a receiver trickling its answer could hold an attempt past its claim's lease, and another
+    worker would make the same attempt at once."""
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.5
+    endpoint_for(trickling_receiver, staff=staff)
+    messaging_services.message_send(user=client_user, conversation_id=conversation.pk, content="hi")
+
+    work_until_idle()
+
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("pending", 1, None)
+    assert "timed out" in delivery.last_error

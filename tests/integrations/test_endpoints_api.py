@@ -77,6 +77,18 @@ def test_staff_change_an_endpoints_events_and_deactivate_it(api, staff):
     assert (response.json()["events"], response.json()["active"]) == (["project.created"], False)
 
 
+def test_staff_change_an_endpoints_url(api, staff):
+    endpoint = endpoint_for(PUBLIC_URL, staff=staff)
+    moved = "https://93.184.215.14/v2/hooks"
+
+    response = api.as_user(staff).patch(f"/api/webhooks/endpoints/{endpoint.pk}", {"url": moved}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["url"] == moved
+    endpoint.refresh_from_db()
+    assert endpoint.url == moved
+
+
 def test_changing_the_url_to_a_private_one_is_refused(api, staff):
     endpoint = endpoint_for(PUBLIC_URL, staff=staff)
 

@@ -217,3 +217,18 @@ def test_event_ids_are_stable_public_ids(client_user, conversation):
 
     public_id = Event.objects.get(type="message.created").public_id
     assert public_id.startswith("evt_") and len(public_id) == 36
+
+
+def test_a_project_events_data_is_the_rest_resource(api, client_user, project):
+    project_services.project_set_status(project_id=project.pk, status=Project.Status.COMPLETED)
+
+    (data,) = recorded("project.status_changed")
+    assert data == api.as_user(client_user).get(f"/api/projects/{project.pk}").json()
+
+
+def test_a_meeting_events_data_is_the_rest_resource(api, meeting, client_user):
+    meeting_services.meeting_start(user=client_user, meeting_id=meeting.pk)
+    meeting_services.meeting_end(user=client_user, meeting_id=meeting.pk)
+
+    (data,) = recorded("meeting.ended")
+    assert data == api.as_user(client_user).get(f"/api/meetings/{meeting.pk}").json()

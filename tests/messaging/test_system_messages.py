@@ -240,6 +240,32 @@ def test_system_messages_are_announced_after_commit(
     assert pushed == {"event": "message:new", "data": events.message_payload(_system_messages(conversation)[0])}
 
 
+@pytest.mark.parametrize("trigger", TRIGGERS)
+def test_each_trigger_is_pushed_once_and_replayed_once(
+    api,
+    client_user,
+    provider,
+    project,
+    conversation,
+    conversation_listener,
+    django_capture_on_commit_callbacks,
+    trigger,
+):
+    act, kinds = TRIGGERS[trigger]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        act(client_user, project)
+
+    live = [conversation_listener.next_event() for _ in kinds]
+    conversation_listener.assert_silent()  # nothing more: each system message was pushed once
+    assert [(pushed["event"], pushed["data"]["system"]["kind"]) for pushed in live] == [
+        ("message:new", kind) for kind in kinds
+    ]
+    # The catch-up from the start, which a socket's join with "after": 0 replays page by page.
+    replayed = api.as_user(provider).get(f"/api/messages/conversation/{conversation.pk}?after=0").json()["results"]
+    assert replayed == [pushed["data"] for pushed in live]
+
+
 @pytest.mark.parametrize("fmt", ["json", "multipart"])
 def test_a_client_cannot_send_a_system_message(api, client_user, conversation, fmt):
     response = api.as_user(client_user).post(
