@@ -52,19 +52,39 @@ def _step_figures(step: dict | None) -> dict | None:
 
 
 def sweep_summary(sweep: dict, *, reference_rate: float) -> dict:
-    """The figures issue 15 reads off a sweep: at the reference rate (25/s), at the knee, at half the knee."""
+    """The figures issue 15 reads off a sweep: at the reference rate (25/s), at the knee, at half the knee, and
+    what became of the excess at twice the knee."""
     steps = sweep["steps"]
     knee_step = max((s for s in steps if s["healthy"]), key=lambda s: s["deliveredPerSecond"], default=None)
     half = sweep.get("halfRateStep")
+    overload = sweep.get("overloadStep")
+    every_step = sweep_steps(sweep)
     return {
         "knee": sweep["sustainedPerSecond"],
         "referenceRate": reference_rate,
         "atReference": _step_figures(next((s for s in steps if s["offeredPerSecond"] == reference_rate), None)),
         "atKnee": _step_figures(knee_step),
         "atHalfKnee": _step_figures(half),
-        "lost": sum(s["lost"] for s in steps + ([half] if half else [])),
+        "atTwiceKnee": None if overload is None else _overload_figures(overload),
+        "lost": sum(s["lost"] for s in every_step),
         # Pushes the channel layer dropped (None where the server does not count them: the relay).
-        "dropped": _total(s.get("dropped") for s in steps + ([half] if half else [])),
+        "dropped": _total(s.get("dropped") for s in every_step),
+    }
+
+
+def sweep_steps(sweep: dict) -> list[dict]:
+    """Every step of a sweep in the order it ran: the search, half the knee, twice the knee."""
+    extra = [sweep.get("halfRateStep"), sweep.get("overloadStep")]
+    return sweep["steps"] + [step for step in extra if step]
+
+
+def _overload_figures(step: dict) -> dict:
+    refused = [step.get("refusedInFlight"), step.get("refusedDeliveryLag")]
+    return {
+        "offeredPerSecond": step["offeredPerSecond"],
+        "refused": None if None in refused else sum(refused),
+        "lost": step["lost"],
+        "dropped": step.get("dropped"),
     }
 
 
@@ -155,6 +175,25 @@ def _delivery_targets(sweeps: list[dict]) -> list[dict]:
                 "no healthy rate" if half is None else f"p99 {p99} ms at {half['offeredPerSecond']} msgs/s",
                 _at_most(p99, TARGET_P99_MS),
                 "" if _at_most(p99, TARGET_P99_MS) is not False else f"{round(p99 - TARGET_P99_MS, 1)} ms over",
+            )
+        )
+        overload = summary.get("atTwiceKnee")
+        refused_cleanly = (
+            None
+            if overload is None or overload["refused"] is None
+            else overload["refused"] > 0 and overload["lost"] == 0 and overload["dropped"] == 0
+        )
+        found.append(
+            _target(
+                15,
+                "at twice the knee: the excess answered 503, nothing lost or dropped",
+                scope,
+                "no overload step"
+                if overload is None
+                else f"{overload['offeredPerSecond']} msgs/s offered: {overload['refused']} answered 503, "
+                f"{overload['lost']} lost, {overload['dropped']} dropped",
+                refused_cleanly,
+                "" if refused_cleanly is not False else "see the measured figures",
             )
         )
         found.append(
@@ -480,7 +519,7 @@ def _delivery(results: dict) -> str:
     sweeps = results["delivery"]
     rows = []
     for sweep in sweeps:
-        for step in sweep["steps"] + ([sweep["halfRateStep"]] if sweep.get("halfRateStep") else []):
+        for step in sweep_steps(sweep):
             latency = step["latencyMs"]
             rows.append(
                 [

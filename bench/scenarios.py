@@ -110,6 +110,9 @@ def delivery_sweep(bench: Bench, fleet: ServerFleet, processes: int, transport: 
         healthy = [s for s in steps if s["healthy"]]
         sustained = round(max((s["deliveredPerSecond"] for s in healthy), default=0.0), 1)
         half = step(round(sustained / 2, 1), "half of knee") if sustained else None
+        # Issue 15's overload check: offered twice what the product sustained, the excess must be refused
+        # (503 + Retry-After) rather than accepted and then dropped on the way to the sockets.
+        overload = step(round(sustained * 2, 1), "twice the knee") if sustained else None
     finally:
         bench.load.call_each("pairs_close", [{} for _ in shares])
     sweep = {
@@ -121,6 +124,7 @@ def delivery_sweep(bench: Bench, fleet: ServerFleet, processes: int, transport: 
         "loadAverageAtStart": load_average,
         "steps": steps,
         "halfRateStep": half,
+        "overloadStep": overload,
         "sustainedPerSecond": sustained,
         "saturatingOfferedPerSecond": min((s["offeredPerSecond"] for s in steps if not s["healthy"]), default=None),
     }

@@ -26,7 +26,7 @@ def _step(offered: float, *, healthy: bool, p50: float, p99: float, cpu: float, 
     }
 
 
-def _sweep(app: str, processes: int, steps: list[dict], half: dict | None) -> dict:
+def _sweep(app: str, processes: int, steps: list[dict], half: dict | None, overload: dict | None = None) -> dict:
     healthy = [step["deliveredPerSecond"] for step in steps if step["healthy"]]
     sweep = {
         "server": "uvicorn",
@@ -35,6 +35,7 @@ def _sweep(app: str, processes: int, steps: list[dict], half: dict | None) -> di
         "transport": "ws",
         "steps": steps,
         "halfRateStep": half,
+        "overloadStep": overload,
         "sustainedPerSecond": max(healthy, default=0.0),
         "saturatingOfferedPerSecond": None,
     }
@@ -42,7 +43,13 @@ def _sweep(app: str, processes: int, steps: list[dict], half: dict | None) -> di
     return sweep
 
 
-def _ours(processes: int = 1, *, lost_past_knee: int = 0) -> dict:
+def _overload(*, refused: int = 120, lost: int = 0, dropped: int = 0) -> dict:
+    step = _step(141.4, healthy=False, p50=400.0, p99=600.0, cpu=4.2, lost=lost, role="twice the knee")
+    step.update(refusedInFlight=refused // 2, refusedDeliveryLag=refused - refused // 2, dropped=dropped)
+    return step
+
+
+def _ours(processes: int = 1, *, lost_past_knee: int = 0, overload: dict | None = None) -> dict:
     return _sweep(
         "ours",
         processes,
@@ -53,6 +60,7 @@ def _ours(processes: int = 1, *, lost_past_knee: int = 0) -> dict:
             _step(70.7, healthy=True, p50=30.0, p99=80.0, cpu=4.5),
         ],
         _step(35.4, healthy=True, p50=21.0, p99=45.0, cpu=5.5, role="half of knee"),
+        overload if overload is not None else _overload(),
     )
 
 
@@ -109,8 +117,30 @@ def test_issue_15_targets_judge_each_goal_against_the_relay():
         "server CPU per message at 25/s <= 1.5 x the relay's": False,
         "p50 at 25/s <= 2.0 x the relay's": False,
         "p99 <= 50 ms at half the knee": True,
+        "at twice the knee: the excess answered 503, nothing lost or dropped": True,
         "no accepted message lost, past the knee too": True,
     }
+
+
+def _twice_the_knee_target(sweep: dict) -> dict:
+    (target,) = [t for t in targets({"delivery": [sweep]}) if t["target"].startswith("at twice the knee")]
+    return target
+
+
+def test_twice_the_knee_is_met_when_the_excess_is_refused_and_nothing_is_lost_or_dropped():
+    target = _twice_the_knee_target(_ours())
+
+    assert target["met"] is True
+    assert target["measured"] == "141.4 msgs/s offered: 120 answered 503, 0 lost, 0 dropped"
+
+
+def test_twice_the_knee_is_not_met_when_a_push_was_dropped_or_nothing_refused():
+    assert _twice_the_knee_target(_ours(overload=_overload(dropped=3)))["met"] is False
+    assert _twice_the_knee_target(_ours(overload=_overload(refused=0)))["met"] is False
+
+
+def test_losses_at_twice_the_knee_count_among_the_sweeps_losses():
+    assert _ours(overload=_overload(lost=2))["summary"]["lost"] == 2
 
 
 def test_two_processes_are_judged_against_one_processs_knee():

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.report import sweep_steps
 from tests.conftest import requires_postgres
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -106,7 +107,19 @@ def test_smoke_run_reads_issue_15s_figures_off_every_sweep_with_the_machines_loa
     report, printed = smoke_report
     for sweep in report["delivery"]:
         summary = sweep["summary"]
-        assert summary.keys() == {"knee", "referenceRate", "atReference", "atKnee", "atHalfKnee", "lost", "dropped"}
+        assert summary.keys() == {
+            "knee",
+            "referenceRate",
+            "atReference",
+            "atKnee",
+            "atHalfKnee",
+            "atTwiceKnee",
+            "lost",
+            "dropped",
+        }
+        assert [step["role"] for step in sweep_steps(sweep)][-2:] == ["half of knee", "twice the knee"]
+        if sweep["app"] == "ours":
+            assert summary["atTwiceKnee"]["offeredPerSecond"] == round(summary["knee"] * 2, 1)
         # The smoke profile's search starts at its reference rate, so that step always exists.
         assert summary["atReference"]["offeredPerSecond"] == summary["referenceRate"] == 10.0
         assert summary["atReference"]["cores"].keys() == CORE_GROUPS
