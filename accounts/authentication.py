@@ -10,7 +10,7 @@ from accounts import tokens
 from accounts.models import User
 
 # Every REST request's first query: written out, because compiling the ORM's primary-key lookup cost more of the
-# interpreter than the query itself on the send path (docs/performance.md, "Send path: the profile").
+# interpreter than the query itself on the send path (docs/performance.md, "Results, 2026-12-01").
 _USER_BY_ID = "SELECT * FROM accounts_user WHERE id = %s"
 
 
