@@ -58,9 +58,12 @@ class TempWatch:
             except OSError:
                 continue  # closed meanwhile
         for entry in Path(self.directory).rglob("*"):
-            if entry.is_file():
-                status = entry.stat()
-                sizes[status.st_ino] = status.st_size
+            try:
+                if entry.is_file():
+                    status = entry.stat()
+                    sizes[status.st_ino] = status.st_size
+            except FileNotFoundError:
+                continue  # removed between the listing and the stat
         self.peak = max(self.peak, sum(sizes.values()))
 
 
