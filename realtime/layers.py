@@ -5,12 +5,15 @@ but the stock layers hide it: the in-memory layer swallows ``ChannelFull`` insid
 channels_redis 4.3 reports the queues a group send found full only in an INFO line and evicts the
 oldest message of a socket's local buffer without a word. Here each drop adds to
 ``publish_counters.dropped`` (GET /api/health) and logs a WARNING on logger ``realtime.layers``.
+
+The Redis layer's ``group_send`` is also this module's own: two round trips to Redis instead of four
+(every push of the product goes through it, docs/performance.md).
 """
 
 import asyncio
 import contextvars
 import logging
-from typing import cast
+import time
 
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer as StockInMemoryChannelLayer
@@ -18,6 +21,7 @@ from channels_redis.core import BoundedQueue
 from channels_redis.core import RedisChannelLayer as StockRedisChannelLayer
 from redis.asyncio import BlockingConnectionPool
 
+from kernel.redis_client import LuaScript
 from realtime.publish import publish_counters
 
 logger = logging.getLogger(__name__)
@@ -95,44 +99,84 @@ class _ReceiveBuffers(dict):
         self.pop(channel, None)
 
 
-OVER_CAPACITY_LINE = "%s of %s channels over capacity in group %s"
-
-
-class _OverCapacityLine(logging.Filter):
-    """Turns channels_redis's INFO line about a group send that found queues full into counted drops.
-
-    channels_redis 4.3 counts those queues inside the Lua script of ``group_send`` and hands the count
-    only to this log line, so reading the record is the one way to learn it without copying
-    ``group_send``. Its count is of Redis queues, one per receiving process (all of a process's sockets
-    share one), not of sockets. Should a later version reword the line, tests/realtime/test_layer_drops.py
-    fails rather than the count silently stopping.
+# The delivery half of a group send, atomic: forget the group's members whose membership expired, then for each
+# receiving queue (one per process, or per channel) trim the messages past their expiry and add this one where
+# there is room. KEYS: the group, then the queues. ARGV: the message for each queue, each queue's capacity, then
+# the times before which a membership and a message expired, the time now and the queues' expiry in seconds.
+# Returns how many queues were full.
+_GROUP_DELIVER = LuaScript(
     """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.msg != OVER_CAPACITY_LINE:
-            return True
-        full_queues, channels, group = cast(tuple[int, int, str], record.args)
-        _record_drops(full_queues, f"for group {group}, on {full_queues} process queue(s) of its {channels} channels")
-        return False
-
-
-_over_capacity_line = _OverCapacityLine()
+local queues = #KEYS - 1
+local memberships_expired_before = ARGV[2 * queues + 1]
+local messages_expired_before = ARGV[2 * queues + 2]
+local now = ARGV[2 * queues + 3]
+local expiry = ARGV[2 * queues + 4]
+redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, memberships_expired_before)
+local full = 0
+for i = 1, queues do
+    local queue = KEYS[i + 1]
+    redis.call('ZREMRANGEBYSCORE', queue, 0, messages_expired_before)
+    if redis.call('ZCOUNT', queue, '-inf', '+inf') < tonumber(ARGV[queues + i]) then
+        redis.call('ZADD', queue, now, ARGV[i])
+        redis.call('EXPIRE', queue, expiry)
+    else
+        full = full + 1
+    end
+end
+return full
+"""
+)
 
 
 class RedisChannelLayer(_CountsRefusedSends, StockRedisChannelLayer):
-    """The stock Redis layer with every drop counted: refused sends, full queues in a group send, and
-    evictions from a socket's local buffer."""
+    """The stock Redis layer with every drop counted (refused sends, full queues in a group send, evictions
+    from a socket's local buffer) and a group send in two round trips."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # The channels this process handed to consumers whose receive has not been cancelled yet.
         self.receiving_channels: set[str] = set()
         self.receive_buffer = _ReceiveBuffers(self.capacity, self.receiving_channels)
-        source = logging.getLogger("channels_redis.core")
-        # The line is made only if INFO is enabled there; a LOG_LEVEL above INFO must not stop the count.
-        # The filter swallows the line, and channels_redis.core logs nothing else at INFO.
-        source.setLevel(logging.INFO)
-        source.addFilter(_over_capacity_line)
+
+    async def group_send(self, group, message):
+        """What the stock ``group_send`` does, in two round trips instead of four: read the group's live members,
+        then one script (``_GROUP_DELIVER``) forgets the expired ones, trims each receiving queue and adds the
+        message. The members must be read first: the message each queue gets names its channels there.
+
+        With several Redis hosts a group's queues may live on other hosts than the group: the stock send, which
+        talks to each host apart, is used, and its full queues are not counted."""
+        if self.ring_size > 1:
+            await super().group_send(group, message)
+            return
+        assert self.require_valid_group_name(group), "Group name not valid"
+        group_key = self._group_key(group)
+        connection = self.connection(0)
+        now = time.time()
+        memberships_expired_before = int(now) - self.group_expiry
+        members = await connection.zrangebyscore(group_key, f"({memberships_expired_before}", "+inf")
+        channels = [member.decode("utf8") for member in members]
+        queues_by_connection, message_by_queue, capacity_by_queue = self._map_channel_keys_to_connection(
+            channels, message
+        )
+        queues = queues_by_connection.get(0, [])
+        if not queues:
+            # Nobody to deliver to. Expired members of such a group expired with its key, which every
+            # group_add sets to expire group_expiry after it.
+            return
+        full = await _GROUP_DELIVER.run_async(
+            connection,
+            keys=[group_key, *queues],
+            args=[
+                *(message_by_queue[queue] for queue in queues),
+                *(capacity_by_queue[queue] for queue in queues),
+                memberships_expired_before,
+                int(now) - int(self.expiry),
+                now,
+                self.expiry,
+            ],
+        )
+        if full:
+            _record_drops(full, f"for group {group}, on {full} process queue(s) of its {len(channels)} channels")
 
     async def new_channel(self, prefix="specific"):
         channel = await super().new_channel(prefix)
