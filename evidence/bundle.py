@@ -35,7 +35,7 @@ from meetings.models import Meeting
 from messaging import events as messaging_events
 from messaging import selectors as messaging_selectors
 from messaging.models import Message, MessageRevision, Participant
-from projects.models import Project, terms_hash_of
+from projects.models import Project
 
 FORMAT = "evidence/1"
 BUNDLE_NAME = "bundle.json"
@@ -188,7 +188,7 @@ def _bundle(project: Project, messages: list[Message]) -> dict:
             "provider": user_brief_payload(project.provider),
             "terms": project.terms_snapshot,
             "termsHash": project.terms_hash,
-            "termsHashMatches": terms_hash_of(project.terms_snapshot) == project.terms_hash,
+            "termsHashMatches": project.terms_verify(),
         },
         "members": _members(project, messages, participants),
         # The conversation's hash chain (docs/record.md) as verified at export: null, or where it breaks.

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from kernel.json_values import canonical_json
 
-if TYPE_CHECKING:  # the models import GENESIS from here
+if TYPE_CHECKING:  # for the annotations only: the records are built from any object with the fields
     from messaging.models import Message, MessageRevision
 
 # The previous hash of a conversation's first link, and the head of a conversation without any.

@@ -91,20 +91,8 @@ def project_member_list(*, project: Project) -> list[Member]:
     project with its client and provider (``project_list_for_user``, ``project_get_for_member``)."""
     current = set(messaging_selectors.project_participant_ids(project_id=project.pk))
     owners = [
-        Member(
-            user=project.client,
-            side=ProjectMember.Side.CLIENT,
-            owner=True,
-            added_by_id=None,
-            joined_at=project.created_at,
-        ),
-        Member(
-            user=project.provider,
-            side=ProjectMember.Side.PROVIDER,
-            owner=True,
-            added_by_id=None,
-            joined_at=project.created_at,
-        ),
+        Member(user=user, side=side, owner=True, added_by_id=None, joined_at=project.created_at)
+        for user, side in ((project.client, ProjectMember.Side.CLIENT), (project.provider, ProjectMember.Side.PROVIDER))
     ]
     teammates = [Member.of_row(row) for row in ProjectMember.objects.filter(project=project).select_related("user")]
     sides = list(ProjectMember.Side.values)
