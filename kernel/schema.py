@@ -11,10 +11,12 @@ from typing import Any
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import ResolvedComponent, force_instance
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import permissions, serializers
 from rest_framework.authentication import SessionAuthentication
 
 from kernel.errors import DomainError
+from kernel.ids import ID_MAX, ID_MIN
 
 
 # Mixed into a read-only serializer whose fields document (for OpenAPI) what ``build`` returns. ``build`` is
@@ -75,6 +77,13 @@ RETRY_AFTER_STATUSES = {429, 503}
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Permissions that refuse only the anonymous (401), never an authenticated caller (403).
 AUTHENTICATION_ONLY_PERMISSIONS = (permissions.AllowAny, permissions.IsAuthenticated)
+
+
+def path_id(name: str, description: str) -> OpenApiParameter:
+    """A path's id (``kernel.ids``' ``id`` converter), as the schema documents it: an integer of 1..2**63-1."""
+    return OpenApiParameter(
+        name, {"type": "integer", "minimum": ID_MIN, "maximum": ID_MAX}, OpenApiParameter.PATH, description=description
+    )
 
 
 def errors(*domain_errors: type[DomainError]) -> dict[int, dict]:

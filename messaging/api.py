@@ -10,10 +10,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from kernel.errors import Conflict, FileMissing, Invalid, NotAllowed, NotFound, ProviderSuspended, Unavailable
-from kernel.ids import ID_MAX, ID_MIN, is_id
+from kernel.ids import ID_MAX, is_id
 from kernel.parsers import JSONParser
 from kernel.ratelimit import ScopedRateThrottle
-from kernel.schema import errors
+from kernel.schema import errors, path_id
 from messaging import events, selectors, services
 from messaging.serializers import (
     ConversationSerializer,
@@ -33,10 +33,6 @@ logger = logging.getLogger(__name__)
 _INT64 = {"type": "integer", "minimum": 0, "maximum": ID_MAX}
 
 
-def _path_id(name: str, description: str) -> OpenApiParameter:
-    return OpenApiParameter(name, {**_INT64, "minimum": ID_MIN}, OpenApiParameter.PATH, description=description)
-
-
 class ConversationViewSet(viewsets.GenericViewSet):
     serializer_class = ConversationSerializer
 
@@ -47,12 +43,12 @@ class ConversationViewSet(viewsets.GenericViewSet):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(ConversationSerializer(page, many=True).data)
 
-    @extend_schema(parameters=[_path_id("id", "The conversation's id.")])
+    @extend_schema(parameters=[path_id("id", "The conversation's id.")])
     def retrieve(self, request, pk=None):
         participation = selectors.participant_get(user=request.user, conversation_id=pk)
         return Response(ConversationSerializer(participation).data)
 
-    @extend_schema(parameters=[_path_id("project_id", "The project's id.")])
+    @extend_schema(parameters=[path_id("project_id", "The project's id.")])
     @action(detail=False, url_path="project/<id:project_id>")
     def for_project(self, request, project_id=None):
         participation = selectors.participant_get_for_project(user=request.user, project_id=project_id)
@@ -96,7 +92,7 @@ class MessageViewSet(viewsets.GenericViewSet):
     @extend_schema(
         request=MessageEditInputSerializer,
         responses={200: MessageSerializer, **errors(Invalid, NotAllowed, NotFound, Conflict)},
-        parameters=[_path_id("id", "The message's id.")],
+        parameters=[path_id("id", "The message's id.")],
         description="The sender replaces a text message's content, within MESSAGE_EDIT_WINDOW of sending it and "
         "while the project is active; the conversation is pushed `message:updated`.",
     )
@@ -109,7 +105,7 @@ class MessageViewSet(viewsets.GenericViewSet):
     @extend_schema(
         request=None,
         responses={204: None, **errors(NotAllowed, NotFound, Conflict)},
-        parameters=[_path_id("id", "The message's id.")],
+        parameters=[path_id("id", "The message's id.")],
         description="The sender deletes a message, within MESSAGE_EDIT_WINDOW of sending it and while the project "
         "is active: it stays in history as a tombstone at its seq; the conversation is pushed `message:deleted`.",
     )
@@ -119,7 +115,7 @@ class MessageViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         parameters=[
-            _path_id("conversation_id", "The conversation's id."),
+            path_id("conversation_id", "The conversation's id."),
             OpenApiParameter("before", _INT64, description="Scroll back: messages older than this id."),
             OpenApiParameter("after", _INT64, description="Catch up: messages newer than this id."),
             OpenApiParameter("limit", _INT64, description="Page size, capped by MESSAGE_PAGE_MAX."),
@@ -163,7 +159,7 @@ class MessageViewSet(viewsets.GenericViewSet):
         return Response({"results": MessageSearchResultSerializer(results, many=True).data, "next": next_cursor})
 
     @extend_schema(
-        request=None, responses=ReadMarkerSerializer, parameters=[_path_id("conversation_id", "The conversation's id.")]
+        request=None, responses=ReadMarkerSerializer, parameters=[path_id("conversation_id", "The conversation's id.")]
     )
     @action(detail=False, methods=["patch"], url_path="conversation/<id:conversation_id>/read")
     def read(self, request, conversation_id=None):
@@ -173,7 +169,7 @@ class MessageViewSet(viewsets.GenericViewSet):
     @extend_schema(
         # The file as uploaded, with the content type it was uploaded with.
         responses={(200, "*/*"): OpenApiTypes.BINARY},
-        parameters=[_path_id("id", "The file message's id.")],
+        parameters=[path_id("id", "The file message's id.")],
     )
     @action(detail=True, url_path="file", url_name="file")
     def download(self, request, pk=None):

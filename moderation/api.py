@@ -1,13 +1,12 @@
 """REST endpoint of the moderation module: a participant reports a message."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from kernel.errors import Invalid, NotFound
-from kernel.ids import ID_MAX, ID_MIN
-from kernel.schema import errors
+from kernel.schema import errors, path_id
 from moderation import services
 from moderation.serializers import ReportCreateInputSerializer, ReportSerializer
 
@@ -17,14 +16,7 @@ class MessageReportView(APIView):
         operation_id="messages_report_create",
         request=ReportCreateInputSerializer,
         responses={201: ReportSerializer, 200: ReportSerializer, **errors(Invalid, NotFound)},
-        parameters=[
-            OpenApiParameter(
-                "id",
-                {"type": "integer", "minimum": ID_MIN, "maximum": ID_MAX},
-                OpenApiParameter.PATH,
-                description="The message's id.",
-            )
-        ],
+        parameters=[path_id("id", "The message's id.")],
         description="A participant of the message's conversation reports it to support staff (201). Reporting it "
         "again answers 200 with the first report, unchanged. One's own messages and system messages cannot be "
         "reported (400); to anyone outside the conversation the message does not exist (404). Support staff's "

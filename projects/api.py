@@ -1,13 +1,12 @@
 """REST endpoints of the cross-module flow: requests, proposals, acceptance, projects."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from kernel.errors import Conflict, Invalid, NotAllowed, NotFound
-from kernel.ids import ID_MAX, ID_MIN
-from kernel.schema import errors
+from kernel.schema import errors, path_id
 from projects import selectors, services
 from projects.serializers import (
     ProjectMemberInputSerializer,
@@ -110,14 +109,7 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(
         request=None,
         responses={204: None, **errors(NotAllowed, NotFound, Conflict)},
-        parameters=[
-            OpenApiParameter(
-                "user_id",
-                {"type": "integer", "minimum": ID_MIN, "maximum": ID_MAX},
-                OpenApiParameter.PATH,
-                description="The member's user id.",
-            )
-        ],
+        parameters=[path_id("user_id", "The member's user id.")],
         description="An owner removes a member of their own side: their sockets leave the conversation, and the "
         "project, its conversation and its meetings answer them 404 from then on.",
     )
