@@ -348,6 +348,9 @@ PRESENCE_LAST_SEEN_INTERVAL_SECONDS = 60
 SEND_MAX_IN_FLIGHT = env_int("SEND_MAX_IN_FLIGHT", 16)
 if SEND_MAX_IN_FLIGHT < 1:
     raise ImproperlyConfiguredEnv("SEND_MAX_IN_FLIGHT must be at least 1.")
+# A Bearer JWT send on PostgreSQL runs its queries on the event loop, over a pool of its own of at most
+# SEND_MAX_IN_FLIGHT connections per process (kernel.loop_database), with no hop to a thread (messaging.send).
+SEND_DATABASE_ON_LOOP = env_bool("SEND_DATABASE_ON_LOOP", default=True)
 
 # How far behind (ms from publish to the socket's handler) this process's pushes may be before sends are
 # refused 503 + Retry-After: a send cheaper than its deliveries must not outrun them until the channel layer

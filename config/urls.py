@@ -40,6 +40,9 @@ admin.site.login_form = AdminLoginForm
 
 
 urlpatterns = [
+    # First: Django tries the patterns in order, and every include a path passes through on its way costs a
+    # failed match; the hot path (POST /api/messages, messaging.send) resolves at the first one.
+    path("api/", include("messaging.urls")),
     path("admin/", admin.site.urls),
     path("api/", api_root, name="api-root"),
     path("api/health", health, name="health"),
@@ -48,7 +51,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/", include("accounts.urls")),
     path("api/", include("projects.urls")),
-    path("api/", include("messaging.urls")),
     path("api/", include("meetings.urls")),
     path("api/", include("integrations.urls")),
     path("api/", include("notifications.urls")),

@@ -5,10 +5,13 @@ bare Channels relay per message. The CPU went to thread hops, to nine ORM statem
 limiter; the guarantees did not need any of it. This module keeps every guarantee of ``message_send`` and
 pays for each once:
 
-- **One async view, one hop to a thread.** The view runs on the event loop behind the async middleware
-  stack. Authentication, the rate, parsing and the transaction run in one ``sync_to_async`` call (Django's
-  database connections are per thread); the ``message:new`` publish is then awaited on the loop, after
-  the commit, with nothing left to hop back for.
+- **One async view, no hop to a thread for a Bearer JWT on PostgreSQL** (``_send_text_on_loop``). The view runs
+  on the event loop behind the async middleware stack. The JWT's user, the rate and the transaction go over
+  connections that live on the loop (``kernel.loop_database``'s pool, the loop's Redis client), and the
+  ``message:new`` publish is awaited there after the commit. A hop to a thread and back cost more of the
+  interpreter than the statements it ran; Django's database connections are per thread, so the ORM is not
+  used on this path. A session caller (CSRF, its session in the database), SQLite, or ``SEND_DATABASE_ON_LOOP``
+  off take ``_send_text`` instead: the same steps in one ``sync_to_async`` call on Django's connection.
 - **The same contract, not a copy of it.** Credentials are DRF's authenticators in DRF's order (Bearer JWT,
   then the session with CSRF enforced exactly as ``SessionAuthentication`` does), the rate is the
   ``message_send`` scope of ``kernel.ratelimit``, the body is read by the API's JSON parser and validated
@@ -16,14 +19,14 @@ pays for each once:
   domain errors, and every error is shaped by the one handler (``kernel.rest.api_exception_handler``).
   What this view does not take (a file sent as multipart, a form, any other method) goes to the DRF view
   on the same path, which also describes the endpoint in the OpenAPI schema.
-- **Two statements on PostgreSQL** (``_append_on_postgresql``): the conversation row lock (written out in
-  SQL, ``_LOCK_STATEMENT``: building the ORM's locking query, with its joins, took a quarter of a send's
-  CPU on the interpreter), then one statement that checks membership, finds a retry's original, inserts the
-  message (with its link in the conversation's hash chain, ``messaging.chain``, hashed in Python before the
-  statement), moves the conversation's last message and chain head and the sender's read marker, and records
-  the ``message.created`` integration event in the outbox (``integrations.services.event_record``'s row).
-  Elsewhere (SQLite, the embedded default) ``services.message_store`` does the same through the ORM; both
-  pass the same tests.
+- **Two statements on PostgreSQL** (``_append_steps``, written once for the loop's driver and the thread's): the
+  conversation row lock (written out in SQL, ``_LOCK_STATEMENT``: building the ORM's locking query, with its joins,
+  took a quarter of a send's CPU on the interpreter), then one statement that checks membership, finds a retry's
+  original, inserts the message (with its link in the conversation's hash chain, ``messaging.chain``, hashed in
+  Python before the statement), moves the conversation's last message and chain head and the sender's read marker,
+  and records the ``message.created`` integration event in the outbox (``integrations.services.event_record``'s
+  row). Elsewhere (SQLite, the embedded default) ``services.message_store`` does the same through the ORM; both pass
+  the same tests.
 
 The send admission bound (503 + ``Retry-After`` past ``SEND_MAX_IN_FLIGHT``) is held around this view by
 ``realtime.admission``'s middleware, for the whole request including the awaited publish.
@@ -31,13 +34,18 @@ The send admission bound (503 + ``Retry-After`` past ``SEND_MAX_IN_FLIGHT``) is 
 
 import json
 import uuid
+from collections.abc import Generator
 from dataclasses import dataclass
 
+import psycopg
 from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views import View
+from psycopg import AsyncConnection
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -45,12 +53,14 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from accounts.authentication import JWTAuthentication
 from integrations import events as integration_events
 from integrations.services import event_public_id
+from kernel import loop_database
 from kernel.contact_review import contact_review
 from kernel.errors import NotFound
 from kernel.parsers import JSONParser
-from kernel.ratelimit import Rate, rate_spend
+from kernel.ratelimit import Rate, rate_spend, rate_spend_async
 from kernel.rest import api_exception_handler
 from messaging import api, chain, events, services
 from messaging.models import Message
@@ -78,13 +88,29 @@ class MessageSendView(View):
 
     async def post(self, request: HttpRequest) -> HttpResponse:
         try:
-            sent = await sync_to_async(_send_text)(request)
+            raw_token = _bearer_token(request) if _database_on_loop() else None
+            if raw_token is not None:
+                sent = await _send_text_on_loop(request, raw_token)
+            else:
+                sent = await sync_to_async(_send_text)(request)
         except Exception as exc:
             return _error_response(request, exc)
         if sent.created:
             for groups, payload, exclude_user_id in sent.pushes():
                 await publish(groups, events.MESSAGE_NEW, payload, exclude_user_id=exclude_user_id)
         return _json_response(sent.payload, status=201 if sent.created else 200)
+
+
+def _database_on_loop() -> bool:
+    return settings.SEND_DATABASE_ON_LOOP and loop_database.is_available()
+
+
+def _bearer_token(request: HttpRequest) -> bytes | None:
+    """The raw JWT of a Bearer ``Authorization`` header, read as DRF's first authenticator reads it; ``None``
+    without one (the session's turn). A malformed header raises that authenticator's refusal."""
+    authenticator = JWTAuthentication()
+    header = authenticator.get_header(request)  # type: ignore[arg-type]  # it reads request.META alone
+    return None if header is None else authenticator.get_raw_token(header)
 
 
 def _send_text(request: HttpRequest) -> services.SentMessage:
@@ -98,14 +124,8 @@ def _send_text(request: HttpRequest) -> services.SentMessage:
     user = rest_request.user  # raises AuthenticationFailed, or PermissionDenied for a missing CSRF token
     if not (user and user.is_authenticated):
         raise exceptions.NotAuthenticated()
-    retry_after = rate_spend(
-        scope=RATE_SCOPE, ident=user.pk, rate=Rate.parse(api_settings.DEFAULT_THROTTLE_RATES[RATE_SCOPE])
-    )
-    if retry_after is not None:
-        raise exceptions.Throttled(wait=retry_after)
-    payload = MessageCreateInputSerializer(data=rest_request.data)
-    payload.is_valid(raise_exception=True)
-    data = payload.validated_data  # a JSON body has no file: the serializer refuses one
+    _refuse_past_rate(rate_spend(scope=RATE_SCOPE, ident=user.pk, rate=_send_rate()))
+    data = _validated(rest_request)
     if data["type"] != Message.Type.TEXT or connection.vendor != "postgresql":
         return services.message_store(
             user=user,
@@ -115,7 +135,7 @@ def _send_text(request: HttpRequest) -> services.SentMessage:
             client_message_id=data["clientMessageId"],
         )
     return services.message_stored_once(
-        lambda: _append_on_postgresql(
+        lambda: _append_on_thread(
             user=user,
             conversation_id=data["conversationId"],
             content=data["content"],
@@ -124,6 +144,63 @@ def _send_text(request: HttpRequest) -> services.SentMessage:
         user=user,
         client_message_id=data["clientMessageId"],
     )
+
+
+async def _send_text_on_loop(request: HttpRequest, raw_token: bytes) -> services.SentMessage:
+    """``_send_text`` for a Bearer JWT caller on PostgreSQL, with no hop to a thread: the user's read and the
+    two statements go over a connection of the loop's pool (``kernel.loop_database``), the rate over the
+    loop's Redis client. A retry's original (rare) is read through the ORM on a thread."""
+    authenticator = JWTAuthentication()
+    validated_token = authenticator.get_validated_token(raw_token)
+    async with loop_database.loop_connection() as database:
+        user = await authenticator.user_on_loop(validated_token, database)
+        # As DRF's Request sets it: the middleware that reads request.user then needs no session.
+        request.user = user
+        _refuse_past_rate(await rate_spend_async(scope=RATE_SCOPE, ident=user.pk, rate=_send_rate()))
+        data = _validated(Request(request, parsers=[JSONParser()]))
+        original = sync_to_async(services.message_by_client_id)
+        if data["type"] != Message.Type.TEXT:
+            return await sync_to_async(services.message_store)(
+                user=user,
+                conversation_id=data["conversationId"],
+                content=data["content"],
+                type=data["type"],
+                client_message_id=data["clientMessageId"],
+            )
+        try:
+            appended = await _append_on_loop(
+                database,
+                user=user,
+                conversation_id=data["conversationId"],
+                content=data["content"],
+                client_message_id=data["clientMessageId"],
+            )
+        except psycopg.IntegrityError:
+            # As services.message_stored_once: the same client id raced in through another conversation's lock.
+            raced = await original(user=user, client_message_id=data["clientMessageId"])
+            if raced is None:
+                raise
+            return raced
+    if appended is _ORIGINAL:
+        found = await original(user=user, client_message_id=data["clientMessageId"])
+        assert found is not None  # found by the append statement, and messages are not deleted
+        return found
+    return appended
+
+
+def _send_rate() -> Rate:
+    return Rate.parse(api_settings.DEFAULT_THROTTLE_RATES[RATE_SCOPE])
+
+
+def _refuse_past_rate(retry_after: int | None) -> None:
+    if retry_after is not None:
+        raise exceptions.Throttled(wait=retry_after)
+
+
+def _validated(rest_request: Request) -> dict:
+    payload = MessageCreateInputSerializer(data=rest_request.data)
+    payload.is_valid(raise_exception=True)
+    return payload.validated_data  # a JSON body has no file: the serializer refuses one
 
 
 # Run after the conversation row lock is granted, so under READ COMMITTED its snapshot sees every commit that
@@ -181,34 +258,29 @@ FOR UPDATE OF conversation
 
 
 @dataclass(frozen=True)
-class _Locked:
-    last_message_seq: int
-    chain_head: str
-    project: Project
-
-
-def _lock_for_member(cursor, *, user, conversation_id: int) -> _Locked:
-    cursor.execute(_LOCK_STATEMENT, {"conversation": conversation_id, "sender": user.pk})
-    row = cursor.fetchone()
-    if row is None:
-        raise NotFound("No such conversation.", field="conversationId")
-    last_message_seq, chain_head, project_id, project_status = row
-    return _Locked(last_message_seq, chain_head, Project(pk=project_id, status=project_status))
-
-
-@dataclass(frozen=True)
 class _Appended:
     is_member: bool
     original_id: int | None
     message_id: int | None
 
 
-def _append_on_postgresql(
+# What ``_append_steps`` returns when the sender's retry found its original: each driver reads it its own way.
+_ORIGINAL = object()
+
+# A statement to run and its parameters; the driver sends back the one row it returned, or None.
+_Step = tuple[str, dict]
+
+
+def _append_steps(
     *, user, conversation_id: int, content: str, client_message_id: uuid.UUID | None
-) -> services.SentMessage:
+) -> Generator[_Step, tuple | None, "services.SentMessage | object"]:
     """``services.message_store`` for a text message in two statements: the lock, then ``_APPEND_STATEMENT``.
 
-    The first takes the conversation's row lock (``_LOCK_STATEMENT``, the lock of
+    Written once for the two drivers, the thread's (``_append_on_thread``, Django's connection) and the loop's
+    (``_append_on_loop``, ``kernel.loop_database``): each runs the statements this yields, inside one
+    transaction, and sends back the row each returned. An exception raised here rolls that transaction back.
+
+    The first statement takes the conversation's row lock (``_LOCK_STATEMENT``, the lock of
     ``services.conversation_lock_for_member``), the lock ``services.participant_remove`` and every other send
     take too: senders of one conversation are serialized from here to the commit, so the seq read under it is
     the last one and the ids they insert rise with their seqs. The membership this statement asks is only the
@@ -219,54 +291,94 @@ def _append_on_postgresql(
     # The contact scan (kernel.contact_review): Python's work before the lock, its result two more values of
     # the INSERT, not a round trip.
     review, contact_kinds = contact_review(content)
+    locked = yield _LOCK_STATEMENT, {"conversation": conversation_id, "sender": user.pk}
+    if locked is None:
+        raise NotFound("No such conversation.", field="conversationId")
+    last_message_seq, chain_head, project_id, project_status = locked
+    refusal = services.message_send_refusal(
+        user=user,
+        project=Project(pk=project_id, status=project_status),
+        type=Message.Type.TEXT,
+        content=content,
+        upload=None,
+    )
+    seq = last_message_seq + 1
+    message = Message(
+        conversation_id=conversation_id,
+        sender=user,
+        seq=seq,
+        type=Message.Type.TEXT,
+        content=content,
+        client_message_id=client_message_id,
+        created_at=now,
+        review=review,
+        contact_kinds=contact_kinds,
+    )
+    # Hashed here, before the INSERT: everything the link covers is known, and the head came with the lock.
+    chain.message_seal(message, head=chain_head)
+    appended_row = yield (
+        _APPEND_STATEMENT,
+        {
+            "conversation": conversation_id,
+            "sender": user.pk,
+            "seq": seq,
+            "content": content,
+            "client_message_id": client_message_id,
+            "now": now,
+            "chain_hash": message.chain_hash,
+            "may_insert": refusal is None,
+            "event_id": event_public_id(),
+            "event_type": integration_events.MESSAGE_CREATED,
+            "event_data": json.dumps(events.message_event_payload(message)),
+            "review": review,
+            "contact_kinds": contact_kinds,
+        },
+    )
+    assert appended_row is not None  # the statement's last SELECT returns one row
+    appended = _Appended(*appended_row)
+    if not appended.is_member:
+        raise NotFound("No such conversation.", field="conversationId")
+    if appended.original_id is not None:
+        return _ORIGINAL
+    if refusal is not None:
+        raise refusal
+    message.pk = appended.message_id
+    return services.SentMessage.of(message, created=True)
+
+
+def _append_on_thread(*, user, conversation_id: int, content: str, client_message_id: uuid.UUID | None):
+    steps = _append_steps(
+        user=user, conversation_id=conversation_id, content=content, client_message_id=client_message_id
+    )
     with transaction.atomic(), connection.cursor() as cursor:
-        locked = _lock_for_member(cursor, user=user, conversation_id=conversation_id)
-        refusal = services.message_send_refusal(
-            user=user, project=locked.project, type=Message.Type.TEXT, content=content, upload=None
-        )
-        seq = locked.last_message_seq + 1
-        message = Message(
-            conversation_id=conversation_id,
-            sender=user,
-            seq=seq,
-            type=Message.Type.TEXT,
-            content=content,
-            client_message_id=client_message_id,
-            created_at=now,
-            review=review,
-            contact_kinds=contact_kinds,
-        )
-        # Hashed here, before the INSERT: everything the link covers is known, and the head came with the lock.
-        chain.message_seal(message, head=locked.chain_head)
-        cursor.execute(
-            _APPEND_STATEMENT,
-            {
-                "conversation": conversation_id,
-                "sender": user.pk,
-                "seq": seq,
-                "content": content,
-                "client_message_id": client_message_id,
-                "now": now,
-                "chain_hash": message.chain_hash,
-                "may_insert": refusal is None,
-                "event_id": event_public_id(),
-                "event_type": integration_events.MESSAGE_CREATED,
-                "event_data": json.dumps(events.message_event_payload(message)),
-                "review": review,
-                "contact_kinds": contact_kinds,
-            },
-        )
-        appended = _Appended(*cursor.fetchone())
-        if not appended.is_member:
-            raise NotFound("No such conversation.", field="conversationId")
-        if appended.original_id is not None:
+        try:
+            statement, parameters = next(steps)
+            while True:
+                cursor.execute(statement, parameters)
+                statement, parameters = steps.send(cursor.fetchone())
+        except StopIteration as done:
+            appended = done.value
+        if appended is _ORIGINAL:
             original = services.message_by_client_id(user=user, client_message_id=client_message_id)
             assert original is not None  # found by this transaction's statement, and messages are not deleted
             return original
-        if refusal is not None:
-            raise refusal
-    message.pk = appended.message_id
-    return services.SentMessage.of(message, created=True)
+    return appended
+
+
+async def _append_on_loop(
+    database: AsyncConnection, *, user, conversation_id: int, content: str, client_message_id: uuid.UUID | None
+):
+    steps = _append_steps(
+        user=user, conversation_id=conversation_id, content=content, client_message_id=client_message_id
+    )
+    async with database.transaction():
+        try:
+            statement, parameters = next(steps)
+            while True:
+                cursor = await database.execute(statement, parameters)
+                statement, parameters = steps.send(await cursor.fetchone())
+        except StopIteration as done:
+            return done.value
 
 
 def _error_response(request: HttpRequest, exc: Exception) -> HttpResponse:
@@ -275,6 +387,9 @@ def _error_response(request: HttpRequest, exc: Exception) -> HttpResponse:
         # As APIView.handle_exception: the first authenticator's challenge (the JWT's), which keeps it a 401.
         first_authenticator = APIView.authentication_classes[0]()
         exc.auth_header = first_authenticator.authenticate_header(Request(request))  # type: ignore[union-attr]
+        # As DRF's Request when its authenticators refuse: the caller is anonymous. Left to the middleware, the
+        # session's lazy user would be read, and reading it marks the session accessed (``Vary: Cookie``).
+        request.user = AnonymousUser()
     handled = api_exception_handler(exc, {})
     if handled is None:
         raise exc

@@ -20,6 +20,7 @@ from rest_framework import serializers
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from kernel.loop_database import loop_pools_close
 from kernel.redis_client import shared_redis
 from messaging import services as messaging_services
 from presence.tracker import forget_sockets
@@ -41,6 +42,11 @@ def pytest_configure(config):
         # write lock for the whole test, and a socket consumer writing from its thread would wait it out. Server
         # processes the tests start (tests/live.py) run the settings' IMMEDIATE, and the concurrency tests there.
         database["OPTIONS"]["transaction_mode"] = "DEFERRED"
+    # A Bearer send on PostgreSQL runs its queries on the event loop over connections of its own
+    # (kernel.loop_database): they see only committed rows, and its pool lives as long as its loop, where the sync
+    # test client makes a loop per request. Tests take the thread's path unless they ask for ``sends_on_loop``;
+    # the server processes they start (tests/live.py) take the settings' default.
+    settings.SEND_DATABASE_ON_LOOP = False
     # Personas are made with a password; hashing it slowly buys the tests nothing. Server processes hash the same way.
     settings.PASSWORD_HASHERS = TEST_PASSWORD_HASHERS
     run_prefix = f"test-{uuid.uuid4().hex[:8]}"
@@ -99,6 +105,17 @@ def asgi_request_threads_closed():
     asgi = sys.modules.get("config.asgi")
     if asgi is not None:
         asgi.django_http.close_idle_threads()
+
+
+@pytest.fixture
+async def sends_on_loop(transactional_db):
+    """Sends on the test's event loop (kernel.loop_database), on committed rows; the loop's pool closes after."""
+    settings.SEND_DATABASE_ON_LOOP = True
+    try:
+        yield
+    finally:
+        settings.SEND_DATABASE_ON_LOOP = False
+        await loop_pools_close()
 
 
 @pytest.fixture(autouse=True)

@@ -51,6 +51,7 @@ APP_SEAMS = {
         "scope_auth",  # the user of an ASGI scope, for config's body limits
         "forms",  # the login forms of the pages and the admin
         "serializers",  # UserBriefSerializer, nested in the other apps' serializers
+        "authentication",  # the REST API's Bearer JWT, which the send path (messaging.send) runs on the event loop
     },
     # The socket framework the apps plug their handlers into, and the one after-commit publisher.
     "realtime": {"publish", "handlers", "consumers", "session"},

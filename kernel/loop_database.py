@@ -1,0 +1,75 @@
+"""PostgreSQL on the event loop: one psycopg async connection pool per running loop, to the database Django's
+``default`` connection names.
+
+Why: Django's database connections are per thread, so async code reaches them only through ``sync_to_async``,
+a hop to a thread and back on every call. The send path (``messaging.send``) runs its two statements here
+instead, on the loop that serves the request. Only code that writes out its own SQL uses it; the ORM stays
+on Django's connections.
+
+A pool belongs to the loop that opened it: a server process has one loop, and each async test its own
+(``loop_pools_close`` closes the running loop's at the end).
+"""
+
+import asyncio
+import weakref
+from contextlib import asynccontextmanager
+
+from django.conf import settings
+from django.db import connections
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+# Django's own psycopg connection parameters that belong to its sync cursors, not to an async connection.
+_DJANGO_ONLY_PARAMETERS = ("cursor_factory", "context")
+
+_pools: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Future[AsyncConnectionPool]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def is_available() -> bool:
+    """Whether the default database is PostgreSQL, the only one this module speaks to."""
+    return connections["default"].vendor == "postgresql"
+
+
+async def _pool_opened(connection_parameters: dict) -> AsyncConnectionPool:
+    pool: AsyncConnectionPool = AsyncConnectionPool(
+        kwargs={**connection_parameters, "autocommit": True},
+        min_size=1,
+        # Its one user, the send path, holds a connection per admitted send.
+        max_size=settings.SEND_MAX_IN_FLIGHT,
+        timeout=settings.DATABASES["default"].get("OPTIONS", {}).get("pool", {}).get("timeout", 10),
+        open=False,
+    )
+    await pool.open()
+    return pool
+
+
+def _parameters() -> dict:
+    parameters = connections["default"].get_connection_params()
+    for name in _DJANGO_ONLY_PARAMETERS:
+        parameters.pop(name, None)
+    # Prepared after a few runs (psycopg's default threshold): the send's statements are the same every time.
+    parameters["prepare_threshold"] = 5
+    return parameters
+
+
+@asynccontextmanager
+async def loop_connection():
+    """A connection of the running loop's pool, in autocommit: ``async with connection.transaction()`` for more."""
+    loop = asyncio.get_running_loop()
+    opened = _pools.get(loop)
+    if opened is None:
+        # Kept before it is awaited, so concurrent first calls share one pool.
+        opened = _pools[loop] = asyncio.ensure_future(_pool_opened(_parameters()))
+    pool = await opened
+    connection: AsyncConnection
+    async with pool.connection() as connection:
+        yield connection
+
+
+async def loop_pools_close() -> None:
+    """Close the running loop's pool, if it opened one."""
+    opened = _pools.pop(asyncio.get_running_loop(), None)
+    if opened is not None:
+        await (await opened).close()
