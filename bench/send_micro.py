@@ -1,8 +1,10 @@
 """What one send costs in-process through the ASGI handler: ``python -m bench.send_micro [--requests N]``.
 
 ``POST /api/messages`` with a JSON text message and a Bearer JWT, one at a time, through Django's stock
-``ASGIHandler`` and through the handler ``config.asgi`` serves Django with (``kernel.asgi_handler``); the
-two take turns round by round, so a change in the machine's load reaches both alike. The database is
+``ASGIHandler`` and through the handler ``config.asgi`` serves Django with (``kernel.asgi_handler``), the
+latter with the send's queries on a thread (Django's connection) and, on PostgreSQL, on the event loop
+(``SEND_DATABASE_ON_LOOP``, ``kernel.loop_database``); they take turns round by round, so a change in the
+machine's load reaches all alike. The database is
 ``DATABASE_URL``'s server (a database of its own, ``send_micro_<pid>``, made, migrated and dropped) or a SQLite
 file of its own without it; the channel layer and the rate limiter are Redis with ``REDIS_URL``. Prints, per send,
 the median over the rounds of: wall time, process CPU time (all threads) and threads started.
@@ -32,6 +34,8 @@ from django.test import override_settings  # noqa: E402
 
 from bench import seed  # noqa: E402
 from bench.middleware_micro import asgi_request, asgi_scope  # noqa: E402
+from kernel import loop_database  # noqa: E402
+from kernel.loop_database import loop_pools_close  # noqa: E402
 
 ROUNDS = 7
 BODY_TEMPLATE = '{{"conversationId": {conversation}, "content": "micro"}}'
@@ -60,25 +64,33 @@ async def _round(handler, scope: dict, body: bytes, requests: int) -> tuple[floa
         for _ in range(requests):
             assert await asgi_request(handler, scope, body) == 201
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    await loop_pools_close()  # each round runs on a loop of its own
     return wall * 1000 / requests, cpu * 1000 / requests, started[0] / requests
 
 
-def measure(handlers: dict[str, object], requests: int) -> dict[str, dict]:
-    """Each handler's median wall ms, CPU ms and threads started per send, sending to one seeded pair."""
+def _round_with(variant: tuple[object, bool], scope: dict, body: bytes, requests: int) -> tuple[float, float, float]:
+    handler, on_loop = variant
+    with override_settings(SEND_DATABASE_ON_LOOP=on_loop):
+        return asyncio.run(_round(handler, scope, body, requests))
+
+
+def measure(variants: dict[str, tuple[object, bool]], requests: int) -> dict[str, dict]:
+    """Each variant's (a handler, and whether sends run their queries on the loop) median wall ms, CPU ms and
+    threads started per send, sending to one seeded pair."""
     pair = seed.pairs_create("micro", 1)[0]
     body = BODY_TEMPLATE.format(conversation=pair.conversation_id).encode()
     scope = asgi_scope("POST", seed.token_for(pair.sender))
     scope["headers"].append((b"content-length", str(len(body)).encode()))
-    rounds: dict[str, list[tuple[float, float, float]]] = {name: [] for name in handlers}
+    rounds: dict[str, list[tuple[float, float, float]]] = {name: [] for name in variants}
     # DEBUG off, as in production: with it on the handler also logs each sync adaptation. The sends of a
     # round are one user's: the per-user rate must not refuse them.
     rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "message_send": "1000000000/min"}
     with override_settings(DEBUG=False, REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}):
-        for handler in handlers.values():
-            asyncio.run(_round(handler, scope, body, max(requests // 10, 1)))  # warm-up
+        for variant in variants.values():
+            _round_with(variant, scope, body, max(requests // 10, 1))  # warm-up
         for _ in range(ROUNDS):
-            for name, handler in handlers.items():
-                rounds[name].append(asyncio.run(_round(handler, scope, body, requests)))
+            for name, variant in variants.items():
+                rounds[name].append(_round_with(variant, scope, body, requests))
     return {
         name: {
             "wall_ms": statistics.median(wall for wall, _, _ in figures),
@@ -114,19 +126,22 @@ def main() -> None:
     requests = parser.parse_args().requests
     from config.asgi import django_http
 
-    handlers = {"stock ASGIHandler": ASGIHandler(), f"config.asgi ({type(django_http).__name__})": django_http}
+    ours = f"config.asgi ({type(django_http).__name__})"
+    variants = {"stock ASGIHandler, on a thread": (ASGIHandler(), False), f"{ours}, on a thread": (django_http, False)}
+    if loop_database.is_available():
+        variants[f"{ours}, on the loop"] = (django_http, True)
     print(f"{connection.vendor}, load average {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
     with own_database():
         try:
-            figures = measure(handlers, requests)
+            figures = measure(variants, requests)
         finally:
             close_idle_threads = getattr(django_http, "close_idle_threads", None)
             if close_idle_threads is not None:
                 close_idle_threads()
     print(f"median of {ROUNDS} rounds x {requests} sends")
-    print(f"{'handler':<40} {'wall ms':>8} {'CPU ms':>8} {'threads started':>16}")
+    print(f"{'handler, where the queries run':<56} {'wall ms':>8} {'CPU ms':>8} {'threads started':>16}")
     for name, row in figures.items():
-        print(f"{name:<40} {row['wall_ms']:>8.2f} {row['cpu_ms']:>8.2f} {row['threads_started']:>16.2f}")
+        print(f"{name:<56} {row['wall_ms']:>8.2f} {row['cpu_ms']:>8.2f} {row['threads_started']:>16.2f}")
 
 
 if __name__ == "__main__":
