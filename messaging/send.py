@@ -41,6 +41,7 @@ import psycopg
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.core.handlers.asgi import ASGIRequest
 from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -88,7 +89,7 @@ class MessageSendView(View):
 
     async def post(self, request: HttpRequest) -> HttpResponse:
         try:
-            raw_token = _bearer_token(request) if _database_on_loop() else None
+            raw_token = _bearer_token(request) if _database_on_loop(request) else None
             if raw_token is not None:
                 sent = await _send_text_on_loop(request, raw_token)
             else:
@@ -101,8 +102,10 @@ class MessageSendView(View):
         return _json_response(sent.payload, status=201 if sent.created else 200)
 
 
-def _database_on_loop() -> bool:
-    return settings.SEND_DATABASE_ON_LOOP and loop_database.is_available()
+def _database_on_loop(request: HttpRequest) -> bool:
+    # Under WSGI (runserver, a WSGI server) an async view runs on an event loop of its own per request, which
+    # the loop's pool would not outlive: only an ASGI server's loop serves many requests.
+    return settings.SEND_DATABASE_ON_LOOP and isinstance(request, ASGIRequest) and loop_database.is_available()
 
 
 def _bearer_token(request: HttpRequest) -> bytes | None:

@@ -18,6 +18,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection, connections
 from django.test import AsyncClient
+from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts import services as account_services
@@ -520,6 +521,25 @@ async def test_a_session_send_without_the_csrf_token_is_still_refused_with_403(
     assert response.status_code == 403
     assert response.json()["detail"].startswith("CSRF Failed")
     assert await _messages() == 0
+
+
+async def test_a_bearer_send_under_wsgi_takes_the_thread_with_the_setting_on(
+    sends_on_loop, client_user, conversation, queries_in_any_thread
+):
+    """Under WSGI each request's async view gets an event loop of its own, which a loop's pool would not outlive."""
+    requires_postgres()
+    token = await sync_to_async(lambda: str(AccessToken.for_user(client_user)))()
+    wsgi_client = APIClient()
+    wsgi_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    before = len(queries_in_any_thread)
+    response = await sync_to_async(wsgi_client.post)(
+        "/api/messages", _text(conversation.pk, "over wsgi"), format="json"
+    )
+
+    assert response.status_code == 201
+    assert queries_in_any_thread[before:], "a WSGI send runs on Django's connection, in a thread"
+    assert await Message.objects.filter(content="over wsgi").acount() == 1
 
 
 async def _pool_connection_pids(count: int) -> set[int]:
