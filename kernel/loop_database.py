@@ -6,12 +6,12 @@ a hop to a thread and back on every call. The send path (``messaging.send``) run
 instead, on the loop that serves the request. Only code that writes out its own SQL uses it; the ORM stays
 on Django's connections.
 
-A pool belongs to the loop that opened it: a server process has one loop, and each async test its own
-(``loop_pools_close`` closes the running loop's at the end).
+A pool belongs to the loop that opened it and lasts until ``loop_pools_close`` on that loop: a server process
+has one loop, and each async test or benchmark round that opens a pool closes it at its end. Code that runs
+each request on a loop of its own (an async view under WSGI) must not use this module.
 """
 
 import asyncio
-import weakref
 from contextlib import asynccontextmanager
 
 from django.conf import settings
@@ -22,9 +22,8 @@ from psycopg_pool import AsyncConnectionPool
 # Django's own psycopg connection parameters that belong to its sync cursors, not to an async connection.
 _DJANGO_ONLY_PARAMETERS = ("cursor_factory", "context")
 
-_pools: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Future[AsyncConnectionPool]]" = (
-    weakref.WeakKeyDictionary()
-)
+# Not a weak mapping: each opening future holds its loop, so the entry would never go by itself.
+_pools: dict[asyncio.AbstractEventLoop, "asyncio.Future[AsyncConnectionPool]"] = {}
 
 
 def is_available() -> bool:
@@ -62,7 +61,13 @@ async def loop_connection():
     if opened is None:
         # Kept before it is awaited, so concurrent first calls share one pool.
         opened = _pools[loop] = asyncio.ensure_future(_pool_opened(_parameters()))
-    pool = await opened
+    try:
+        pool = await opened
+    except BaseException:
+        # A pool that failed to open is not kept: the next call tries again.
+        if _pools.get(loop) is opened and opened.done():
+            del _pools[loop]
+        raise
     connection: AsyncConnection
     async with pool.connection() as connection:
         yield connection

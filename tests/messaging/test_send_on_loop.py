@@ -591,6 +591,31 @@ async def test_closing_the_loops_pools_leaves_no_connection_of_theirs(sends_on_l
     assert await _backends_alive_after(pids) == 0
 
 
+async def test_a_pool_that_failed_to_open_is_opened_again_by_the_next_send(
+    sends_on_loop, client_user, conversation, monkeypatch
+):
+    requires_postgres()
+    opened = loop_database._pool_opened
+    attempts = []
+
+    async def failing_once(parameters):
+        attempts.append(parameters)
+        if len(attempts) == 1:
+            raise OSError("the database is not there yet")
+        return await opened(parameters)
+
+    monkeypatch.setattr(loop_database, "_pool_opened", failing_once)
+    client = await _bearer(client_user)
+
+    with pytest.raises(OSError):
+        await _post(client, _text(conversation.pk, "too early"))
+    response = await _post(client, _text(conversation.pk, "in time"))
+
+    assert response.status_code == 201
+    assert len(attempts) == 2
+    assert [message.content async for message in Message.objects.all()] == ["in time"]
+
+
 async def test_the_message_new_push_goes_to_the_conversation_after_the_commit(sends_on_loop, client_user, conversation):
     requires_postgres()
     layer = get_channel_layer()
