@@ -1,12 +1,16 @@
 """REST authentication by Bearer JWT, refusing tokens revoked by a password change or a logout everywhere."""
 
+import threading
+from collections import OrderedDict
+
 from django.utils.translation import gettext as _
 from psycopg import AsyncConnection
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt import authentication
-from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
+from rest_framework_simplejwt.utils import aware_utcnow
 
 from accounts import tokens
 from accounts.models import User
@@ -20,7 +24,49 @@ _USER_BY_ID = "SELECT {} FROM accounts_user WHERE id = %s".format(
 )
 
 
+class _VerifiedTokens:
+    """Tokens whose signature and claims simplejwt verified, by their raw bytes, the most recently used kept.
+
+    A client sends one access token with every request of its lifetime; verifying the same bytes again proves
+    nothing new and cost a send more interpreter time than its user's read (docs/performance.md). A kept token
+    is still refused past its ``exp``; whether it was revoked is the user's row's to say, read every time."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.tokens: OrderedDict[bytes, Token] = OrderedDict()
+        self.lock = threading.Lock()  # the sync API's threads share it
+
+    def get(self, raw_token: bytes) -> Token | None:
+        with self.lock:
+            token = self.tokens.get(raw_token)
+            if token is not None:
+                self.tokens.move_to_end(raw_token)
+        if token is None:
+            return None
+        try:
+            token.check_exp(current_time=aware_utcnow())
+        except TokenError:
+            return None  # verified afresh, which refuses it with simplejwt's own answer
+        return token
+
+    def keep(self, raw_token: bytes, token: Token) -> None:
+        with self.lock:
+            self.tokens[raw_token] = token
+            if len(self.tokens) > self.size:
+                self.tokens.popitem(last=False)
+
+
+_verified_tokens = _VerifiedTokens(size=4096)
+
+
 class JWTAuthentication(authentication.JWTAuthentication):
+    def get_validated_token(self, raw_token: bytes) -> Token:
+        token = _verified_tokens.get(raw_token)
+        if token is None:
+            token = super().get_validated_token(raw_token)
+            _verified_tokens.keep(raw_token, token)
+        return token
+
     def get_user(self, validated_token):
         """simplejwt's answers (``user_not_found``, ``user_inactive``), then the token's credentials generation."""
         user = next(iter(User.objects.raw(_USER_BY_ID, [token_user_id(validated_token)])), None)
