@@ -399,15 +399,25 @@ def _error_response(request: HttpRequest, exc: Exception) -> HttpResponse:
     return _rendered(handled)
 
 
-def _json_response(data, *, status: int) -> Response:
+def _json_response(data, *, status: int) -> HttpResponse:
     return _rendered(Response(data, status=status))
 
 
-def _rendered(response: Response) -> Response:
+class RenderedResponse(HttpResponse):
+    """A DRF ``Response`` already rendered, as a plain ``HttpResponse``: Django's async handler runs the
+    ``render()`` of a response that has one on a thread, even when there is nothing left to render, a hop for
+    nothing on every send. It keeps the ``data`` that DRF's ``Response`` carries, which APIClient's callers read."""
+
+    def __init__(self, response: Response):
+        super().__init__(response.content, status=response.status_code, headers=dict(response.items()))
+        self.data = response.data
+
+
+def _rendered(response: Response) -> RenderedResponse:
     """``response`` rendered as DRF's view renders it for an API client: JSON, with the view's headers."""
     response.accepted_renderer = JSONRenderer()
     response.accepted_media_type = JSONRenderer.media_type
     response.renderer_context = {}  # type: ignore[attr-defined]  # set by APIView.finalize_response; the stubs omit it
     for header, value in RESPONSE_HEADERS.items():
         response[header] = value
-    return response.render()
+    return RenderedResponse(response.render())

@@ -10,6 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from asgiref.sync import SyncToAsync
 from channels.layers import channel_layers
 from django.conf import settings
 from django.contrib.auth.models import Permission
@@ -264,3 +265,22 @@ def staff_admin(client, staff):
     )
     client.force_login(staff)
     return client
+
+
+# The thread hops of Django's ASGI handler itself, outside the middleware and the view: the request_started
+# receivers (closing stale database connections) and response.close(), which sends request_finished.
+HANDLER_HOPS = ["Signal.asend.<locals>.sync_send", "HttpResponseBase.close"]
+
+
+@pytest.fixture
+def hops(monkeypatch):
+    """The name of every function run through sync_to_async from here on, in order."""
+    names: list[str] = []
+    hop = SyncToAsync.__call__
+
+    async def counted_hop(self, *args, **kwargs):
+        names.append(getattr(self.func, "__qualname__", repr(self.func)))
+        return await hop(self, *args, **kwargs)
+
+    monkeypatch.setattr(SyncToAsync, "__call__", counted_hop)
+    return names

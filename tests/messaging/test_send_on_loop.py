@@ -10,12 +10,15 @@ database through the ORM's async methods or ``sync_to_async``, never from the ev
 
 import asyncio
 import contextlib
+import json
 import uuid
 
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from channels.testing import HttpCommunicator
 from django.conf import settings
+from django.core.handlers.asgi import ASGIHandler
 from django.db import connection, connections
 from django.test import AsyncClient
 from rest_framework.test import APIClient
@@ -31,7 +34,7 @@ from messaging import events
 from messaging.models import Conversation, Message, Participant
 from messaging.selectors import conversation_chain_verify
 from projects import services as project_services
-from tests.conftest import make_project, requires_postgres, run_behind_a_removal
+from tests.conftest import HANDLER_HOPS, make_project, requires_postgres, run_behind_a_removal
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -136,6 +139,29 @@ async def test_a_bearer_send_on_the_loop_is_stored_and_answered_201_without_djan
         client_user.pk,
         client_message_id,
     )
+
+
+async def test_a_bearer_send_through_djangos_asgi_handler_hops_to_a_thread_only_for_the_handlers_own_signals(
+    sends_on_loop, client_user, conversation, hops
+):
+    requires_postgres()
+    body = json.dumps(_text(conversation.pk, "no hop")).encode()
+    headers = {
+        "host": "127.0.0.1",
+        "content-type": "application/json",
+        "content-length": str(len(body)),
+        "authorization": await _bearer_header(client_user),
+    }
+    hops.clear()
+    communicator = HttpCommunicator(
+        ASGIHandler(), "POST", SEND_PATH, body=body, headers=[(k.encode(), v.encode()) for k, v in headers.items()]
+    )
+
+    response = await communicator.get_response()
+    await communicator.wait()  # the handler's response.close() comes after the body
+
+    assert response["status"] == 201, response["body"]
+    assert hops == HANDLER_HOPS
 
 
 async def test_the_loops_answer_is_the_threads_answer_to_the_same_send(

@@ -4,7 +4,7 @@ blocking I/O (saving the session, reading the signed-in user). Hops are counted 
 ``sync_to_async``, through Django's real ASGI handler. Django's deploy checks still see the stock classes."""
 
 import pytest
-from asgiref.sync import SyncToAsync, sync_to_async
+from asgiref.sync import sync_to_async
 from channels.testing import HttpCommunicator
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
@@ -16,13 +16,11 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from bench.middleware_micro import STOCK_MIDDLEWARE
 from kernel.async_middleware import check_deployment_as_the_stock_classes
+from tests.conftest import HANDLER_HOPS
 
 pytestmark = pytest.mark.urls(__name__)
 
 PRIVATE = "private, no-store"
-# The handler's own, outside the middleware: the request_started receivers (closing stale database
-# connections) and response.close(), which sends request_finished.
-HANDLER_HOPS = ["Signal.asend.<locals>.sync_send", "HttpResponseBase.close"]
 
 
 async def bearer_api_view(request):
@@ -46,20 +44,6 @@ urlpatterns = [
     path("quiet", quiet_view),
     path("", include("config.urls")),
 ]
-
-
-@pytest.fixture
-def hops(monkeypatch):
-    """The name of every function run through sync_to_async from here on, in order."""
-    names: list[str] = []
-    hop = SyncToAsync.__call__
-
-    async def counted_hop(self, *args, **kwargs):
-        names.append(getattr(self.func, "__qualname__", repr(self.func)))
-        return await hop(self, *args, **kwargs)
-
-    monkeypatch.setattr(SyncToAsync, "__call__", counted_hop)
-    return names
 
 
 async def _request(
