@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from autobahn.exception import Disconnected as DaphneDisconnected
+from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from django.conf import settings
 
@@ -67,6 +68,21 @@ async def apply_socket_effect(consumer, event: str, data: dict) -> bool:
     if effect is not None:
         await effect(consumer, data)
     return forward
+
+
+class DispatchOnTheLoop:
+    """Channels' ``AsyncConsumer.dispatch`` without its hop to a thread before every message.
+
+    Channels runs ``close_old_connections`` on a thread before each handler, as Django does around a request: a
+    hop per message, so one per push on every socket the push reaches. A session reaches the database only
+    through ``database_sync_to_async``, which closes stale connections on its own thread around each call (and
+    ``CONN_MAX_AGE`` is 0), so that hop found nothing to close. Listed before the Channels consumer class."""
+
+    async def dispatch(self, message):
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
 
 class SocketSession:
