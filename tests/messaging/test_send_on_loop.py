@@ -10,6 +10,7 @@ database through the ORM's async methods or ``sync_to_async``, never from the ev
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import uuid
 
@@ -139,6 +140,25 @@ async def test_a_bearer_send_on_the_loop_is_stored_and_answered_201_without_djan
         client_user.pk,
         client_message_id,
     )
+
+
+async def test_a_send_on_the_loop_builds_no_django_connection_for_its_context(
+    sends_on_loop, client_user, conversation, monkeypatch
+):
+    """Django's connections are context-local under ASGI: asking for one on the loop builds a wrapper (a dozen
+    objects in reference cycles) for the request alone. Sent from an empty context, as a server's request is,
+    after a first send has opened the loop's pool (which reads Django's connection parameters once)."""
+    requires_postgres()
+    client = await _bearer(client_user)
+    assert (await _post(client, _text(conversation.pk, "opens the pool"))).status_code == 201
+    built: list[str] = []
+    create_connection = connections.create_connection
+    monkeypatch.setattr(connections, "create_connection", lambda alias: built.append(alias) or create_connection(alias))
+
+    response = await asyncio.create_task(_post(client, _text(conversation.pk)), context=contextvars.Context())
+
+    assert response.status_code == 201
+    assert built == []
 
 
 async def test_a_bearer_send_through_djangos_asgi_handler_hops_to_a_thread_only_for_the_handlers_own_signals(
