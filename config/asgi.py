@@ -1,6 +1,7 @@
 """ASGI entry point: HTTP to Django through body limits, ``/ws/`` and ``/socket.io/`` through origin checks and
 authentication. Django's handler reuses its request threads (``kernel.asgi_handler``)."""
 
+import gc
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -40,3 +41,9 @@ application = ProtocolTypeRouter(
         "websocket": SocketOriginValidator(SocketAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# What is loaded by now (Django, DRF, the apps, their URLs) lives as long as the process: frozen out of the
+# cycle collector's reach. Under load a full collection came every few seconds and, scanning all of it, held
+# the event loop for 50-90 ms, every socket's pushes and every send waiting behind it (docs/performance.md).
+gc.collect()
+gc.freeze()
