@@ -174,12 +174,12 @@ def _search(knee: float, profile=PROFILES["full"]) -> list[float]:
     return offered
 
 
-def test_knee_search_doubles_from_25_per_second_then_bisects_twice():
-    assert _search(knee=60.0) == [25.0, 50.0, 100.0, 70.7, 59.5]
+def test_knee_search_doubles_from_25_per_second_then_bisects_three_times():
+    assert _search(knee=60.0) == [25.0, 50.0, 100.0, 70.7, 59.5, 64.9]
 
 
 def test_knee_search_halves_when_even_25_per_second_is_unhealthy_then_bisects():
-    assert _search(knee=15.0) == [25.0, 12.5, 17.7, 14.9]
+    assert _search(knee=15.0) == [25.0, 12.5, 17.7, 14.9, 16.2]
 
 
 def test_knee_search_stops_halving_at_the_profiles_lowest_rate():
