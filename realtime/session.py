@@ -23,7 +23,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from autobahn.exception import Disconnected as DaphneDisconnected
-from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from django.conf import settings
 
@@ -31,6 +30,7 @@ from kernel.errors import DomainError, ServerError, UnknownEvent
 from realtime.admission import delivery_lag
 from realtime.events import user_group
 from realtime.handlers import handler_for
+from realtime.publish import EVENT_MESSAGE_TYPE
 from realtime.signals import socket_closed, socket_opened
 from realtime.socket_slots import CLOSE_TOO_MANY_SOCKETS, close_reason, socket_slot_give_back, socket_slot_take
 
@@ -71,18 +71,21 @@ async def apply_socket_effect(consumer, event: str, data: dict) -> bool:
 
 
 class DispatchOnTheLoop:
-    """Channels' ``AsyncConsumer.dispatch`` without its hop to a thread before every message.
+    """Pushes dispatched without Channels' hop to a thread before each.
 
-    Channels runs ``close_old_connections`` on a thread before each handler, as Django does around a request: a
-    hop per message, so one per push on every socket the push reaches. A session reaches the database only
-    through ``database_sync_to_async``, which closes stale connections on its own thread around each call (and
-    ``CONN_MAX_AGE`` is 0), so that hop found nothing to close. Listed before the Channels consumer class."""
+    Channels' ``AsyncConsumer.dispatch`` runs ``close_old_connections`` on a thread before each handler, as Django
+    does around a request: one hop per push on every socket the push reaches. A session reaches the database only
+    through ``database_sync_to_async``, which closes stale connections around each call itself (and
+    ``CONN_MAX_AGE`` is 0), so that hop found nothing to close. The transport's own messages (connect, client
+    frames, disconnect) keep Channels' dispatch: they come per socket and per client frame, not per push, and a
+    refusal at connect answered sooner raced a flooding client's first frame into a reset (the socket-cap flood
+    test). Listed before the Channels consumer class."""
 
     async def dispatch(self, message):
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        if message["type"] != EVENT_MESSAGE_TYPE:
+            await super().dispatch(message)
+            return
+        await self.realtime_event(message)
 
 
 class SocketSession:

@@ -1,5 +1,5 @@
-"""A push reaches a joined socket, on either WebSocket transport, with no hop to a thread: Channels' dispatch
-hops before every message to close stale database connections, which a session never leaves behind
+"""A push reaches a socket, on either WebSocket transport, with no hop to a thread: Channels' dispatch hops
+before every message to close stale database connections, which a session never leaves behind
 (realtime.session.DispatchOnTheLoop)."""
 
 import pytest
@@ -44,18 +44,4 @@ async def test_a_push_reaches_a_socketio_websocket_without_a_thread_hop(client_u
 
     assert decode_event(await next_packet(communicator)) == ("conversation:new", {"id": 7})
     assert hops == []
-    await communicator.disconnect()
-
-
-async def test_a_join_reads_the_database_in_the_one_hop_of_its_own_call(client_user, conversation, hops):
-    """The join asks the database whether the user is a member, through database_sync_to_async, which closes
-    stale connections around the call on its thread: that hop is the only one."""
-    communicator = await connect_as(client_user)
-    assert (await request(communicator, UNKNOWN_EVENT, {}))["event"] == "error"
-    hops.clear()
-
-    await communicator.send_json_to({"event": "join", "data": {"conversationId": conversation.pk}, "ref": "j"})
-
-    assert (await next_frame(communicator))["event"] == "join"
-    assert hops == ["conversation_is_member"]
     await communicator.disconnect()
