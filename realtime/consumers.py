@@ -19,14 +19,14 @@ from realtime.session import (  # noqa: F401 - the close codes are part of this 
     CLOSE_TOO_SLOW,
     CLOSE_TOO_SLOW_REASON,
     CLOSE_UNAUTHENTICATED,
-    DispatchOnTheLoop,
+    PushesOnTheLoop,
     SocketSession,
 )
 
 FRAME_SHAPE = 'A frame is {"event": "...", "data": {...}}.'
 
 
-class RealtimeConsumer(DispatchOnTheLoop, SocketSession, AsyncJsonWebsocketConsumer):
+class RealtimeConsumer(PushesOnTheLoop, SocketSession, AsyncJsonWebsocketConsumer):
     """One socket. Its frames go out through the bounded ``outbox`` and a writer task, so a client that
     stops reading holds up only that task (on a server whose ``send`` waits for the transport, as
     uvicorn's does), never the dispatch of channel-layer events, which only ever fill the outbox.

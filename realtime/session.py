@@ -70,7 +70,7 @@ async def apply_socket_effect(consumer, event: str, data: dict) -> bool:
     return forward
 
 
-class DispatchOnTheLoop:
+class PushesOnTheLoop:
     """Pushes dispatched without Channels' hop to a thread before each.
 
     Channels' ``AsyncConsumer.dispatch`` runs ``close_old_connections`` on a thread before each handler, as Django

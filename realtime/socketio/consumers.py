@@ -9,7 +9,7 @@ from urllib.parse import parse_qs
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from realtime.session import DispatchOnTheLoop
+from realtime.session import PushesOnTheLoop
 from realtime.socketio import protocol
 from realtime.socketio.session import CLOSE_PROTOCOL_ERROR, CLOSE_TOO_LARGE, SocketIOSession
 
@@ -27,7 +27,7 @@ def oversized(packet: str | bytes) -> bool:
     return size > settings.WS_MAX_FRAME_BYTES
 
 
-class SocketIOConsumer(DispatchOnTheLoop, SocketIOSession, AsyncWebsocketConsumer):
+class SocketIOConsumer(PushesOnTheLoop, SocketIOSession, AsyncWebsocketConsumer):
     """A WebSocket-only Socket.IO session: one Engine.IO packet per frame, the shared session behind it."""
 
     async def __call__(self, scope, receive, send):

@@ -1,6 +1,6 @@
 """A push reaches a socket, on either WebSocket transport, with no hop to a thread: Channels' dispatch hops
 before every message to close stale database connections, which a session never leaves behind
-(realtime.session.DispatchOnTheLoop)."""
+(realtime.session.PushesOnTheLoop)."""
 
 import pytest
 from channels.layers import get_channel_layer
