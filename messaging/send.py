@@ -25,7 +25,8 @@ pays for each once:
   original, inserts the message (with its link in the conversation's hash chain, ``messaging.chain``, hashed in
   Python before the statement), moves the conversation's last message and chain head and the sender's read marker,
   and records the ``message.created`` integration event in the outbox (``integrations.services.event_record``'s
-  row). Elsewhere (SQLite, the embedded default) ``services.message_store`` does the same through the ORM; both pass
+  row). On the loop the two go in two round trips, ``BEGIN`` and ``COMMIT`` pipelined with them (``_append_on_loop``).
+  Elsewhere (SQLite, the embedded default) ``services.message_store`` does the same through the ORM; both pass
   the same tests.
 
 The send admission bound (503 + ``Retry-After`` past ``SEND_MAX_IN_FLIGHT``) is held around this view by
@@ -371,17 +372,32 @@ def _append_on_thread(*, user, conversation_id: int, content: str, client_messag
 async def _append_on_loop(
     database: AsyncConnection, *, user, conversation_id: int, content: str, client_message_id: uuid.UUID | None
 ):
+    """The two statements in two round trips to PostgreSQL, where a transaction block takes four: in pipeline
+    mode the ``BEGIN`` goes with the lock and the ``COMMIT`` with ``_APPEND_STATEMENT``, whose row is read after
+    it. Committing before that row is read gives nothing away: every outcome that raises below (an outsider,
+    a retry's original, a refusal) is one in which the statement wrote nothing. A statement that fails (the unique
+    index's ``IntegrityError``) leaves its block failed, the ``COMMIT`` after it skipped: the pool's connection
+    ends that block as it hands the connection back (``loop_database.loop_connection``)."""
     steps = _append_steps(
         user=user, conversation_id=conversation_id, content=content, client_message_id=client_message_id
     )
-    async with database.transaction():
+    statement, parameters = next(steps)
+    async with database.pipeline():
+        await database.execute("BEGIN")
         try:
-            statement, parameters = next(steps)
-            while True:
-                cursor = await database.execute(statement, parameters)
-                statement, parameters = steps.send(await cursor.fetchone())
-        except StopIteration as done:
-            return done.value
+            locked = await (await database.execute(statement, parameters)).fetchone()
+            statement, parameters = steps.send(locked)
+        except BaseException:
+            # Sent with the pipeline's end: the pool gets the connection back idle, with no round trip of its own.
+            await database.execute("ROLLBACK")
+            raise
+        appended = await database.execute(statement, parameters)
+        await database.execute("COMMIT")
+    try:
+        steps.send(await appended.fetchone())
+    except StopIteration as done:
+        return done.value
+    raise AssertionError("_append_steps takes two statements")
 
 
 def _error_response(request: HttpRequest, exc: Exception) -> HttpResponse:

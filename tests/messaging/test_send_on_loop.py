@@ -11,9 +11,13 @@ database through the ORM's async methods or ``sync_to_async``, never from the ev
 import asyncio
 import contextlib
 import contextvars
+import itertools
 import json
+import logging
+import tempfile
 import uuid
 
+import psycopg
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
@@ -159,6 +163,62 @@ async def test_a_send_on_the_loop_builds_no_django_connection_for_its_context(
 
     assert response.status_code == 201
     assert built == []
+
+
+@contextlib.contextmanager
+def _round_trips_to_postgresql(monkeypatch):
+    """Counts the round trips of the loop's connections while the block runs (libpq's trace of the protocol: a
+    turn from what the client sent to what the server answered is one): ``counted[0]`` once it has ended."""
+    counted = [0]
+    opened = loop_database.loop_connection
+    with tempfile.TemporaryFile() as trace:
+
+        @contextlib.asynccontextmanager
+        async def traced_connection():
+            async with opened() as database:
+                database.pgconn.trace(trace.fileno())
+                database.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+                try:
+                    yield database
+                finally:
+                    database.pgconn.untrace()
+
+        monkeypatch.setattr(loop_database, "loop_connection", traced_connection)
+        yield counted
+        trace.seek(0)
+        directions = [line.split(b"\t")[0] for line in trace.read().splitlines()]
+    counted[0] = sum(1 for turn in itertools.pairwise(directions) if turn == (b"F", b"B"))
+
+
+async def test_a_send_on_the_loop_takes_three_round_trips_to_postgresql(
+    sends_on_loop, client_user, conversation, monkeypatch
+):
+    """The caller's read, then the BEGIN with the lock, then the append with the COMMIT (pipeline mode)."""
+    requires_postgres()
+    client = await _bearer(client_user)
+
+    with _round_trips_to_postgresql(monkeypatch) as round_trips:
+        response = await _post(client, _text(conversation.pk))
+
+    assert response.status_code == 201
+    assert round_trips[0] == 3
+
+
+async def test_an_outsiders_send_on_the_loop_rolls_back_in_its_pipeline_and_leaves_the_connection_idle(
+    sends_on_loop, outsider, conversation, monkeypatch, caplog
+):
+    """The lock finds no conversation of the sender's: the 404 is raised between the two statements, and the block
+    is rolled back before the pipeline ends, so the pool gets its connection back with nothing to roll back."""
+    requires_postgres()
+    client = await _bearer(outsider)
+    caplog.set_level(logging.WARNING, logger="psycopg.pool")
+
+    with _round_trips_to_postgresql(monkeypatch) as round_trips:
+        response = await _post(client, _text(conversation.pk))
+
+    assert response.status_code == 404
+    assert round_trips[0] == 3
+    assert [record.getMessage() for record in caplog.records if record.name.startswith("psycopg")] == []
 
 
 async def test_a_bearer_send_through_djangos_asgi_handler_hops_to_a_thread_only_for_the_handlers_own_signals(
