@@ -35,6 +35,7 @@ from accounts.models import User
 from integrations import events as integration_events
 from integrations.models import Event
 from kernel import loop_database
+from kernel.asgi_handler import ReusedThreadASGIHandler
 from messaging import events
 from messaging.models import Conversation, Message, Participant
 from messaging.selectors import conversation_chain_verify
@@ -221,27 +222,50 @@ async def test_an_outsiders_send_on_the_loop_rolls_back_in_its_pipeline_and_leav
     assert [record.getMessage() for record in caplog.records if record.name.startswith("psycopg")] == []
 
 
-async def test_a_bearer_send_through_djangos_asgi_handler_hops_to_a_thread_only_for_the_handlers_own_signals(
-    sends_on_loop, client_user, conversation, hops
-):
-    requires_postgres()
+async def _sent_through(handler, authorization: str, conversation) -> dict:
     body = json.dumps(_text(conversation.pk, "no hop")).encode()
     headers = {
         "host": "127.0.0.1",
         "content-type": "application/json",
         "content-length": str(len(body)),
-        "authorization": await _bearer_header(client_user),
+        "authorization": authorization,
     }
-    hops.clear()
     communicator = HttpCommunicator(
-        ASGIHandler(), "POST", SEND_PATH, body=body, headers=[(k.encode(), v.encode()) for k, v in headers.items()]
+        handler, "POST", SEND_PATH, body=body, headers=[(k.encode(), v.encode()) for k, v in headers.items()]
     )
-
     response = await communicator.get_response()
     await communicator.wait()  # the handler's response.close() comes after the body
+    return response
+
+
+async def test_a_bearer_send_through_djangos_asgi_handler_hops_to_a_thread_only_for_the_handlers_own_signals(
+    sends_on_loop, client_user, conversation, hops
+):
+    requires_postgres()
+    authorization = await _bearer_header(client_user)
+    hops.clear()
+
+    response = await _sent_through(ASGIHandler(), authorization, conversation)
 
     assert response["status"] == 201, response["body"]
     assert hops == HANDLER_HOPS
+
+
+async def test_a_bearer_send_through_the_servers_handler_never_hops_to_a_thread(
+    sends_on_loop, client_user, conversation, hops
+):
+    """config.asgi's handler (kernel.asgi_handler) sends the request's signals on the loop when the request ran
+    nothing on its thread."""
+    requires_postgres()
+    handler = ReusedThreadASGIHandler()
+    authorization = await _bearer_header(client_user)
+    hops.clear()
+
+    response = await _sent_through(handler, authorization, conversation)
+
+    assert response["status"] == 201, response["body"]
+    assert hops == []
+    handler.close_idle_threads()
 
 
 async def test_the_loops_answer_is_the_threads_answer_to_the_same_send(

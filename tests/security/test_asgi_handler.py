@@ -1,16 +1,22 @@
 """Django's ASGI handler with reused request threads (kernel/asgi_handler.py): a request's sync code runs on
 one thread, which later requests reuse instead of starting new ones; concurrent requests never share one;
-each request's database connection is closed at its end, so none is held between requests."""
+each request's database connection is closed at its end, so none is held between requests; a request that runs
+nothing on its thread (an async view) does not hop to it for the request's signals."""
 
 import asyncio
+import hashlib
+import inspect
+import io
 import threading
 from concurrent.futures import Future
 
 import pytest
+from asgiref.testing import ApplicationCommunicator
 from channels.testing import HttpCommunicator
-from django.core.signals import request_finished
+from django.core.handlers.asgi import ASGIHandler
+from django.core.signals import request_finished, request_started
 from django.db import connection, connections
-from django.http import JsonResponse
+from django.http import FileResponse, JsonResponse
 from django.urls import path
 
 from bench.send_micro import threads_started
@@ -40,7 +46,29 @@ def meeting_view(request):
     return JsonResponse({})
 
 
-urlpatterns = [path("query", querying_view), path("meet", meeting_view)]
+async def loop_view(request):
+    """An async view, as the send is: it runs nothing on the request's thread."""
+    return JsonResponse({})
+
+
+async def file_view(request):
+    return FileResponse(opened_files[-1])
+
+
+def connection_at_view_view(request):
+    """Whether the thread's connection was still open when the view began."""
+    return JsonResponse({"open": connection.connection is not None})
+
+
+opened_files: list[io.BytesIO] = []
+
+urlpatterns = [
+    path("query", querying_view),
+    path("meet", meeting_view),
+    path("loop", loop_view),
+    path("file", file_view),
+    path("connection-at-view", connection_at_view_view),
+]
 
 
 @pytest.fixture
@@ -52,10 +80,14 @@ def handler():
 
 
 async def _get(handler, path_: str) -> int:
+    return (await _response(handler, path_))["status"]
+
+
+async def _response(handler, path_: str) -> dict:
     communicator = HttpCommunicator(handler, "GET", path_, headers=[(b"host", b"127.0.0.1")])
     response = await communicator.get_response(timeout=15)
     await communicator.wait()  # the handler's response.close(), and request_finished, come after the body
-    return response["status"]
+    return response
 
 
 def _in_the_idle_thread(handler, func):
@@ -171,3 +203,105 @@ def test_a_thread_still_running_a_call_is_not_reused():
 
     assert len(idle) == 0
     assert _stopped(thread)
+
+
+# ---- the request's signals ------------------------------------------------------------------------------
+
+# The sha256 of Django 5.2's ASGIHandler.handle, which ReusedThreadASGIHandler.handle follows.
+DJANGOS_HANDLE_SHA256 = "98faeb5bef800331e6a8002fbc96b30e4122a23438ae45a047190a531ea11323"
+
+
+def test_the_handlers_handle_follows_djangos_as_read():
+    """Django's changed: read it again, carry its change into ReusedThreadASGIHandler.handle, then update the hash."""
+    source = inspect.getsource(ASGIHandler.handle).encode()
+
+    assert hashlib.sha256(source).hexdigest() == DJANGOS_HANDLE_SHA256
+
+
+async def test_a_request_that_never_uses_its_thread_does_not_hop_to_it(handler, hops):
+    await _get(handler, "/loop")  # warm: the thread is idle in the pool
+    hops.clear()
+
+    assert await _get(handler, "/loop") == 200
+    assert hops == []
+
+
+async def test_a_request_that_uses_its_thread_closes_its_connection_there_at_its_end(handler, hops):
+    requires_postgres()
+    assert await _get(handler, "/query") == 200
+
+    assert "HttpResponseBase.close" in hops
+    assert _in_the_idle_thread(handler, lambda: connections["default"].connection) is None
+
+
+async def test_request_started_closes_a_stale_connection_on_the_thread_before_the_requests_first_call(handler):
+    requires_postgres()
+    await _get(handler, "/loop")
+    _in_the_idle_thread(handler, lambda: connection.ensure_connection())  # left open, as a persistent one is
+
+    assert await _get(handler, "/loop") == 200
+    assert _in_the_idle_thread(handler, lambda: connection.connection) is not None  # untouched: nothing ran there
+    response = await _response(handler, "/connection-at-view")
+
+    assert response["status"] == 200
+    assert response["body"] == b'{"open": false}'  # CONN_MAX_AGE is 0: request_started's receiver closed it first
+
+
+async def test_another_apps_receivers_run_on_the_requests_thread_as_with_djangos_handler(handler, hops):
+    ran_on: list[tuple[str, int]] = []
+
+    def started(**kwargs):
+        ran_on.append(("started", threading.get_ident()))
+
+    def finished(**kwargs):
+        ran_on.append(("finished", threading.get_ident()))
+
+    request_started.connect(started)
+    request_finished.connect(finished)
+    try:
+        assert await _get(handler, "/loop") == 200
+    finally:
+        request_started.disconnect(started)
+        request_finished.disconnect(finished)
+
+    assert [name for name, _ in ran_on] == ["started", "finished"]
+    assert len({thread for _, thread in ran_on}) == 1
+    assert ran_on[0][1] != threading.get_ident()
+    assert hops == ["Signal.asend.<locals>.sync_send", "HttpResponseBase.close"]
+
+
+# A BytesIO is a sync iterator, which Django's handler reads on a thread with this warning: the point here.
+@pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume synchronous iterators")
+async def test_a_response_with_a_file_to_close_closes_it_on_the_requests_thread(handler, hops):
+    opened_files.append(io.BytesIO(b"attached"))
+
+    status, body = await _streamed(handler, "/file")
+
+    assert (status, body) == (200, b"attached")
+    assert opened_files[-1].closed
+    assert hops[-1] == "HttpResponseBase.close"  # after Django's own hop to read a sync file's chunks
+
+
+async def _streamed(handler, path_: str) -> tuple[int, bytes]:
+    """A streaming response's status and body (HttpCommunicator reads only a response sent whole)."""
+    communicator = ApplicationCommunicator(
+        handler,
+        {
+            "type": "http",
+            "http_version": "1.1",
+            "method": "GET",
+            "path": path_,
+            "query_string": b"",
+            "headers": [(b"host", b"127.0.0.1")],
+        },
+    )
+    await communicator.send_input({"type": "http.request", "body": b""})
+    start = await communicator.receive_output(timeout=15)
+    body = b""
+    while True:
+        part = await communicator.receive_output(timeout=15)
+        body += part.get("body", b"")
+        if not part.get("more_body"):
+            break
+    await communicator.wait()
+    return start["status"], body
