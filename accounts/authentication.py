@@ -74,10 +74,19 @@ class JWTAuthentication(authentication.JWTAuthentication):
 
     async def user_on_loop(self, validated_token: Token, connection: AsyncConnection) -> User:
         """``get_user`` over a connection of ``kernel.loop_database``."""
-        cursor = await connection.execute(_USER_BY_ID, [token_user_id(validated_token)])
-        row = await cursor.fetchone()
-        user = None if row is None else User.from_db("default", _USER_FIELDS, row)
-        return token_user_accepted(validated_token, user)
+        cursor = await connection.execute(*user_read(validated_token))
+        return user_read_accepted(validated_token, await cursor.fetchone())
+
+
+def user_read(validated_token: Token) -> tuple[str, list]:
+    """The statement that reads the token's user, for a caller that sends it with others (the send's pipeline)."""
+    return _USER_BY_ID, [token_user_id(validated_token)]
+
+
+def user_read_accepted(validated_token: Token, row: tuple | None) -> User:
+    """The user ``user_read`` returned, or ``get_user``'s refusal."""
+    user = None if row is None else User.from_db("default", _USER_FIELDS, row)
+    return token_user_accepted(validated_token, user)
 
 
 def token_user_id(validated_token: Token) -> int:

@@ -25,7 +25,8 @@ pays for each once:
   original, inserts the message (with its link in the conversation's hash chain, ``messaging.chain``, hashed in
   Python before the statement), moves the conversation's last message and chain head and the sender's read marker,
   and records the ``message.created`` integration event in the outbox (``integrations.services.event_record``'s
-  row). On the loop the two go in two round trips, ``BEGIN`` and ``COMMIT`` pipelined with them (``_append_on_loop``).
+  row). On the loop the two go in two round trips with the caller's read: ``BEGIN``, the JWT's user and the lock
+  in one, the append and ``COMMIT`` in the other (pipeline mode, ``_append_on_loop``); the refusals keep DRF's order.
   Elsewhere (SQLite, the embedded default) ``services.message_store`` does the same through the ORM; both pass
   the same tests.
 
@@ -35,8 +36,9 @@ The send admission bound (503 + ``Retry-After`` past ``SEND_MAX_IN_FLIGHT``) is 
 
 import json
 import uuid
-from collections.abc import Generator
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 from asgiref.sync import sync_to_async
@@ -55,7 +57,8 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from accounts.authentication import JWTAuthentication
+from accounts.authentication import JWTAuthentication, token_user_id, user_read, user_read_accepted
+from accounts.models import User
 from integrations import events as integration_events
 from integrations.services import event_public_id
 from kernel import loop_database
@@ -147,37 +150,58 @@ def _send_text(request: HttpRequest) -> services.SentMessage:
 async def _send_text_on_loop(request: HttpRequest, raw_token: bytes) -> services.SentMessage:
     """``_send_text`` for a Bearer JWT caller on PostgreSQL, with no hop to a thread: the user's read and the
     two statements go over a connection of the loop's pool (``kernel.loop_database``), the rate over the
-    loop's Redis client. A retry's original (rare) is read through the ORM on a thread."""
+    loop's Redis client. A retry's original (rare) is read through the ORM on a thread.
+
+    A valid JSON text message (the send of every client) reads its user in the round trip of the transaction's
+    lock (``_append_on_loop``). The refusals still come in DRF's order, who, then the rate, then the body, then
+    the conversation: the body is read first but its refusal waits, and any other body takes the steps one at a
+    time, as the thread does."""
     authenticator = JWTAuthentication()
     validated_token = authenticator.get_validated_token(raw_token)
-    async with loop_database.loop_connection() as database:
-        user = await authenticator.user_on_loop(validated_token, database)
-        # As DRF's Request sets it: the middleware that reads request.user then needs no session.
-        request.user = user
-        _refuse_past_rate(await rate_spend_async(scope=RATE_SCOPE, ident=user.pk, rate=_send_rate()))
+    try:
         data = _validated(Request(request, parsers=[JSONParser()]))
-        original = sync_to_async(services.message_by_client_id)
-        if data["type"] != Message.Type.TEXT:
+    except Exception as refused:  # raised in its turn, after the caller's
+        data, body_refusal = None, refused
+    original = sync_to_async(services.message_by_client_id)
+    async with loop_database.loop_connection() as database:
+        if data is None or data["type"] != Message.Type.TEXT:
+            user = await _caller_admitted(request, await authenticator.user_on_loop(validated_token, database))
+            if data is None:
+                raise body_refusal
             return await sync_to_async(_stored_through_the_orm)(user, data)
+
+        async def admitted(user_row: tuple | None) -> User:
+            return await _caller_admitted(request, user_read_accepted(validated_token, user_row))
+
         try:
             appended = await _append_on_loop(
                 database,
-                user=user,
+                user_read=user_read(validated_token),
+                admitted=admitted,
+                sender_id=token_user_id(validated_token),
                 conversation_id=data["conversationId"],
                 content=data["content"],
                 client_message_id=data["clientMessageId"],
             )
         except psycopg.IntegrityError:
             # As services.message_stored_once: the same client id raced in through another conversation's lock.
-            raced = await original(user=user, client_message_id=data["clientMessageId"])
+            raced = await original(user=request.user, client_message_id=data["clientMessageId"])
             if raced is None:
                 raise
             return raced
     if appended is _ORIGINAL:
-        found = await original(user=user, client_message_id=data["clientMessageId"])
+        found = await original(user=request.user, client_message_id=data["clientMessageId"])
         assert found is not None  # found by the append statement, and messages are not deleted
         return found
     return appended
+
+
+async def _caller_admitted(request: HttpRequest, user: User) -> User:
+    """``user``, once their rate has room for this send (429 otherwise)."""
+    # As DRF's Request sets it: the middleware that reads request.user then needs no session.
+    request.user = user
+    _refuse_past_rate(await rate_spend_async(scope=RATE_SCOPE, ident=user.pk, rate=_send_rate()))
+    return user
 
 
 def _stored_through_the_orm(user, data: dict) -> services.SentMessage:
@@ -276,13 +300,15 @@ _Step = tuple[str, dict]
 
 
 def _append_steps(
-    *, user, conversation_id: int, content: str, client_message_id: uuid.UUID | None
-) -> Generator[_Step, tuple | None, "services.SentMessage | object"]:
+    *, sender_id: int, conversation_id: int, content: str, client_message_id: uuid.UUID | None
+) -> Generator[_Step, Any, "services.SentMessage | object"]:
     """``services.message_store`` for a text message in two statements: the lock, then ``_APPEND_STATEMENT``.
 
     Written once for the two drivers, the thread's (``_append_on_thread``, Django's connection) and the loop's
     (``_append_on_loop``, ``kernel.loop_database``): each runs the statements this yields, inside one
-    transaction, and sends back the row each returned. An exception raised here rolls that transaction back.
+    transaction, and sends back the row each returned, the lock's with the sender (``(row, user)``): the lock
+    needs only the sender's id, and the loop's driver reads the sender in the lock's round trip. An exception
+    raised here rolls that transaction back.
 
     The first statement takes the conversation's row lock (``_LOCK_STATEMENT``, the lock of
     ``services.conversation_lock_for_member``), the lock ``services.participant_remove`` and every other send
@@ -295,7 +321,7 @@ def _append_steps(
     # The contact scan (kernel.contact_review): Python's work before the lock, its result two more values of
     # the INSERT, not a round trip.
     review, contact_kinds = contact_review(content)
-    locked = yield _LOCK_STATEMENT, {"conversation": conversation_id, "sender": user.pk}
+    locked, user = yield _LOCK_STATEMENT, {"conversation": conversation_id, "sender": sender_id}
     if locked is None:
         raise NotFound("No such conversation.", field="conversationId")
     last_message_seq, chain_head, project_id, project_status = locked
@@ -352,14 +378,15 @@ def _append_steps(
 
 def _append_on_thread(*, user, conversation_id: int, content: str, client_message_id: uuid.UUID | None):
     steps = _append_steps(
-        user=user, conversation_id=conversation_id, content=content, client_message_id=client_message_id
+        sender_id=user.pk, conversation_id=conversation_id, content=content, client_message_id=client_message_id
     )
     with transaction.atomic(), connection.cursor() as cursor:
+        statement, parameters = next(steps)
+        cursor.execute(statement, parameters)
+        statement, parameters = steps.send((cursor.fetchone(), user))
+        cursor.execute(statement, parameters)
         try:
-            statement, parameters = next(steps)
-            while True:
-                cursor.execute(statement, parameters)
-                statement, parameters = steps.send(cursor.fetchone())
+            steps.send(cursor.fetchone())
         except StopIteration as done:
             appended = done.value
         if appended is _ORIGINAL:
@@ -370,23 +397,34 @@ def _append_on_thread(*, user, conversation_id: int, content: str, client_messag
 
 
 async def _append_on_loop(
-    database: AsyncConnection, *, user, conversation_id: int, content: str, client_message_id: uuid.UUID | None
+    database: AsyncConnection,
+    *,
+    user_read: tuple[str, list],
+    admitted: Callable[[tuple | None], Awaitable[User]],
+    sender_id: int,
+    conversation_id: int,
+    content: str,
+    client_message_id: uuid.UUID | None,
 ):
-    """The two statements in two round trips to PostgreSQL, where a transaction block takes four: in pipeline
-    mode the ``BEGIN`` goes with the lock and the ``COMMIT`` with ``_APPEND_STATEMENT``, whose row is read after
-    it. Committing before that row is read gives nothing away: every outcome that raises below (an outsider,
-    a retry's original, a refusal) is one in which the statement wrote nothing. A statement that fails (the unique
-    index's ``IntegrityError``) leaves its block failed, the ``COMMIT`` after it skipped: the pool's connection
-    ends that block as it hands the connection back (``loop_database.loop_connection``)."""
+    """The caller's read and the two statements in two round trips to PostgreSQL, where one at a time they take
+    five. In pipeline mode the ``BEGIN`` and the caller's read (``user_read``) go with the lock, and the
+    ``COMMIT`` with ``_APPEND_STATEMENT``, whose row is read after it. The caller is ``admitted`` (their
+    refusals, then their rate) before the lock's row is looked at, so an outsider over their rate is still told
+    429, not 404. Committing before the append's row is read gives nothing away: every outcome that raises
+    below (an outsider, a retry's original, a refusal) is one in which the statement wrote nothing. A statement
+    that fails (the unique index's ``IntegrityError``) leaves its block failed, the ``COMMIT`` after it skipped:
+    the pool's connection ends that block as it hands the connection back (``loop_database.loop_connection``)."""
     steps = _append_steps(
-        user=user, conversation_id=conversation_id, content=content, client_message_id=client_message_id
+        sender_id=sender_id, conversation_id=conversation_id, content=content, client_message_id=client_message_id
     )
     statement, parameters = next(steps)
     async with database.pipeline():
         await database.execute("BEGIN")
         try:
-            locked = await (await database.execute(statement, parameters)).fetchone()
-            statement, parameters = steps.send(locked)
+            caller = await database.execute(*user_read)
+            locked = await database.execute(statement, parameters)
+            user = await admitted(await caller.fetchone())
+            statement, parameters = steps.send((await locked.fetchone(), user))
         except BaseException:
             # Sent with the pipeline's end: the pool gets the connection back idle, with no round trip of its own.
             await database.execute("ROLLBACK")

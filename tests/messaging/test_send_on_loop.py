@@ -191,10 +191,10 @@ def _round_trips_to_postgresql(monkeypatch):
     counted[0] = sum(1 for turn in itertools.pairwise(directions) if turn == (b"F", b"B"))
 
 
-async def test_a_send_on_the_loop_takes_three_round_trips_to_postgresql(
+async def test_a_send_on_the_loop_takes_two_round_trips_to_postgresql(
     sends_on_loop, client_user, conversation, monkeypatch
 ):
-    """The caller's read, then the BEGIN with the lock, then the append with the COMMIT (pipeline mode)."""
+    """The BEGIN, the caller's read and the lock, then the append with the COMMIT (pipeline mode)."""
     requires_postgres()
     client = await _bearer(client_user)
 
@@ -202,7 +202,7 @@ async def test_a_send_on_the_loop_takes_three_round_trips_to_postgresql(
         response = await _post(client, _text(conversation.pk))
 
     assert response.status_code == 201
-    assert round_trips[0] == 3
+    assert round_trips[0] == 2
 
 
 async def test_an_outsiders_send_on_the_loop_rolls_back_in_its_pipeline_and_leaves_the_connection_idle(
@@ -218,7 +218,7 @@ async def test_an_outsiders_send_on_the_loop_rolls_back_in_its_pipeline_and_leav
         response = await _post(client, _text(conversation.pk))
 
     assert response.status_code == 404
-    assert round_trips[0] == 3
+    assert round_trips[0] == 2
     assert [record.getMessage() for record in caplog.records if record.name.startswith("psycopg")] == []
 
 
@@ -425,6 +425,73 @@ async def test_a_refused_bearer_on_the_loop_is_answered_401_as_on_the_thread(
     assert on_loop.json()["code"] == code
     assert on_loop.headers["WWW-Authenticate"] == 'Bearer realm="api"'
     _assert_same_answer(on_loop, on_thread)
+    assert await _messages() == 0
+
+
+REFUSED_BODIES = [
+    pytest.param(b'{"conversationId": 1, "content": ', id="malformed-json"),
+    pytest.param(b'{"content": "hello"}', id="no-conversation-id"),
+]
+
+
+@pytest.mark.parametrize("body", REFUSED_BODIES)
+async def test_an_inactive_user_with_a_refused_body_on_the_loop_is_answered_401_first_as_on_the_thread(
+    sends_on_loop, client_user, queries_in_any_thread, body
+):
+    """The body is read before the caller, for the lock's round trip, but its refusal waits for the caller's."""
+    requires_postgres()
+    client = _with_authorization(await _of_an_inactive_user(client_user))
+
+    before = len(queries_in_any_thread)
+    on_loop = await client.post(SEND_PATH, body, content_type="application/json")
+    assert queries_in_any_thread[before:] == []
+    with _on_the_thread():
+        on_thread = await client.post(SEND_PATH, body, content_type="application/json")
+
+    assert on_loop.status_code == 401
+    assert on_loop.json()["code"] == "user_inactive"
+    _assert_same_answer(on_loop, on_thread)
+
+
+async def _past_the_rate(settings, user) -> AsyncClient:
+    """``user``'s client, past an hour's rate of one send (spent here)."""
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "message_send": "1/h"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    client = await _bearer(user)
+    with _on_the_thread():
+        assert (await _post(client, {"content": "no conversation"})).status_code == 400  # spends the one
+    return client
+
+
+@pytest.mark.parametrize("body", REFUSED_BODIES)
+async def test_a_caller_past_the_rate_with_a_refused_body_on_the_loop_is_answered_429_as_on_the_thread(
+    sends_on_loop, settings, client_user, body
+):
+    requires_postgres()
+    client = await _past_the_rate(settings, client_user)
+
+    on_loop = await client.post(SEND_PATH, body, content_type="application/json")
+    with _on_the_thread():
+        on_thread = await client.post(SEND_PATH, body, content_type="application/json")
+
+    assert on_loop.status_code == on_thread.status_code == 429
+    assert on_loop.json()["code"] == on_thread.json()["code"]
+
+
+async def test_an_outsider_past_the_rate_on_the_loop_is_answered_429_not_404(
+    sends_on_loop, settings, outsider, conversation, monkeypatch
+):
+    """The lock's row is read in the caller's round trip, but looked at only once the caller is admitted."""
+    requires_postgres()
+    client = await _past_the_rate(settings, outsider)
+
+    with _round_trips_to_postgresql(monkeypatch) as round_trips:
+        on_loop = await _post(client, _text(conversation.pk))
+    with _on_the_thread():
+        on_thread = await _post(client, _text(conversation.pk))
+
+    assert on_loop.status_code == on_thread.status_code == 429
+    assert round_trips[0] == 2  # the lock's, then the ROLLBACK's with the pipeline's end
     assert await _messages() == 0
 
 
