@@ -233,34 +233,30 @@ class ReusedThreadASGIHandler(ASGIHandler):
 
     async def _request_started(self, scope) -> None:
         """``request_started``, its connection receivers deferred to the request's first call on its thread."""
-        thread_receivers = _sync_receivers_all_known(
-            signals.request_started, self.__class__, THREAD_CONNECTION_RECEIVERS
-        )
-        if thread_receivers is None:
+        sync_receivers, async_receivers = signals.request_started._live_receivers(self.__class__)
+        if not _all_of(sync_receivers, THREAD_CONNECTION_RECEIVERS):
             await signals.request_started.asend(sender=self.__class__, scope=scope)
             return
         _request_thread.get().defer(
             lambda: [
                 receiver(signal=signals.request_started, sender=self.__class__, scope=scope)
-                for receiver in thread_receivers
+                for receiver in sync_receivers
             ]
         )
-        await _async_receivers_sent(signals.request_started, self.__class__, scope=scope)
+        await _sent_to(async_receivers, signals.request_started, self.__class__, scope=scope)
 
     async def _request_finished(self, request: HttpRequest | None, response: HttpResponseBase | None) -> None:
         """``response.close()``, which closes the response's resources and sends ``request_finished`` (the signal
         alone for a cancelled request): on the request's thread, as Django does, if the request used that thread,
         if another app's receiver listens, or if the response has more to close than the request's own body; on
         the loop otherwise, where that is all there is to do."""
-        known_receivers = _sync_receivers_all_known(
-            signals.request_finished, self.__class__, THREAD_CONNECTION_RECEIVERS | CONTEXT_RECEIVERS
-        )
+        sync_receivers, async_receivers = signals.request_finished._live_receivers(self.__class__)
         # Django's base handler adds the request's close() (its body's buffer, its uploaded files) to every
         # response's; anything else (the file a FileResponse streamed) is closed on the thread.
         closers = [] if response is None else response._resource_closers  # type: ignore[attr-defined]
         if (
             _request_thread.get().used
-            or known_receivers is None
+            or not _all_of(sync_receivers, THREAD_CONNECTION_RECEIVERS | CONTEXT_RECEIVERS)
             or any(request is None or closer != request.close for closer in closers)
         ):
             if response is None:
@@ -273,21 +269,18 @@ class ReusedThreadASGIHandler(ASGIHandler):
                 close()
             closers.clear()
             response.closed = True
-        for receiver in known_receivers:
+        for receiver in sync_receivers:
             if receiver in CONTEXT_RECEIVERS:
                 receiver(signal=signals.request_finished, sender=self.__class__)
-        await _async_receivers_sent(signals.request_finished, self.__class__)
+        await _sent_to(async_receivers, signals.request_finished, self.__class__)
 
     def close_idle_threads(self) -> None:
         self.idle_threads.close_all()
 
 
-def _sync_receivers_all_known(signal: Signal, sender, known: frozenset) -> list | None:
-    """The signal's sync receivers for ``sender`` if each is one of ``known``; ``None`` if one is not."""
-    sync_receivers, _ = signal._live_receivers(sender)
-    return sync_receivers if all(receiver in known for receiver in sync_receivers) else None
+def _all_of(receivers: list, known: frozenset) -> bool:
+    return all(receiver in known for receiver in receivers)
 
 
-async def _async_receivers_sent(signal: Signal, sender, **named) -> None:
-    _, async_receivers = signal._live_receivers(sender)
+async def _sent_to(async_receivers: list, signal: Signal, sender, **named) -> None:
     await asyncio.gather(*(receiver(signal=signal, sender=sender, **named) for receiver in async_receivers))
