@@ -25,8 +25,9 @@ pays for each once:
   original, inserts the message (with its link in the conversation's hash chain, ``messaging.chain``, hashed in
   Python before the statement), moves the conversation's last message and chain head and the sender's read marker,
   and records the ``message.created`` integration event in the outbox (``integrations.services.event_record``'s
-  row). On the loop the two go in two round trips with the caller's read: ``BEGIN``, the JWT's user and the lock
-  in one, the append and ``COMMIT`` in the other (pipeline mode, ``_append_on_loop``); the refusals keep DRF's order.
+  row). On the loop the two go in two round trips with the caller's read, in one pipeline's implicit transaction:
+  the JWT's user and the lock in one, the append and the commit in the other (``_append_on_loop``); the refusals
+  keep DRF's order.
   Elsewhere (SQLite, the embedded default) ``services.message_store`` does the same through the ORM; both pass
   the same tests.
 
@@ -406,31 +407,26 @@ async def _append_on_loop(
     content: str,
     client_message_id: uuid.UUID | None,
 ):
-    """The caller's read and the two statements in two round trips to PostgreSQL, where one at a time they take
-    five. In pipeline mode the ``BEGIN`` and the caller's read (``user_read``) go with the lock, and the
-    ``COMMIT`` with ``_APPEND_STATEMENT``, whose row is read after it. The caller is ``admitted`` (their
-    refusals, then their rate) before the lock's row is looked at, so an outsider over their rate is still told
-    429, not 404. Committing before the append's row is read gives nothing away: every outcome that raises
-    below (an outsider, a retry's original, a refusal) is one in which the statement wrote nothing. A statement
-    that fails (the unique index's ``IntegrityError``) leaves its block failed, the ``COMMIT`` after it skipped:
-    the pool's connection ends that block as it hands the connection back (``loop_database.loop_connection``)."""
+    """The caller's read and the two statements in two round trips to PostgreSQL, where one at a time with their
+    ``BEGIN`` and ``COMMIT`` they take five. In pipeline mode, statements up to the pipeline's ``Sync`` run in one
+    implicit transaction, which the ``Sync`` commits (or, after an error, rolls back): reading the lock's row
+    asks the server only to flush its answers, so the lock is held from the first round trip, the caller's read
+    and the lock's, to the end of the second, the append's with the ``Sync``. A ``BEGIN`` and a ``COMMIT`` would
+    cost each a message of its own and an execution. The caller is ``admitted`` (their refusals, then their
+    rate) before the lock's row is looked at, so an outsider over their rate is still told 429, not 404.
+    Committing before the append's row is read gives nothing away: every outcome that raises below (an
+    outsider, a retry's original, a refusal) is one in which the statement wrote nothing; one raised before the
+    append commits a transaction that only read."""
     steps = _append_steps(
         sender_id=sender_id, conversation_id=conversation_id, content=content, client_message_id=client_message_id
     )
     statement, parameters = next(steps)
     async with database.pipeline():
-        await database.execute("BEGIN")
-        try:
-            caller = await database.execute(*user_read)
-            locked = await database.execute(statement, parameters)
-            user = await admitted(await caller.fetchone())
-            statement, parameters = steps.send((await locked.fetchone(), user))
-        except BaseException:
-            # Sent with the pipeline's end: the pool gets the connection back idle, with no round trip of its own.
-            await database.execute("ROLLBACK")
-            raise
+        caller = await database.execute(*user_read)
+        locked = await database.execute(statement, parameters)
+        user = await admitted(await caller.fetchone())
+        statement, parameters = steps.send((await locked.fetchone(), user))
         appended = await database.execute(statement, parameters)
-        await database.execute("COMMIT")
     try:
         steps.send(await appended.fetchone())
     except StopIteration as done:

@@ -29,6 +29,7 @@ from django.test import AsyncClient
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
+import messaging.send
 from accounts import services as account_services
 from accounts import tokens
 from accounts.models import User
@@ -50,6 +51,7 @@ CSRF_SECRET = "a" * 32
 ANSWER_HEADERS = ("Content-Type", "Allow", "Vary", "Cache-Control", "WWW-Authenticate")
 SENDERS = 20
 RACERS = 8
+_LOCK_NOWAIT = "SELECT 1 FROM messaging_conversation WHERE id = %s FOR UPDATE NOWAIT"
 
 
 def _text(conversation_id: int, content: str = "hello", **fields) -> dict:
@@ -194,7 +196,7 @@ def _round_trips_to_postgresql(monkeypatch):
 async def test_a_send_on_the_loop_takes_two_round_trips_to_postgresql(
     sends_on_loop, client_user, conversation, monkeypatch
 ):
-    """The BEGIN, the caller's read and the lock, then the append with the COMMIT (pipeline mode)."""
+    """The caller's read and the lock, then the append with the commit (one pipeline's implicit transaction)."""
     requires_postgres()
     client = await _bearer(client_user)
 
@@ -205,11 +207,42 @@ async def test_a_send_on_the_loop_takes_two_round_trips_to_postgresql(
     assert round_trips[0] == 2
 
 
-async def test_an_outsiders_send_on_the_loop_rolls_back_in_its_pipeline_and_leaves_the_connection_idle(
+async def test_the_lock_of_the_first_round_trip_is_held_until_the_append_commits(
+    sends_on_loop, client_user, conversation, monkeypatch
+):
+    """The two round trips are one transaction (the pipeline's implicit one): while the caller is admitted, between
+    them, the conversation's row is locked, and the lock goes with the commit."""
+    requires_postgres()
+    client = await _bearer(client_user)
+    admitted = messaging.send._caller_admitted
+    lock_tries = []
+
+    async def lock_tried(other) -> str:
+        try:
+            await other.execute(_LOCK_NOWAIT, [conversation.pk])
+        except psycopg.errors.LockNotAvailable:
+            return "held"
+        return "free"
+
+    async def admitted_then_lock_tried(request, user):
+        async with loop_database.loop_connection() as other:
+            lock_tries.append(await lock_tried(other))
+        return await admitted(request, user)
+
+    monkeypatch.setattr(messaging.send, "_caller_admitted", admitted_then_lock_tried)
+    response = await _post(client, _text(conversation.pk))
+
+    assert response.status_code == 201
+    async with loop_database.loop_connection() as other:
+        lock_tries.append(await lock_tried(other))
+    assert lock_tries == ["held", "free"]
+
+
+async def test_an_outsiders_send_on_the_loop_ends_its_transaction_with_its_pipeline_and_leaves_the_connection_idle(
     sends_on_loop, outsider, conversation, monkeypatch, caplog
 ):
-    """The lock finds no conversation of the sender's: the 404 is raised between the two statements, and the block
-    is rolled back before the pipeline ends, so the pool gets its connection back with nothing to roll back."""
+    """The lock finds no conversation of the sender's: the 404 is raised between the two statements, and the
+    pipeline's end closes the transaction (it only read), so the pool gets its connection back idle."""
     requires_postgres()
     client = await _bearer(outsider)
     caplog.set_level(logging.WARNING, logger="psycopg.pool")
@@ -491,7 +524,7 @@ async def test_an_outsider_past_the_rate_on_the_loop_is_answered_429_not_404(
         on_thread = await _post(client, _text(conversation.pk))
 
     assert on_loop.status_code == on_thread.status_code == 429
-    assert round_trips[0] == 2  # the lock's, then the ROLLBACK's with the pipeline's end
+    assert round_trips[0] == 2  # the lock's, then the pipeline's end
     assert await _messages() == 0
 
 
