@@ -71,7 +71,7 @@ class Message(models.Model):
         SYSTEM = "system", "System"
 
     # What a client may send (``MessageCreateInputSerializer``).
-    CLIENT_TYPES = [(Type.TEXT.value, Type.TEXT.label), (Type.FILE.value, Type.FILE.label)]
+    CLIENT_TYPES = ((Type.TEXT.value, Type.TEXT.label), (Type.FILE.value, Type.FILE.label))
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     sender = models.ForeignKey(

@@ -9,6 +9,7 @@ from accounts.serializers import UserBriefSerializer
 from kernel.contact_review import SHOWN_OTHERWISE_TO_RECIPIENTS, moderation_shown
 from kernel.ids import IdField
 from kernel.schema import BuiltPayload
+from kernel.serializers import FieldsFromDeclarations
 from messaging import events
 from messaging.models import Message, Participant
 from presence.selectors import users_online
@@ -232,7 +233,7 @@ class ConversationSerializer(serializers.Serializer):
         return not participation.conversation.project.is_active
 
 
-class MessageCreateInputSerializer(serializers.Serializer):
+class MessageCreateInputSerializer(FieldsFromDeclarations, serializers.Serializer):
     conversationId = serializers.IntegerField(min_value=1)
     # System messages are the server's: a client cannot send one.
     type = serializers.ChoiceField(choices=Message.CLIENT_TYPES, default=Message.Type.TEXT)
