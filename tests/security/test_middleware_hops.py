@@ -7,9 +7,10 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import HttpCommunicator
 from django.conf import settings
+from django.contrib.messages.storage.fallback import FallbackStorage
 from django.core.handlers.asgi import ASGIHandler
 from django.http import JsonResponse
-from django.test import override_settings
+from django.test import AsyncClient, override_settings
 from django.urls import include, path
 from rest_framework_simplejwt.models import TokenUser
 from rest_framework_simplejwt.tokens import AccessToken
@@ -21,6 +22,7 @@ from tests.conftest import HANDLER_HOPS
 pytestmark = pytest.mark.urls(__name__)
 
 PRIVATE = "private, no-store"
+NOTIFICATION_FORM = {"email": "daily", "daily_digest_time": "07:15", "time_zone": "America/New_York"}
 
 
 async def bearer_api_view(request):
@@ -90,6 +92,31 @@ async def test_the_bearer_answer_keeps_every_security_header(hops, client_user):
     assert response["headers"]["x-content-type-options"] == "nosniff"
     assert "content-security-policy" in response["headers"]
     assert response["headers"]["content-length"] == str(len(response["body"]))
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_an_api_request_builds_no_message_storage(hops, client_user, monkeypatch):
+    built = []
+    build = FallbackStorage.__init__
+    monkeypatch.setattr(
+        FallbackStorage, "__init__", lambda storage, request: built.append(request) or build(storage, request)
+    )
+
+    response = await _request("/bearer", headers=_bearer(client_user))
+
+    assert response["status"] == 200
+    assert built == []
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_message_a_page_adds_under_asgi_is_shown_by_the_page_it_redirects_to(provider):
+    browser = AsyncClient()
+    await browser.aforce_login(provider)
+
+    response = await browser.post("/settings/notifications", NOTIFICATION_FORM, follow=True)
+
+    assert response.redirect_chain == [("/settings/notifications", 302)]
+    assert b"Your email settings are saved." in response.content
 
 
 @pytest.mark.django_db(transaction=True)
