@@ -24,6 +24,15 @@ _USER_BY_ID = "SELECT {} FROM accounts_user WHERE id = %s".format(
 )
 
 
+def user_columns(table: str) -> str:
+    """The select list of the user's row as ``user_read_accepted`` takes it, for a statement that reads it from
+    ``accounts_user`` named ``table`` along with something else (the send's lock)."""
+    return ", ".join(f'{table}."{field.column}"' for field in User._meta.concrete_fields)
+
+
+USER_COLUMN_COUNT = len(_USER_FIELDS)
+
+
 class _VerifiedTokens:
     """Tokens whose signature and claims simplejwt verified, by their raw bytes, the most recently used kept.
 
@@ -74,17 +83,12 @@ class JWTAuthentication(authentication.JWTAuthentication):
 
     async def user_on_loop(self, validated_token: Token, connection: AsyncConnection) -> User:
         """``get_user`` over a connection of ``kernel.loop_database``."""
-        cursor = await connection.execute(*user_read(validated_token))
+        cursor = await connection.execute(_USER_BY_ID, [token_user_id(validated_token)])
         return user_read_accepted(validated_token, await cursor.fetchone())
 
 
-def user_read(validated_token: Token) -> tuple[str, list]:
-    """The statement that reads the token's user, for a caller that sends it with others (the send's pipeline)."""
-    return _USER_BY_ID, [token_user_id(validated_token)]
-
-
 def user_read_accepted(validated_token: Token, row: tuple | None) -> User:
-    """The user ``user_read`` returned, or ``get_user``'s refusal."""
+    """The user of ``row`` (``user_columns``, ``None`` for no row), or ``get_user``'s refusal."""
     user = None if row is None else User.from_db("default", _USER_FIELDS, row)
     return token_user_accepted(validated_token, user)
 

@@ -35,6 +35,7 @@ The send admission bound (503 + ``Retry-After`` past ``SEND_MAX_IN_FLIGHT``) is 
 ``realtime.admission``'s middleware, for the whole request including the awaited publish.
 """
 
+import functools
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Generator
@@ -57,7 +58,13 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from accounts.authentication import JWTAuthentication, token_user_id, user_read, user_read_accepted
+from accounts.authentication import (
+    USER_COLUMN_COUNT,
+    JWTAuthentication,
+    token_user_id,
+    user_columns,
+    user_read_accepted,
+)
 from accounts.models import User
 from integrations import events as integration_events
 from integrations.services import event_public_id
@@ -176,7 +183,6 @@ async def _send_text_on_loop(request: HttpRequest, raw_token: bytes) -> services
         try:
             appended = await _append_on_loop(
                 database,
-                user_read=user_read(validated_token),
                 admitted=admitted,
                 sender_id=token_user_id(validated_token),
                 conversation_id=data["conversationId"],
@@ -400,7 +406,6 @@ def _append_on_thread(*, user, conversation_id: int, content: str, client_messag
 async def _append_on_loop(
     database: AsyncConnection,
     *,
-    user_read: tuple[str, list],
     admitted: Callable[[tuple | None], Awaitable[User]],
     sender_id: int,
     conversation_id: int,
@@ -408,30 +413,48 @@ async def _append_on_loop(
     client_message_id: uuid.UUID | None,
 ):
     """The caller's read and the two statements in two round trips to PostgreSQL, where one at a time with their
-    ``BEGIN`` and ``COMMIT`` they take five. In pipeline mode, statements up to the pipeline's ``Sync`` run in one
-    implicit transaction, which the ``Sync`` commits (or, after an error, rolls back): reading the lock's row
-    asks the server only to flush its answers, so the lock is held from the first round trip, the caller's read
-    and the lock's, to the end of the second, the append's with the ``Sync``. A ``BEGIN`` and a ``COMMIT`` would
-    cost each a message of its own and an execution. The caller is ``admitted`` (their refusals, then their
-    rate) before the lock's row is looked at, so an outsider over their rate is still told 429, not 404.
-    Committing before the append's row is read gives nothing away: every outcome that raises below (an
-    outsider, a retry's original, a refusal) is one in which the statement wrote nothing; one raised before the
-    append commits a transaction that only read."""
+    ``BEGIN`` and ``COMMIT`` they take five. The caller's row is read by the lock's statement
+    (``_with_the_caller``). In pipeline mode, statements up to the pipeline's ``Sync`` run in one implicit
+    transaction, which the ``Sync`` commits (or, after an error, rolls back): reading the lock's row asks the
+    server only to flush its answers, so the lock is held from the first round trip to the end of the second, the
+    append's with the ``Sync``. A ``BEGIN`` and a ``COMMIT`` would cost each a message of its own and an
+    execution. The caller is ``admitted`` (their refusals, then their rate) before the lock's row is looked at,
+    so an outsider over their rate is still told 429, not 404. Committing before the append's row is read gives
+    nothing away: every outcome that raises below (an outsider, a retry's original, a refusal) is one in which the
+    statement wrote nothing; one raised before the append commits a transaction that only read."""
     steps = _append_steps(
         sender_id=sender_id, conversation_id=conversation_id, content=content, client_message_id=client_message_id
     )
     statement, parameters = next(steps)
     async with database.pipeline():
-        caller = await database.execute(*user_read)
-        locked = await database.execute(statement, parameters)
-        user = await admitted(await caller.fetchone())
-        statement, parameters = steps.send((await locked.fetchone(), user))
+        locked = await database.execute(_with_the_caller(statement), parameters)
+        row = await locked.fetchone()
+        caller_row, lock_row = (None, None) if row is None else (row[:USER_COLUMN_COUNT], row[USER_COLUMN_COUNT:])
+        user = await admitted(caller_row)
+        # The lateral join's columns are all null where the lock found no row.
+        statement, parameters = steps.send((None if lock_row is None or _all_null(lock_row) else lock_row, user))
         appended = await database.execute(statement, parameters)
     try:
         steps.send(await appended.fetchone())
     except StopIteration as done:
         return done.value
     raise AssertionError("_append_steps takes two statements")
+
+
+@functools.cache
+def _with_the_caller(lock_statement: str) -> str:
+    """``lock_statement`` with the caller's row (``%(sender)s``'s) before its columns, in one statement: one
+    execution fewer than the two apart. The lock is taken only for a caller who exists, whom it then refuses
+    (401) as the read alone would; the row's snapshot, taken before any wait for the lock, is as old as it was
+    when it came in a statement of its own just before."""
+    return (
+        f"SELECT {user_columns('caller')}, locked.* FROM accounts_user caller "
+        f"LEFT JOIN LATERAL ({lock_statement}) locked ON true WHERE caller.id = %(sender)s"
+    )
+
+
+def _all_null(row: tuple) -> bool:
+    return all(value is None for value in row)
 
 
 def _error_response(request: HttpRequest, exc: Exception) -> HttpResponse:
