@@ -6,19 +6,21 @@ channels_redis 4.3 reports the queues a group send found full only in an INFO li
 oldest message of a socket's local buffer without a word. Here each drop adds to
 ``publish_counters.dropped`` (GET /api/health) and logs a WARNING on logger ``realtime.layers``.
 
-The Redis layer's ``group_send`` is also this module's own: two round trips to Redis instead of four
+The Redis layer's ``group_send`` is also this module's own: one round trip to Redis instead of four
 (every push of the product goes through it, docs/performance.md).
 """
 
 import asyncio
 import contextvars
 import logging
+import random
 import time
 
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer as StockInMemoryChannelLayer
 from channels_redis.core import BoundedQueue
 from channels_redis.core import RedisChannelLayer as StockRedisChannelLayer
+from channels_redis.serializers import MsgPackSerializer
 from redis.asyncio import BlockingConnectionPool
 
 from kernel.redis_client import LuaScript
@@ -99,38 +101,50 @@ class _ReceiveBuffers(dict):
         self.pop(channel, None)
 
 
-# The delivery half of a group send, atomic: forget the group's members whose membership expired, then for each
-# receiving queue (one per process, or per channel) trim the messages past their expiry and add this one where
-# there is room. KEYS: the group, then the queues. ARGV: the message for each queue, each queue's capacity, then
-# the times before which a membership and a message expired, the time now and the queues' expiry in seconds.
-# Returns how many queues were full.
-_GROUP_DELIVER = LuaScript(
+# A group send in one round trip, atomic: forget the group's members whose membership expired, read the others, and
+# give each receiving queue (one per process for its sockets' channels, ``prefix`` + the channel up to its ``!``; a
+# queue per channel otherwise) the message naming its channels: the bytes channels_redis's own group send stores,
+# the random prefix, then the message packed with its ``__asgi_channel__`` list last (``body`` ends just before that
+# list, whose msgpack ``cmsgpack`` writes as Python's msgpack does). For each queue it first trims the messages past
+# their expiry and adds this one only where there is room. KEYS: the group. ARGV: the layer's prefix, the random
+# prefix, the body, the queues' capacity, the times before which a membership and a message expired, the time now
+# and the queues' expiry in seconds. Returns how many queues were full and how many channels the group had.
+_GROUP_SEND = LuaScript(
     """
-local queues = #KEYS - 1
-local memberships_expired_before = ARGV[2 * queues + 1]
-local messages_expired_before = ARGV[2 * queues + 2]
-local now = ARGV[2 * queues + 3]
-local expiry = ARGV[2 * queues + 4]
+local prefix, random_prefix, body = ARGV[1], ARGV[2], ARGV[3]
+local capacity = tonumber(ARGV[4])
+local memberships_expired_before, messages_expired_before = ARGV[5], ARGV[6]
+local now, expiry = ARGV[7], ARGV[8]
 redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, memberships_expired_before)
+local members = redis.call('ZRANGE', KEYS[1], 0, -1)
+local queues, channels_of = {}, {}
+for _, channel in ipairs(members) do
+    local bang = string.find(channel, '!', 1, true)
+    local queue = prefix .. (bang and string.sub(channel, 1, bang) or channel)
+    if channels_of[queue] == nil then
+        channels_of[queue] = {}
+        queues[#queues + 1] = queue
+    end
+    table.insert(channels_of[queue], channel)
+end
 local full = 0
-for i = 1, queues do
-    local queue = KEYS[i + 1]
+for _, queue in ipairs(queues) do
     redis.call('ZREMRANGEBYSCORE', queue, 0, messages_expired_before)
-    if redis.call('ZCOUNT', queue, '-inf', '+inf') < tonumber(ARGV[queues + i]) then
-        redis.call('ZADD', queue, now, ARGV[i])
+    if redis.call('ZCOUNT', queue, '-inf', '+inf') < capacity then
+        redis.call('ZADD', queue, now, random_prefix .. body .. cmsgpack.pack(channels_of[queue]))
         redis.call('EXPIRE', queue, expiry)
     else
         full = full + 1
     end
 end
-return full
+return {full, #members}
 """
 )
 
 
 class RedisChannelLayer(_CountsRefusedSends, StockRedisChannelLayer):
     """The stock Redis layer with every drop counted (refused sends, full queues in a group send, evictions
-    from a socket's local buffer) and a group send in two round trips."""
+    from a socket's local buffer) and a group send in one round trip."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -139,44 +153,42 @@ class RedisChannelLayer(_CountsRefusedSends, StockRedisChannelLayer):
         self.receive_buffer = _ReceiveBuffers(self.capacity, self.receiving_channels)
 
     async def group_send(self, group, message):
-        """What the stock ``group_send`` does, in two round trips instead of four: read the group's live members,
-        then one script (``_GROUP_DELIVER``) forgets the expired ones, trims each receiving queue and adds the
-        message. The members must be read first: the message each queue gets names its channels there.
+        """What the stock ``group_send`` does, in one round trip instead of four: one script (``_GROUP_SEND``) forgets
+        the expired members, reads the others and gives each of their queues the message, as the stock send
+        stores it, where there is room.
 
-        With several Redis hosts a group's queues may live on other hosts than the group: the stock send, which
-        talks to each host apart, is used, and its full queues are not counted."""
-        if self.ring_size > 1:
+        The script writes the stock send's bytes for the one configuration it knows: one Redis host, the message
+        packed as msgpack without encryption, one capacity for every channel. Any other goes to the stock send,
+        whose full queues are not counted."""
+        serializer = self._serializer
+        if (
+            self.ring_size > 1
+            or not isinstance(serializer, MsgPackSerializer)
+            or serializer.crypter is not None
+            or self.channel_capacity
+        ):
             await super().group_send(group, message)
             return
         assert self.require_valid_group_name(group), "Group name not valid"
-        group_key = self._group_key(group)
-        connection = self.connection(0)
+        assert "__asgi_channel__" not in message
+        packed = serializer.as_bytes({**message, "__asgi_channel__": []})
         now = time.time()
-        memberships_expired_before = int(now) - self.group_expiry
-        members = await connection.zrangebyscore(group_key, f"({memberships_expired_before}", "+inf")
-        channels = [member.decode("utf8") for member in members]
-        queues_by_connection, message_by_queue, capacity_by_queue = self._map_channel_keys_to_connection(
-            channels, message
-        )
-        queues = queues_by_connection.get(0, [])
-        if not queues:
-            # Nobody to deliver to. Expired members of such a group expired with its key, which every
-            # group_add sets to expire group_expiry after it.
-            return
-        full = await _GROUP_DELIVER.run_async(
-            connection,
-            keys=[group_key, *queues],
+        full, members = await _GROUP_SEND.run_async(
+            self.connection(0),
+            keys=[self._group_key(group)],
             args=[
-                *(message_by_queue[queue] for queue in queues),
-                *(capacity_by_queue[queue] for queue in queues),
-                memberships_expired_before,
+                self.prefix,
+                random.getrandbits(8 * serializer.random_prefix_length).to_bytes(serializer.random_prefix_length),
+                packed[: -len(serializer.as_bytes([]))],  # the empty list, which the script writes
+                self.capacity,
+                int(now) - self.group_expiry,
                 int(now) - int(self.expiry),
                 now,
                 self.expiry,
             ],
         )
         if full:
-            _record_drops(full, f"for group {group}, on {full} process queue(s) of its {len(channels)} channels")
+            _record_drops(full, f"for group {group}, on {full} process queue(s) of its {members} channels")
 
     async def new_channel(self, prefix="specific"):
         channel = await super().new_channel(prefix)
