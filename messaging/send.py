@@ -444,9 +444,9 @@ async def _append_on_loop(
 @functools.cache
 def _with_the_caller(lock_statement: str) -> str:
     """``lock_statement`` with the caller's row (``%(sender)s``'s) before its columns, in one statement: one
-    execution fewer than the two apart. The lock is taken only for a caller who exists, whom it then refuses
-    (401) as the read alone would; the row's snapshot, taken before any wait for the lock, is as old as it was
-    when it came in a statement of its own just before."""
+    execution fewer than the two apart. A caller who does not exist takes no lock and is refused (401) as the read
+    alone refused them; the row's snapshot, taken before any wait for the lock, is no older than when the read
+    was a statement of its own just before."""
     return (
         f"SELECT {user_columns('caller')}, locked.* FROM accounts_user caller "
         f"LEFT JOIN LATERAL ({lock_statement}) locked ON true WHERE caller.id = %(sender)s"
