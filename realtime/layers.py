@@ -13,7 +13,6 @@ The Redis layer's ``group_send`` is also this module's own: one round trip to Re
 import asyncio
 import contextvars
 import logging
-import random
 import time
 
 from channels.exceptions import ChannelFull
@@ -104,17 +103,17 @@ class _ReceiveBuffers(dict):
 # A group send in one round trip, atomic: forget the group's members whose membership expired, read the others, and
 # give each receiving queue (one per process for its sockets' channels, ``prefix`` + the channel up to its ``!``; a
 # queue per channel otherwise) the message naming its channels: the bytes channels_redis's own group send stores,
-# the random prefix, then the message packed with its ``__asgi_channel__`` list last (``body`` ends just before that
-# list, whose msgpack ``cmsgpack`` writes as Python's msgpack does). For each queue it first trims the messages past
-# their expiry and adds this one only where there is room. KEYS: the group. ARGV: the layer's prefix, the random
-# prefix, the body, the queues' capacity, the times before which a membership and a message expired, the time now
-# and the queues' expiry in seconds. Returns how many queues were full and how many channels the group had.
+# the message serialized with its ``__asgi_channel__`` list last (``head`` is those bytes up to that list, whose
+# msgpack ``cmsgpack`` writes as Python's msgpack does). For each queue it first trims the messages past their
+# expiry and adds this one only where there is room. KEYS: the group. ARGV: the layer's prefix, the head, the
+# queues' capacity, the times before which a membership and a message expired, the time now and the queues' expiry
+# in seconds. Returns how many queues were full and how many channels the group had.
 _GROUP_SEND = LuaScript(
     """
-local prefix, random_prefix, body = ARGV[1], ARGV[2], ARGV[3]
-local capacity = tonumber(ARGV[4])
-local memberships_expired_before, messages_expired_before = ARGV[5], ARGV[6]
-local now, expiry = ARGV[7], ARGV[8]
+local prefix, head = ARGV[1], ARGV[2]
+local capacity = tonumber(ARGV[3])
+local memberships_expired_before, messages_expired_before = ARGV[4], ARGV[5]
+local now, expiry = ARGV[6], ARGV[7]
 redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, memberships_expired_before)
 local members = redis.call('ZRANGE', KEYS[1], 0, -1)
 local queues, channels_of = {}, {}
@@ -131,7 +130,7 @@ local full = 0
 for _, queue in ipairs(queues) do
     redis.call('ZREMRANGEBYSCORE', queue, 0, messages_expired_before)
     if redis.call('ZCOUNT', queue, '-inf', '+inf') < capacity then
-        redis.call('ZADD', queue, now, random_prefix .. body .. cmsgpack.pack(channels_of[queue]))
+        redis.call('ZADD', queue, now, head .. cmsgpack.pack(channels_of[queue]))
         redis.call('EXPIRE', queue, expiry)
     else
         full = full + 1
@@ -151,35 +150,36 @@ class RedisChannelLayer(_CountsRefusedSends, StockRedisChannelLayer):
         # The channels this process handed to consumers whose receive has not been cancelled yet.
         self.receiving_channels: set[str] = set()
         self.receive_buffer = _ReceiveBuffers(self.capacity, self.receiving_channels)
+        # The one configuration _GROUP_SEND writes the stock send's bytes for: one Redis host, messages packed as
+        # msgpack without encryption, one capacity for every channel.
+        serializer = self._serializer
+        self.group_send_in_one_trip = (
+            self.ring_size == 1
+            and isinstance(serializer, MsgPackSerializer)
+            and serializer.crypter is None
+            and not self.channel_capacity
+        )
+        # What ends a serialized message whose last value is an empty list: the script writes the list there.
+        self._empty_list_length = len(serializer.as_bytes([]))
 
     async def group_send(self, group, message):
         """What the stock ``group_send`` does, in one round trip instead of four: one script (``_GROUP_SEND``) forgets
         the expired members, reads the others and gives each of their queues the message, as the stock send
-        stores it, where there is room.
-
-        The script writes the stock send's bytes for the one configuration it knows: one Redis host, the message
-        packed as msgpack without encryption, one capacity for every channel. Any other goes to the stock send,
-        whose full queues are not counted."""
-        serializer = self._serializer
-        if (
-            self.ring_size > 1
-            or not isinstance(serializer, MsgPackSerializer)
-            or serializer.crypter is not None
-            or self.channel_capacity
-        ):
+        stores it, where there is room. A layer the script does not know (``group_send_in_one_trip``) takes the
+        stock send, whose full queues are not counted."""
+        if not self.group_send_in_one_trip:
             await super().group_send(group, message)
             return
         assert self.require_valid_group_name(group), "Group name not valid"
         assert "__asgi_channel__" not in message
-        packed = serializer.as_bytes({**message, "__asgi_channel__": []})
+        stored = self.serialize({**message, "__asgi_channel__": []})
         now = time.time()
         full, members = await _GROUP_SEND.run_async(
             self.connection(0),
             keys=[self._group_key(group)],
             args=[
                 self.prefix,
-                random.getrandbits(8 * serializer.random_prefix_length).to_bytes(serializer.random_prefix_length),
-                packed[: -len(serializer.as_bytes([]))],  # the empty list, which the script writes
+                stored[: -self._empty_list_length],
                 self.capacity,
                 int(now) - self.group_expiry,
                 int(now) - int(self.expiry),
