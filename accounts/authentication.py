@@ -15,22 +15,20 @@ from rest_framework_simplejwt.utils import aware_utcnow
 from accounts import tokens
 from accounts.models import User
 
-# Every REST request's first query: written out, because compiling the ORM's primary-key lookup cost more of the
-# interpreter than the query itself on the send path (docs/performance.md, "Results, 2026-12-01").
-# Its columns in the model's field order, the order ``Model.from_db`` takes values in.
+# The user's columns in the model's field order, the order ``Model.from_db`` takes values in.
 _USER_FIELDS = [field.attname for field in User._meta.concrete_fields]
-_USER_BY_ID = "SELECT {} FROM accounts_user WHERE id = %s".format(
-    ", ".join(f'"{field.column}"' for field in User._meta.concrete_fields)
-)
+USER_COLUMN_COUNT = len(_USER_FIELDS)
 
 
 def user_columns(table: str) -> str:
-    """The select list of the user's row as ``user_read_accepted`` takes it, for a statement that reads it from
-    ``accounts_user`` named ``table`` along with something else (the send's lock)."""
+    """The select list of the user's row as ``user_read_accepted`` takes it, from ``accounts_user`` named
+    ``table``: in ``_USER_BY_ID``, and in a statement that reads it along with something else (the send's lock)."""
     return ", ".join(f'{table}."{field.column}"' for field in User._meta.concrete_fields)
 
 
-USER_COLUMN_COUNT = len(_USER_FIELDS)
+# Every REST request's first query: written out, because compiling the ORM's primary-key lookup cost more of the
+# interpreter than the query itself on the send path (docs/performance.md, "Results, 2026-12-01").
+_USER_BY_ID = f"SELECT {user_columns('accounts_user')} FROM accounts_user WHERE id = %s"
 
 
 class _VerifiedTokens:

@@ -92,9 +92,12 @@ def session_is_loaded(session) -> bool:
 def user_is_resolved(request) -> bool:
     """True when reading ``request.user`` runs no query: a view or DRF set it, the lazy session user was
     already read, or no session cookie names one."""
-    user = request.user
-    resolved = not isinstance(user, SimpleLazyObject) or user._wrapped is not empty
-    return resolved or request.session.session_key is None
+    return _evaluated(request.user) or request.session.session_key is None
+
+
+def _evaluated(value) -> bool:
+    """Whether reading ``value`` computes nothing more: it is not lazy, or its lazy object was read."""
+    return not isinstance(value, SimpleLazyObject) or value._wrapped is not empty
 
 
 class SecurityMiddleware(NonBlockingHooksMixin, security.SecurityMiddleware):
@@ -176,11 +179,9 @@ class MessageMiddleware(NonBlockingHooksMixin, messages_middleware.MessageMiddle
 
 
 def _messages_built(request) -> bool:
-    """Whether the request has a message storage that was used: one a view set itself counts as used."""
+    """Whether the request's message storage was built: on first use, or by a view that set its own."""
     storage = getattr(request, "_messages", None)
-    if isinstance(storage, SimpleLazyObject):
-        return storage._wrapped is not empty
-    return storage is not None
+    return storage is not None and _evaluated(storage)
 
 
 class XFrameOptionsMiddleware(NonBlockingHooksMixin, clickjacking.XFrameOptionsMiddleware):
