@@ -6,12 +6,13 @@ channels_redis 4.3 reports the queues a group send found full only in an INFO li
 oldest message of a socket's local buffer without a word. Here each drop adds to
 ``publish_counters.dropped`` (GET /api/health) and logs a WARNING on logger ``realtime.layers``.
 
-The Redis layer's ``group_send`` is also this module's own: one round trip to Redis instead of four
-(every push of the product goes through it, docs/performance.md).
+The Redis layer's ``group_send`` and its receive are also this module's own: one round trip to Redis each
+instead of four (every push of the product goes through both, docs/performance.md).
 """
 
 import asyncio
 import contextvars
+import functools
 import logging
 import time
 
@@ -26,6 +27,11 @@ from kernel.redis_client import LuaScript
 from realtime.publish import publish_counters
 
 logger = logging.getLogger(__name__)
+
+# How long a pop whose receive was cancelled may still take a message (which it puts back) before it is cancelled
+# too. Redis's answer to a pop is on its way for well under this even with the event loop behind; a pop still
+# waiting by then has taken nothing, and its blocked connection goes back to the pool.
+POP_AFTER_CANCEL_SECONDS = 1.0
 
 # The group a group_send is delivering to, so the per-channel sends it makes can name it when refused.
 _sending_to_group: contextvars.ContextVar[str | None] = contextvars.ContextVar("sending_to_group", default=None)
@@ -143,7 +149,7 @@ return {full, #members}
 
 class RedisChannelLayer(_CountsRefusedSends, StockRedisChannelLayer):
     """The stock Redis layer with every drop counted (refused sends, full queues in a group send, evictions
-    from a socket's local buffer) and a group send in one round trip."""
+    from a socket's local buffer), a group send in one round trip and a receive in one round trip."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -204,15 +210,46 @@ class RedisChannelLayer(_CountsRefusedSends, StockRedisChannelLayer):
             raise
 
     async def _brpop_with_clean(self, index, channel, timeout):
-        message = await super()._brpop_with_clean(index, channel, timeout)
-        # redis-py writes each command through asyncio.wait_for, which on Python 3.11 returns normally when
-        # the task is cancelled just as the write completes (CPython gh-86296, fixed in 3.12). receive_single
-        # then polls again, forever: the consumer of a closed socket never ended, and uvicorn's shutdown waited
-        # for it. A message taken meanwhile stays in the backup queue, which the next poll puts back.
+        """The next message of ``channel`` (``None`` after ``timeout`` seconds without one) in one round trip.
+
+        The stock receive takes four per message: a script that puts back what a cancelled receive left in a
+        backup queue, the pop, a copy of the message into that backup, and its removal once received. The
+        backup is for a receive cancelled (its consumer ended) while Redis's answer to the pop is on its way:
+        Redis has taken the message, the layer has not. Here the pop runs in a task of its own that the cancel
+        does not reach, and what it takes after its receive was cancelled is put back at the front of the queue
+        (``_put_back``); a pop still waiting ``POP_AFTER_CANCEL_SECONDS`` later has taken nothing and is
+        cancelled. Each message is received once, as before; a process that dies loses what its channels held,
+        as before (nothing ever reads a dead process's backup)."""
+        connection = self.connection(index)
+        popping = asyncio.ensure_future(connection.bzpopmin(channel, timeout=timeout))
+        try:
+            popped = await asyncio.shield(popping)
+        except asyncio.CancelledError:
+            popping.add_done_callback(functools.partial(self._put_back, connection))
+            asyncio.get_running_loop().call_later(POP_AFTER_CANCEL_SECONDS, popping.cancel)
+            raise
+        # A cancel that an await swallowed leaves the task cancelling: redis-py writes each command through
+        # asyncio.wait_for, which on Python 3.11 returns normally when cancelled just as the write completes
+        # (CPython gh-86296, fixed in 3.12). receive_single would then poll again, forever: the consumer of a
+        # closed socket never ended, and uvicorn's shutdown waited for it.
         task = asyncio.current_task()
         if task is not None and task.cancelling():
+            self._put_back(connection, popping)
             raise asyncio.CancelledError
-        return message
+        return None if popped is None else popped[1]
+
+    async def _clean_receive_backup(self, index, channel):
+        """Nothing: there is no backup queue (``_brpop_with_clean``)."""
+
+    def _put_back(self, connection, popping: asyncio.Future) -> None:
+        """Give the queue back what a pop took for a receive that was cancelled, with its score: at the front."""
+        if popping.cancelled() or popping.exception() is not None or popping.result() is None:
+            return  # a failed pop's error is read here, so that asyncio does not log it as never retrieved
+        queue, message, score = popping.result()
+        putting_back = asyncio.ensure_future(connection.zadd(queue, {message: score}))
+        # Waited for by wait_received() and flush(), as the stock layer waits for its backup's cleaners.
+        self.receive_cleaners.append(putting_back)
+        putting_back.add_done_callback(self.receive_cleaners.remove)
 
     def discard_channel(self, channel: str) -> None:
         """Forget the channel of a consumer that has ended: what is buffered for it, and what arrives for it

@@ -1,0 +1,134 @@
+"""The Redis layer's own receive (realtime.layers): one round trip per message, and a message that Redis handed to
+a receive cancelled meanwhile goes to the next receive, on a Redis server of the test's own so that every command
+it receives can be counted.
+
+One receive at a time takes the messages of all of a process's channels off Redis; a receive is cancelled when
+its consumer ends (its socket closed), and the process's other channels go on receiving."""
+
+import asyncio
+
+import pytest
+import redis
+
+from realtime import layers
+from realtime.layers import RedisChannelLayer
+from tests.live import commands_run, commands_since, requires_redis
+
+WAIT_SECONDS = 3
+
+
+@pytest.fixture
+async def layer(own_redis):
+    requires_redis()
+    layer = RedisChannelLayer(hosts=[{"address": own_redis.url}])
+    yield layer
+    await layer.flush()
+    await layer.close_pools()
+
+
+@pytest.fixture
+def observer(own_redis):
+    client = redis.Redis.from_url(own_redis.url)
+    yield client
+    client.close()
+
+
+async def _pop_waiting(observer) -> None:
+    """Until a client of the server is blocked in a pop."""
+    async with asyncio.timeout(WAIT_SECONDS):
+        while observer.info("clients")["blocked_clients"] == 0:
+            await asyncio.sleep(0.005)
+
+
+async def _no_pop_waiting(observer) -> None:
+    async with asyncio.timeout(WAIT_SECONDS):
+        while observer.info("clients")["blocked_clients"] != 0:
+            await asyncio.sleep(0.005)
+
+
+async def _cancelled_while_popping(layer, observer) -> None:
+    """A receive of a channel of this process is cancelled while it waits in a pop for the process's messages."""
+    receive = asyncio.ensure_future(layer.receive(await layer.new_channel()))
+    await _pop_waiting(observer)
+    receive.cancel()
+    await asyncio.wait({receive}, timeout=WAIT_SECONDS)
+    assert receive.cancelled()
+
+
+async def test_a_received_message_is_one_round_trip(layer, observer):
+    channel = await layer.new_channel()
+    await layer.send(channel, {"type": "room.said", "n": 1})
+    before = commands_run(observer)
+
+    message = await asyncio.wait_for(layer.receive(channel), WAIT_SECONDS)
+
+    assert message == {"type": "room.said", "n": 1}
+    # The stock receive also ran a script (EVAL: ZRANGE, DEL) before the pop, and a ZADD and a ZPOPMIN after it.
+    assert commands_since(observer, before) == {"bzpopmin": 1}
+
+
+@pytest.fixture
+def first_answer_held(monkeypatch) -> asyncio.Event:
+    """The first pop's answer reaches the layer only once the event is set: Redis has taken the message, the
+    layer has not read it yet, the moment at which a receive cancelled used to lose it."""
+    answer_read = asyncio.Event()
+    pop = redis.asyncio.Redis.bzpopmin
+    held = []
+
+    async def answer_held(self, *args, **kwargs):
+        popped = await pop(self, *args, **kwargs)
+        if not held:
+            held.append(popped)
+            await answer_read.wait()
+        return popped
+
+    monkeypatch.setattr(redis.asyncio.Redis, "bzpopmin", answer_held)
+    return answer_read
+
+
+async def _cancelled_once_redis_took(layer, observer, channel: str, message: dict) -> None:
+    """A receive (another channel's of this process) is cancelled once Redis has handed its pop ``message`` for
+    ``channel``; with ``first_answer_held``, before the layer has read it."""
+    receive = asyncio.ensure_future(layer.receive(await layer.new_channel()))
+    await _pop_waiting(observer)
+    await layer.send(channel, message)
+    await _no_pop_waiting(observer)
+    receive.cancel()
+    await asyncio.wait({receive}, timeout=WAIT_SECONDS)
+    assert receive.cancelled()
+
+
+async def test_a_message_taken_as_its_receive_is_cancelled_goes_to_the_next_receive(layer, observer, first_answer_held):
+    channel = await layer.new_channel()
+    await _cancelled_once_redis_took(layer, observer, channel, {"type": "room.said", "n": 1})
+
+    first_answer_held.set()
+
+    assert await asyncio.wait_for(layer.receive(channel), WAIT_SECONDS) == {"type": "room.said", "n": 1}
+    await layer.wait_received()
+    queue = layer.prefix + layer.non_local_name(channel)
+    assert observer.zcard(queue) == 0, "the message was received once and is gone from its queue"
+
+
+async def test_a_message_put_back_keeps_its_place_at_the_front(layer, observer, first_answer_held):
+    channel = await layer.new_channel()
+    await _cancelled_once_redis_took(layer, observer, channel, {"type": "room.said", "n": 1})
+
+    await layer.send(channel, {"type": "room.said", "n": 2})  # queued while the first is on its way back
+    first_answer_held.set()
+    await layer.wait_received()
+
+    received = [await asyncio.wait_for(layer.receive(channel), WAIT_SECONDS) for _ in range(2)]
+    assert [message["n"] for message in received] == [1, 2]
+
+
+async def test_a_pop_still_waiting_after_its_receive_was_cancelled_ends(layer, observer, monkeypatch):
+    monkeypatch.setattr(layers, "POP_AFTER_CANCEL_SECONDS", 0.05)
+    await _cancelled_while_popping(layer, observer)
+    channel = await layer.new_channel()
+
+    await _no_pop_waiting(observer)
+
+    # Nothing is left waiting to take the next message from the next receive.
+    await layer.send(channel, {"type": "room.said", "n": 1})
+    assert await asyncio.wait_for(layer.receive(channel), WAIT_SECONDS) == {"type": "room.said", "n": 1}
