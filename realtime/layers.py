@@ -28,11 +28,6 @@ from realtime.publish import publish_counters
 
 logger = logging.getLogger(__name__)
 
-# How long a pop whose receive was cancelled may still take a message (which it puts back) before it is cancelled
-# too. Redis's answer to a pop is on its way for well under this even with the event loop behind; a pop still
-# waiting by then has taken nothing, and its blocked connection goes back to the pool.
-POP_AFTER_CANCEL_SECONDS = 1.0
-
 # The group a group_send is delivering to, so the per-channel sends it makes can name it when refused.
 _sending_to_group: contextvars.ContextVar[str | None] = contextvars.ContextVar("sending_to_group", default=None)
 
@@ -156,6 +151,8 @@ class RedisChannelLayer(_CountsRefusedSends, StockRedisChannelLayer):
         # The channels this process handed to consumers whose receive has not been cancelled yet.
         self.receiving_channels: set[str] = set()
         self.receive_buffer = _ReceiveBuffers(self.capacity, self.receiving_channels)
+        # The pop of each queue's messages, from its start until a receive has its answer (_brpop_with_clean).
+        self._pop_in_flight: dict[str, asyncio.Task] = {}
         # The one configuration _GROUP_SEND writes the stock send's bytes for: one Redis host, messages packed as
         # msgpack without encryption, one capacity for every channel.
         serializer = self._serializer
@@ -216,40 +213,34 @@ class RedisChannelLayer(_CountsRefusedSends, StockRedisChannelLayer):
         backup queue, the pop, a copy of the message into that backup, and its removal once received. The
         backup is for a receive cancelled (its consumer ended) while Redis's answer to the pop is on its way:
         Redis has taken the message, the layer has not. Here the pop runs in a task of its own that the cancel
-        does not reach, and what it takes after its receive was cancelled is put back at the front of the queue
-        (``_put_back``); a pop still waiting ``POP_AFTER_CANCEL_SECONDS`` later has taken nothing and is
-        cancelled. Each message is received once, as before; a process that dies loses what its channels held,
-        as before (nothing ever reads a dead process's backup)."""
-        connection = self.connection(index)
-        popping = asyncio.ensure_future(connection.bzpopmin(channel, timeout=timeout))
-        try:
-            popped = await asyncio.shield(popping)
-        except asyncio.CancelledError:
-            popping.add_done_callback(functools.partial(self._put_back, connection))
-            asyncio.get_running_loop().call_later(POP_AFTER_CANCEL_SECONDS, popping.cancel)
-            raise
+        does not reach, and the next receive of the queue takes over that pop and what it brings
+        (``_pop_in_flight``). Receives of one queue take turns (channels_redis's locks), so one pop at most is
+        in flight per queue. Each message is received once and in order, as before; a process that dies loses
+        what its queue held, as before (nothing read a dead process's backup)."""
+        popping = self._pop_in_flight.get(channel)
+        if popping is None or popping.get_loop() is not asyncio.get_running_loop():
+            popping = asyncio.ensure_future(self.connection(index).bzpopmin(channel, timeout=timeout))
+            popping.add_done_callback(functools.partial(self._pop_ended, channel))
+            self._pop_in_flight[channel] = popping
+        popped = await asyncio.shield(popping)
         # A cancel that an await swallowed leaves the task cancelling: redis-py writes each command through
         # asyncio.wait_for, which on Python 3.11 returns normally when cancelled just as the write completes
         # (CPython gh-86296, fixed in 3.12). receive_single would then poll again, forever: the consumer of a
-        # closed socket never ended, and uvicorn's shutdown waited for it.
+        # closed socket never ended, and uvicorn's shutdown waited for it. The pop's message is left to the next.
         task = asyncio.current_task()
         if task is not None and task.cancelling():
-            self._put_back(connection, popping)
             raise asyncio.CancelledError
+        self._pop_in_flight.pop(channel, None)
         return None if popped is None else popped[1]
+
+    def _pop_ended(self, channel: str, popping: asyncio.Task) -> None:
+        """A pop that failed or was cancelled is forgotten, its error marked seen (the receive that took it over
+        gets it all the same); one with an answer waits for a receive to take it."""
+        if (popping.cancelled() or popping.exception() is not None) and self._pop_in_flight.get(channel) is popping:
+            del self._pop_in_flight[channel]
 
     async def _clean_receive_backup(self, index, channel):
         """Nothing: there is no backup queue (``_brpop_with_clean``)."""
-
-    def _put_back(self, connection, popping: asyncio.Future) -> None:
-        """Give the queue back what a pop took for a receive that was cancelled, with its score: at the front."""
-        if popping.cancelled() or popping.exception() is not None or popping.result() is None:
-            return  # a failed pop's error is read here, so that asyncio does not log it as never retrieved
-        queue, message, score = popping.result()
-        putting_back = asyncio.ensure_future(connection.zadd(queue, {message: score}))
-        # Waited for by wait_received() and flush(), as the stock layer waits for its backup's cleaners.
-        self.receive_cleaners.append(putting_back)
-        putting_back.add_done_callback(self.receive_cleaners.remove)
 
     def discard_channel(self, channel: str) -> None:
         """Forget the channel of a consumer that has ended: what is buffered for it, and what arrives for it

@@ -10,7 +10,6 @@ import asyncio
 import pytest
 import redis
 
-from realtime import layers
 from realtime.layers import RedisChannelLayer
 from tests.live import commands_run, commands_since, requires_redis
 
@@ -70,7 +69,7 @@ async def test_a_received_message_is_one_round_trip(layer, observer):
 @pytest.fixture
 def first_answer_held(monkeypatch) -> asyncio.Event:
     """The first pop's answer reaches the layer only once the event is set: Redis has taken the message, the
-    layer has not read it yet, the moment at which a receive cancelled used to lose it."""
+    layer has not read it yet: the moment the stock layer keeps a backup queue for."""
     answer_read = asyncio.Event()
     pop = redis.asyncio.Redis.bzpopmin
     held = []
@@ -110,11 +109,11 @@ async def test_a_message_taken_as_its_receive_is_cancelled_goes_to_the_next_rece
     assert observer.zcard(queue) == 0, "the message was received once and is gone from its queue"
 
 
-async def test_a_message_put_back_keeps_its_place_at_the_front(layer, observer, first_answer_held):
+async def test_a_message_taken_for_a_cancelled_receive_keeps_its_place_in_line(layer, observer, first_answer_held):
     channel = await layer.new_channel()
     await _cancelled_once_redis_took(layer, observer, channel, {"type": "room.said", "n": 1})
 
-    await layer.send(channel, {"type": "room.said", "n": 2})  # queued while the first is on its way back
+    await layer.send(channel, {"type": "room.said", "n": 2})  # queued while the first is held
     first_answer_held.set()
     await layer.wait_received()
 
@@ -122,13 +121,27 @@ async def test_a_message_put_back_keeps_its_place_at_the_front(layer, observer, 
     assert [message["n"] for message in received] == [1, 2]
 
 
-async def test_a_pop_still_waiting_after_its_receive_was_cancelled_ends(layer, observer, monkeypatch):
-    monkeypatch.setattr(layers, "POP_AFTER_CANCEL_SECONDS", 0.05)
+async def test_the_next_receive_takes_over_the_pop_of_a_cancelled_one(layer, observer):
     await _cancelled_while_popping(layer, observer)
     channel = await layer.new_channel()
 
-    await _no_pop_waiting(observer)
+    receiving = asyncio.ensure_future(layer.receive(channel))
+    await asyncio.sleep(0.05)
+    assert observer.info("clients")["blocked_clients"] == 1, "one pop waits for the queue, not two"
 
-    # Nothing is left waiting to take the next message from the next receive.
     await layer.send(channel, {"type": "room.said", "n": 1})
+    assert await asyncio.wait_for(receiving, WAIT_SECONDS) == {"type": "room.said", "n": 1}
+
+
+async def test_after_a_pop_failed_the_next_receive_pops_again(layer, observer, own_redis):
+    channel = await layer.new_channel()
+    receive = asyncio.ensure_future(layer.receive(channel))
+    await _pop_waiting(observer)
+    own_redis.kill()
+    with pytest.raises(redis.exceptions.ConnectionError):
+        await asyncio.wait_for(receive, WAIT_SECONDS)
+    own_redis.start()
+
+    await layer.send(channel, {"type": "room.said", "n": 1})
+
     assert await asyncio.wait_for(layer.receive(channel), WAIT_SECONDS) == {"type": "room.said", "n": 1}
