@@ -4,30 +4,13 @@ Redis server of the test's own so that every command it receives can be counted.
 import asyncio
 import time
 
-import pytest
-import redis
-
 from realtime.layers import RedisChannelLayer
 from tests.live import commands_run, commands_since, requires_redis
 
 GROUP = "room"
 EXPIRY_SECONDS = 60
 
-
-@pytest.fixture
-async def layer(own_redis):
-    requires_redis()
-    layer = RedisChannelLayer(hosts=[{"address": own_redis.url}], capacity=3, expiry=EXPIRY_SECONDS)
-    yield layer
-    await layer.flush()
-    await layer.close_pools()
-
-
-@pytest.fixture
-def observer(own_redis):
-    client = redis.Redis.from_url(own_redis.url)
-    yield client
-    client.close()
+OWN_REDIS_LAYER_CONFIG = {"capacity": 3, "expiry": EXPIRY_SECONDS}
 
 
 async def _receive(layer, channel):

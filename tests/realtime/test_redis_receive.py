@@ -10,26 +10,9 @@ import asyncio
 import pytest
 import redis
 
-from realtime.layers import RedisChannelLayer
-from tests.live import commands_run, commands_since, requires_redis
+from tests.live import commands_run, commands_since
 
 WAIT_SECONDS = 3
-
-
-@pytest.fixture
-async def layer(own_redis):
-    requires_redis()
-    layer = RedisChannelLayer(hosts=[{"address": own_redis.url}])
-    yield layer
-    await layer.flush()
-    await layer.close_pools()
-
-
-@pytest.fixture
-def observer(own_redis):
-    client = redis.Redis.from_url(own_redis.url)
-    yield client
-    client.close()
 
 
 async def _pop_waiting(observer) -> None:
