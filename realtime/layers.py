@@ -234,9 +234,11 @@ class RedisChannelLayer(_CountsRefusedSends, StockRedisChannelLayer):
         return None if popped is None else popped[1]
 
     def _pop_ended(self, channel: str, popping: asyncio.Task) -> None:
-        """A pop that failed or was cancelled is forgotten, its error marked seen (the receive that took it over
-        gets it all the same); one with an answer waits for a receive to take it."""
-        if (popping.cancelled() or popping.exception() is not None) and self._pop_in_flight.get(channel) is popping:
+        """A pop that brought a message waits for a receive to take it. One that failed, was cancelled or timed
+        out is forgotten, its error marked seen (the receive that took it over gets it all the same): a queue
+        that nobody receives from any more keeps no pop here."""
+        brought_nothing = popping.cancelled() or popping.exception() is not None or popping.result() is None
+        if brought_nothing and self._pop_in_flight.get(channel) is popping:
             del self._pop_in_flight[channel]
 
     async def _clean_receive_backup(self, index, channel):

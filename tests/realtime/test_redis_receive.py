@@ -128,3 +128,13 @@ async def test_after_a_pop_failed_the_next_receive_pops_again(layer, observer, o
     await layer.send(channel, {"type": "room.said", "n": 1})
 
     assert await asyncio.wait_for(layer.receive(channel), WAIT_SECONDS) == {"type": "room.said", "n": 1}
+
+
+async def test_a_pop_that_timed_out_with_nobody_receiving_is_not_kept(layer, observer):
+    layer.brpop_timeout = 1
+    await _cancelled_while_popping(layer, observer)
+
+    await _no_pop_waiting(observer)
+    await asyncio.sleep(0.05)  # the pop's end reaches the layer
+
+    assert layer._pop_in_flight == {}
