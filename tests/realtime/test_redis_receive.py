@@ -28,10 +28,15 @@ async def _no_pop_waiting(observer) -> None:
             await asyncio.sleep(0.005)
 
 
-async def _cancelled_while_popping(layer, observer) -> None:
-    """A receive of a channel of this process is cancelled while it waits in a pop for the process's messages."""
+async def _cancelled_while_popping(layer, observer, *, taken: tuple[str, dict] | None = None) -> None:
+    """A receive of a channel of this process is cancelled while it waits in a pop for the process's messages;
+    with ``taken`` (a channel, a message), once Redis has handed its pop that message (with ``first_answer_held``,
+    before the layer has read it)."""
     receive = asyncio.ensure_future(layer.receive(await layer.new_channel()))
     await _pop_waiting(observer)
+    if taken is not None:
+        await layer.send(*taken)
+        await _no_pop_waiting(observer)
     receive.cancel()
     await asyncio.wait({receive}, timeout=WAIT_SECONDS)
     assert receive.cancelled()
@@ -68,37 +73,23 @@ def first_answer_held(monkeypatch) -> asyncio.Event:
     return answer_read
 
 
-async def _cancelled_once_redis_took(layer, observer, channel: str, message: dict) -> None:
-    """A receive (another channel's of this process) is cancelled once Redis has handed its pop ``message`` for
-    ``channel``; with ``first_answer_held``, before the layer has read it."""
-    receive = asyncio.ensure_future(layer.receive(await layer.new_channel()))
-    await _pop_waiting(observer)
-    await layer.send(channel, message)
-    await _no_pop_waiting(observer)
-    receive.cancel()
-    await asyncio.wait({receive}, timeout=WAIT_SECONDS)
-    assert receive.cancelled()
-
-
 async def test_a_message_taken_as_its_receive_is_cancelled_goes_to_the_next_receive(layer, observer, first_answer_held):
     channel = await layer.new_channel()
-    await _cancelled_once_redis_took(layer, observer, channel, {"type": "room.said", "n": 1})
+    await _cancelled_while_popping(layer, observer, taken=(channel, {"type": "room.said", "n": 1}))
 
     first_answer_held.set()
 
     assert await asyncio.wait_for(layer.receive(channel), WAIT_SECONDS) == {"type": "room.said", "n": 1}
-    await layer.wait_received()
     queue = layer.prefix + layer.non_local_name(channel)
     assert observer.zcard(queue) == 0, "the message was received once and is gone from its queue"
 
 
 async def test_a_message_taken_for_a_cancelled_receive_keeps_its_place_in_line(layer, observer, first_answer_held):
     channel = await layer.new_channel()
-    await _cancelled_once_redis_took(layer, observer, channel, {"type": "room.said", "n": 1})
+    await _cancelled_while_popping(layer, observer, taken=(channel, {"type": "room.said", "n": 1}))
 
     await layer.send(channel, {"type": "room.said", "n": 2})  # queued while the first is held
     first_answer_held.set()
-    await layer.wait_received()
 
     received = [await asyncio.wait_for(layer.receive(channel), WAIT_SECONDS) for _ in range(2)]
     assert [message["n"] for message in received] == [1, 2]
